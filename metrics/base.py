@@ -1,0 +1,107 @@
+"""The scorer Protocol every metric follows, and the shared helpers.
+
+A scorer is a class with class attributes ``name``, ``higher_is_better`` and ``kind``
+(torchmetrics' style) and one of two methods:
+
+* ``score(samples) -> list[float]`` for per-image and paired metrics, one value per sample;
+* ``score_set(images, references) -> float`` for set-level metrics such as CMMD.
+
+Models load lazily on first use and can be injected through the constructor, so tests run
+tiny local models through the real code path. Failures are exceptions: the scoring phase
+turns them into NaN plus the reason, never 0.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any, ClassVar, Protocol, runtime_checkable
+
+import numpy as np
+import torch
+from PIL import Image
+
+from prompts.registry import Registry
+
+
+class Kind(StrEnum):
+    """What a scorer compares."""
+
+    PER_IMAGE = "per-image"  # one image (and its prompt)
+    PAIRED = "paired"  # one image against the baseline's image of the same prompt and seed
+    SET = "set"  # a set of images against a reference set, one value
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One image to score, with its prompt and (for paired metrics) the reference image."""
+
+    image: Image.Image
+    prompt: str
+    reference: Image.Image | None = None
+
+
+@runtime_checkable
+class Scorer(Protocol):
+    """What the scoring phase relies on."""
+
+    name: ClassVar[str]
+    higher_is_better: ClassVar[bool]
+    kind: ClassVar[Kind]
+    # Value of a perfect match for paired metrics (SSIM 1, LPIPS 0); None when unbounded (PSNR).
+    ideal: ClassVar[float | None]
+
+    def identity(self) -> dict[str, Any]:
+        """Model id, revision, preprocessing and dtype: everything that changes the value."""
+        ...
+
+
+class BaseScorer:
+    """Defaults shared by the built-in scorers."""
+
+    name: ClassVar[str] = ""
+    higher_is_better: ClassVar[bool] = True
+    kind: ClassVar[Kind] = Kind.PER_IMAGE
+    ideal: ClassVar[float | None] = None
+    batch_size: int = 16
+
+    def __init__(self, device: str = "cpu") -> None:
+        self.device = device
+
+    def identity(self) -> dict[str, Any]:
+        """The scorer's name plus its preprocessing; subclasses add model ids."""
+        return {"name": self.name, "preprocessing": self.preprocessing()}
+
+    def preprocessing(self) -> str:
+        """A short description of how images are turned into tensors."""
+        return "RGB uint8 -> float [0,1]"
+
+    def score(self, samples: Sequence[Sample]) -> list[float]:
+        """One value per sample (per-image and paired scorers)."""
+        raise NotImplementedError
+
+    def score_set(self, images: Sequence[Image.Image], references: Sequence[Image.Image]) -> float:
+        """One value for the whole set (set-level scorers)."""
+        raise NotImplementedError
+
+
+def to_tensor(images: Sequence[Image.Image]) -> torch.Tensor:
+    """Stack PIL images into a float tensor [N, 3, H, W] in [0, 1]."""
+    arrays = [np.asarray(im.convert("RGB"), dtype=np.float32) / 255.0 for im in images]
+    return torch.from_numpy(np.stack(arrays)).permute(0, 3, 1, 2).contiguous()
+
+
+def require_references(samples: Sequence[Sample], name: str) -> list[Image.Image]:
+    """The reference images of paired samples; a missing one is an error, not a guess."""
+    refs = [s.reference for s in samples]
+    if any(r is None for r in refs):
+        raise ValueError(f"{name} needs the baseline image of the same prompt and seed")
+    for s, r in zip(samples, refs, strict=True):
+        if r.size != s.image.size:
+            raise ValueError(f"{name}: image size {s.image.size} differs from baseline's {r.size}")
+    return refs  # type: ignore[return-value]
+
+
+SCORERS: Registry[type[BaseScorer]] = Registry("metric", group="evalsuite.metrics")
+register = SCORERS.register

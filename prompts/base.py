@@ -1,0 +1,59 @@
+"""Prompts, prompt sets and their registry.
+
+A prompt id is stable across runs and machines: set name + index + a short hash of the
+text, so a stored sample always refers to the same prompt even if a file is re-ordered.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar, Protocol
+
+from prompts.registry import Registry
+
+
+class PromptError(ValueError):
+    """Bad prompt input (missing file, empty set, unknown column...): a one-line message."""
+
+
+@dataclass(frozen=True)
+class Prompt:
+    """One prompt with the set it came from and its category."""
+
+    id: str
+    text: str
+    set: str
+    index: int
+    category: str = ""
+    meta: Mapping[str, Any] = field(default_factory=dict, compare=False, hash=False)
+
+
+def prompt_id(set_name: str, index: int, text: str) -> str:
+    """Stable id: ``<set>-<index>-<first 8 hex of sha1(text)>``."""
+    digest = hashlib.sha1(text.encode("utf-8")).hexdigest()[:8]
+    return f"{set_name}-{index:05d}-{digest}"
+
+
+def make_prompt(set_name: str, index: int, text: str, category: str = "", **meta: Any) -> Prompt:
+    """Build a :class:`Prompt` with its stable id."""
+    return Prompt(prompt_id(set_name, index, text), text, set_name, index, category, meta)
+
+
+class PromptSet(Protocol):
+    """A named prompt set; ``load`` reads it from ``path`` or its default source."""
+
+    name: ClassVar[str]
+    description: ClassVar[str]
+    source: ClassVar[str]
+    license: ClassVar[str]
+
+    def load(self, path: Path | None = None) -> list[Prompt]:
+        """Return every prompt of the set, in upstream order."""
+        ...
+
+
+PROMPT_SETS: Registry[type[PromptSet]] = Registry("prompt set", group="evalsuite.prompt_sets")
+register = PROMPT_SETS.register
