@@ -1,0 +1,115 @@
+"""The small interface every acceleration technique implements.
+
+An accelerator declares its parameters (validated when the suite loads), checks that the
+machine can run it, applies itself to a loaded pipeline inside the worker, counts per-image
+telemetry (denoising steps computed vs skipped for caches) and, after the run, says whether
+it had any effect at all: a cache that never skipped a step is "inert".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from prompts.registry import Registry
+
+# Application order: structural pipeline changes first, then weights, then caches (which
+# hook the blocks), then compilation, which must see the final modules.
+ORDER_PIPELINE = 10
+ORDER_QUANTIZE = 20
+ORDER_CACHE = 30
+ORDER_COMPILE = 40
+
+
+@dataclass(frozen=True)
+class Param:
+    """One accelerator parameter: its type, default, range and meaning."""
+
+    type: type
+    default: Any
+    doc: str
+    min: float | None = None
+    max: float | None = None
+    choices: tuple[Any, ...] | None = None
+
+    def validate(self, key: str, value: Any) -> Any:
+        """Return ``value`` checked (ints accepted for floats); raise ``ValueError`` naming ``key``."""
+        if self.type is float and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+        if not isinstance(value, self.type) or (self.type is not bool and isinstance(value, bool)):
+            raise ValueError(f"{key}: expected {self.type.__name__}, got {value!r}")
+        if self.min is not None and value < self.min:
+            raise ValueError(f"{key}: {value!r} is below the minimum {self.min}")
+        if self.max is not None and value > self.max:
+            raise ValueError(f"{key}: {value!r} is above the maximum {self.max}")
+        if self.choices is not None and value not in self.choices:
+            raise ValueError(f"{key}: {value!r} is not one of {list(self.choices)}")
+        return value
+
+
+@dataclass
+class StepCounter:
+    """Denoising steps computed and skipped for the image being generated."""
+
+    computed: int = 0
+    skipped: int = 0
+    total_skipped: int = field(default=0, repr=False)
+
+    def reset(self) -> None:
+        """Start counting a new image."""
+        self.computed = 0
+        self.skipped = 0
+
+    def record(self, computed: bool) -> None:
+        """Count one denoiser call."""
+        if computed:
+            self.computed += 1
+        else:
+            self.skipped += 1
+            self.total_skipped += 1
+
+
+@dataclass
+class Applied:
+    """What ``apply`` hands back to the worker for one accelerator."""
+
+    counter: StepCounter | None = None
+    notes: dict[str, Any] = field(default_factory=dict)
+
+    def check(self) -> str | None:
+        """After the run: a reason the technique had no effect, or None if it did."""
+        if self.counter is not None and self.counter.total_skipped == 0:
+            return "inert: the cache skipped no denoising step in the whole run"
+        return None
+
+
+@dataclass(frozen=True)
+class Environment:
+    """What the machine running the variant offers, for hardware checks at load time."""
+
+    device: str  # "cpu" or "cuda[:N]"
+    cuda_capability: tuple[int, int] | None = None
+
+
+class Accelerator:
+    """Base class of every technique; subclasses set the class attributes and ``apply``."""
+
+    name: ClassVar[str]
+    family: ClassVar[str]  # "cache", "quantization", "compile", "pipeline", "parallel"
+    order: ClassVar[int]
+    description: ClassVar[str]
+    params: ClassVar[Mapping[str, Param]] = {}
+
+    def check_environment(self, params: Mapping[str, Any], env: Environment) -> None:
+        """Raise ``ValueError`` if this machine cannot run the technique with ``params``."""
+
+    def apply(self, pipe: Any, params: Mapping[str, Any]) -> Applied:
+        """Apply the technique to ``pipe`` in place."""
+        raise NotImplementedError
+
+
+ACCELERATORS: Registry[type[Accelerator]] = Registry(
+    "accelerator", group="evalsuite.accelerators"
+)
+register = ACCELERATORS.register

@@ -1,0 +1,226 @@
+"""Thin command line: ``python -m evalsuite run|score|report|recommend|list``.
+
+Exit codes: 0 ok, 1 internal error, 2 bad input, 3 finished with failed variants (or, for
+``recommend``, nothing within budget).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from evalsuite.errors import EXIT_BAD_INPUT, EXIT_FAILED_VARIANTS, EXIT_INTERNAL, EXIT_OK, UserError
+
+
+class _Ordered(argparse.Action):
+    """Keeps ``--metric`` and budget flags in command-line order, to pair them up."""
+
+    def __call__(self, parser, namespace, values, option_string=None):  # type: ignore[override]
+        seq = getattr(namespace, "ordered", None) or []
+        seq.append((self.dest, values))
+        namespace.ordered = seq
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="evalsuite", description=__doc__.splitlines()[0])
+    p.add_argument("--debug", action="store_true", help="show tracebacks of internal errors")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = sub.add_parser("run", help="generate, score and report a suite (resumable)")
+    run.add_argument("suite", nargs="?", help="suite file or built-in name (default: smoke)")
+    run.add_argument("--out", type=Path, help="run folder (default: runs/<suite name>)")
+
+    score = sub.add_parser("score", help="score a run's images again or with more metrics")
+    score.add_argument("run_dir", type=Path)
+    score.add_argument("--metric", action="append", default=[],
+                       help="metric to add (repeatable; default: the suite's own)")
+
+    report = sub.add_parser("report", help="re-render summary.json and report/index.html")
+    report.add_argument("run_dir", type=Path)
+
+    rec = sub.add_parser("recommend", help="fastest variant within quality budgets",
+                         description="Budgets are absolute, in the metric's units, against the "
+                         "baseline: --max-drop for higher-is-better metrics, --max-rise for "
+                         "lower-is-better ones; --min/--max bound the value itself. Each budget "
+                         "applies to the --metric before it.")
+    rec.add_argument("run_dir", type=Path)
+    for flag in ("--metric",):
+        rec.add_argument(flag, dest="metric", action=_Ordered, required=True)
+    for flag, dest in (("--max-drop", "max_drop"), ("--max-rise", "max_rise"),
+                       ("--min", "min"), ("--max", "max")):
+        rec.add_argument(flag, dest=dest, type=float, action=_Ordered)
+    rec.add_argument("--objective", choices=("latency", "cost"), default="latency")
+    rec.add_argument("--json", action="store_true", help="print JSON")
+
+    lst = sub.add_parser("list", help="list built-in suites, metrics, accelerators, prompt sets")
+    lst.add_argument("what", choices=("suites", "metrics", "accelerators", "prompt-sets"))
+    return p
+
+
+def _budgets(ordered: Sequence[tuple[str, object]]):
+    from reports.recommend import Budget
+
+    budgets, metric = [], None
+    for dest, value in ordered:
+        if dest == "metric":
+            metric = value
+        elif metric is None:
+            raise UserError(f"--{dest.replace('_', '-')} must follow a --metric")
+        else:
+            budgets.append(Budget(str(metric), dest, float(value)))  # type: ignore[arg-type]
+    return budgets
+
+
+def _load_run(run_dir: Path):
+    from evalsuite.spec import load_suite
+
+    if not (run_dir / "suite.toml").is_file() or not (run_dir / "results.sqlite").is_file():
+        raise UserError(f"{run_dir}: not a run folder (no suite.toml and results.sqlite)")
+    return load_suite(str(run_dir / "suite.toml"))
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from evalsuite.runner import run_suite
+    from evalsuite.spec import load_suite
+
+    suite = load_suite(args.suite)
+    run_dir = args.out or Path("runs") / suite.name
+    outcome = run_suite(suite, run_dir, progress=lambda m: print(m, file=sys.stderr))
+    print(f"report: {run_dir / 'report' / 'index.html'}")
+    print(f"summary: {run_dir / 'summary.json'}")
+    if outcome.failed:
+        print(f"failed variants: {', '.join(outcome.failed)}", file=sys.stderr)
+        return EXIT_FAILED_VARIANTS
+    return EXIT_OK
+
+
+def cmd_score(args: argparse.Namespace) -> int:
+    from dataclasses import replace
+
+    from evalsuite.pipeline import resolve_device
+    from evalsuite.reporting import write_reports
+    from evalsuite.scoring import score_run
+    from evalsuite.spec import MetricUse
+    from evalsuite.store import Store
+    from metrics import SCORERS
+
+    suite = _load_run(args.run_dir)
+    extra = []
+    for m in args.metric:
+        if m not in SCORERS:
+            raise UserError(f"--metric: unknown metric {m!r} (known: {', '.join(SCORERS.names())})")
+        if m not in {u.name for u in suite.metrics}:
+            extra.append(MetricUse(m))
+    suite = replace(suite, metrics=suite.metrics + tuple(extra))
+    store = Store(args.run_dir / "results.sqlite")
+    try:
+        score_run(suite, args.run_dir, store, resolve_device(suite.model.device),
+                  progress=lambda m: print(m, file=sys.stderr))
+        write_reports(suite, args.run_dir, store)
+    finally:
+        store.close()
+    if extra:  # keep the run's suite copy in step with what the store now holds
+        import tomli_w
+
+        (args.run_dir / "suite.toml").write_text(tomli_w.dumps(suite.to_dict()))
+    return EXIT_OK
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from evalsuite.reporting import write_reports
+    from evalsuite.store import Store
+
+    suite = _load_run(args.run_dir)
+    store = Store(args.run_dir / "results.sqlite")
+    try:
+        write_reports(suite, args.run_dir, store)
+    finally:
+        store.close()
+    print(f"report: {args.run_dir / 'report' / 'index.html'}")
+    return EXIT_OK
+
+
+def cmd_recommend(args: argparse.Namespace) -> int:
+    from reports.recommend import BudgetError, recommend
+
+    path = args.run_dir / "summary.json"
+    if not path.is_file():
+        raise UserError(f"{args.run_dir}: no summary.json (run `evalsuite report` first)")
+    try:
+        summary = json.loads(path.read_text())
+    except json.JSONDecodeError as exc:
+        raise UserError(f"{path}: not valid JSON ({exc})") from None
+    for v in summary["variants"]:  # summary.json writes infinities as strings
+        for entry in v["metrics"].values():
+            if isinstance(entry.get("mean"), str):
+                entry["mean"] = float(entry["mean"])
+    try:
+        rec = recommend(summary, _budgets(args.ordered or []), args.objective)
+    except BudgetError as exc:
+        raise UserError(f"recommend: {exc}") from None
+    if args.json:
+        print(json.dumps(rec.to_dict(), indent=2))
+    else:
+        print(f"recommended: {rec.variant or 'none'} ({rec.reason})")
+        for name, why in rec.rejected:
+            print(f"  rejected {name}: {why}")
+    return EXIT_OK if rec.variant else EXIT_FAILED_VARIANTS
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    if args.what == "suites":
+        from evalsuite.spec import builtin_suites, load_suite
+
+        for name in builtin_suites():
+            print(f"{name:24} {load_suite(name).description}")
+    elif args.what == "metrics":
+        from metrics import SCORERS
+
+        for name, cls in SCORERS:
+            arrow = "higher is better" if cls.higher_is_better else "lower is better"
+            print(f"{name:16} {cls.kind!s:10} {arrow:17} {(cls.__doc__ or '').splitlines()[0]}")
+    elif args.what == "accelerators":
+        from evalsuite.accelerators import ACCELERATORS
+
+        for name, cls in ACCELERATORS:
+            print(f"{name:18} [{cls.family}] {cls.description}")
+            for key, param in cls.params.items():
+                rng = "".join(f" {w}={b}" for w, b in (("min", param.min), ("max", param.max),
+                                                         ("choices", param.choices)) if b is not None)
+                print(f"    {key} ({param.type.__name__}, default {param.default!r}{rng}): {param.doc}")
+    else:
+        from prompts import PROMPT_SETS
+
+        for name, cls in PROMPT_SETS:
+            print(f"{name:14} {cls.description} [source: {cls.source}; license: {cls.license}]")
+    return EXIT_OK
+
+
+COMMANDS = {"run": cmd_run, "score": cmd_score, "report": cmd_report,
+            "recommend": cmd_recommend, "list": cmd_list}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI and return its exit code."""
+    args = _parser().parse_args(argv)
+    try:
+        return COMMANDS[args.command](args)
+    except UserError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print("interrupted; run the same command again to resume", file=sys.stderr)
+        return 130
+    except Exception as exc:  # noqa: BLE001 - one line for users, traceback with --debug
+        if args.debug or os.environ.get("EVALSUITE_DEBUG"):
+            raise
+        print(f"internal error: {type(exc).__name__}: {exc} (rerun with --debug)", file=sys.stderr)
+        return EXIT_INTERNAL
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,136 @@
+"""The scoring phase: each scorer loaded once, scoring every unscored image in batches.
+
+It runs after generation, in the parent, so the generator's memory is free. A failing
+batch is retried image by image, so one bad image costs one NaN (with its reason), not
+the batch. Scores are keyed by the scorer's identity (model, revision, preprocessing):
+changing any of these scores again instead of mixing values.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from PIL import Image
+
+from evalsuite.errors import UserError
+from evalsuite.spec import MetricUse, Suite
+from evalsuite.store import Store
+from metrics import SCORERS, BaseScorer, Kind, Sample
+
+
+def build_scorer(use: MetricUse, device: str) -> BaseScorer:
+    """Construct a scorer with the suite's options (models load lazily on first score)."""
+    cls = SCORERS.get(use.name)
+    return cls(device=device, **dict(use.options))
+
+
+def identity_key(scorer: BaseScorer) -> str:
+    """Canonical JSON of the scorer's identity."""
+    return json.dumps(scorer.identity(), sort_keys=True, default=str)
+
+
+def _one_line(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}".splitlines()[0][:300]
+
+
+def score_batch(scorer: BaseScorer, samples: Sequence[Sample]) -> list[tuple[float, str | None]]:
+    """Score a batch; on failure score one by one so only the bad images get NaN."""
+    try:
+        values = scorer.score(samples)
+        if len(values) != len(samples):
+            raise RuntimeError(f"{scorer.name} returned {len(values)} values for {len(samples)} images")
+        return [(float(v), "scorer returned NaN" if math.isnan(float(v)) else None)
+                for v in values]
+    except Exception:  # noqa: BLE001 - fall back to isolating the failing images
+        if len(samples) == 1:
+            try:
+                return [(float(scorer.score(samples)[0]), None)]
+            except Exception as exc:  # noqa: BLE001
+                return [(math.nan, _one_line(exc))]
+        return [r for s in samples for r in score_batch(scorer, [s])]
+
+
+def _load(run_dir: Path, rel: str) -> Image.Image:
+    with Image.open(run_dir / rel) as im:
+        return im.convert("RGB")
+
+
+def score_run(suite: Suite, run_dir: Path, store: Store, device: str,
+              progress: Callable[[str], None] = print) -> None:
+    """Score every stored sample of the suite's variants that lacks a score."""
+    ids = {v.id: v.name for v in suite.variants}
+    baseline_id = next(v.id for v in suite.variants if v.name == suite.baseline)
+    rows = store.samples(list(ids))
+    baseline_images = {(r["prompt_id"], r["seed"]): r["image"] for r in rows
+                       if r["variant_id"] == baseline_id and r["status"] == "ok"}
+    for use in suite.metrics:
+        try:
+            scorer = build_scorer(use, device)
+        except (TypeError, ValueError) as exc:
+            raise UserError(f"{suite.source}: metrics.{use.name}: {exc}") from None
+        ident = identity_key(scorer)
+        if scorer.kind == Kind.SET:
+            _score_sets(scorer, ident, suite, run_dir, store, rows, baseline_id, baseline_images)
+            continue
+        done = store.scored_keys(use.name, ident)
+        todo = [r for r in rows if (r["variant_id"], r["prompt_id"], r["seed"]) not in done
+                and r["status"] in ("ok", "flagged")]
+        if scorer.kind == Kind.PAIRED:  # the baseline against itself is not a measurement
+            todo = [r for r in todo if r["variant_id"] != baseline_id]
+        if not todo:
+            continue
+        progress(f"scoring {use.name}: {len(todo)} images")
+        results: list[tuple[str, str, int, float, str | None]] = []
+        batch: list[tuple[dict[str, Any], Sample]] = []
+        for r in todo:
+            key = (r["variant_id"], r["prompt_id"], r["seed"])
+            if r["status"] == "flagged":
+                results.append((*key, math.nan, f"image not scored: {r['reason']}"))
+                continue
+            ref = None
+            if scorer.kind == Kind.PAIRED:
+                ref_path = baseline_images.get((r["prompt_id"], r["seed"]))
+                if ref_path is None:
+                    results.append((*key, math.nan, "no baseline image for this prompt and seed"))
+                    continue
+                ref = _load(run_dir, ref_path)
+            batch.append((r, Sample(_load(run_dir, r["image"]), r["text"], ref)))
+            if len(batch) >= scorer.batch_size:
+                results += _flush(scorer, batch)
+                batch = []
+        results += _flush(scorer, batch)
+        store.put_scores(use.name, ident, results)
+
+
+def _flush(scorer: BaseScorer, batch: list[tuple[dict[str, Any], Sample]]):
+    if not batch:
+        return []
+    scored = score_batch(scorer, [s for _, s in batch])
+    return [(r["variant_id"], r["prompt_id"], r["seed"], v, why)
+            for (r, _), (v, why) in zip(batch, scored, strict=True)]
+
+
+def _score_sets(scorer: BaseScorer, ident: str, suite: Suite, run_dir: Path, store: Store,
+                rows: list[dict[str, Any]], baseline_id: str,
+                baseline_images: dict[tuple[str, int], str]) -> None:
+    """Set-level metrics: each variant's images against the baseline's, same prompts and seeds."""
+    existing = {(r["variant_id"], r["identity"]): r["n"] for r in store.set_scores()
+                if r["metric"] == scorer.name}
+    for v in suite.variants:
+        pairs = [(r["image"], baseline_images[(r["prompt_id"], r["seed"])]) for r in rows
+                 if r["variant_id"] == v.id and r["status"] == "ok"
+                 and (r["prompt_id"], r["seed"]) in baseline_images]
+        if v.id == baseline_id or existing.get((v.id, ident)) == len(pairs):
+            continue
+        try:
+            if len(pairs) < 2:
+                raise ValueError(f"needs at least 2 images paired with the baseline, has {len(pairs)}")
+            value, reason = scorer.score_set([_load(run_dir, a) for a, _ in pairs],
+                                             [_load(run_dir, b) for _, b in pairs]), None
+        except Exception as exc:  # noqa: BLE001
+            value, reason = None, _one_line(exc)
+        store.put_set_score(v.id, scorer.name, value, reason, len(pairs), ident)

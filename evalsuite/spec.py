@@ -1,0 +1,335 @@
+"""Suite files: TOML parsed into frozen dataclasses, validated strictly, sweeps expanded.
+
+Every problem is a :class:`UserError` with one line naming the file and the key, raised
+before any work starts.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+import tomllib
+import typing
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import prompts
+from evalsuite.accelerators import ACCELERATORS
+from evalsuite.errors import UserError
+
+BUILTIN_DIR = Path(__file__).parent / "suites"
+DTYPES = ("float32", "bfloat16", "float16")
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """The pipeline and the generation settings every variant shares."""
+
+    id: str = "tiny"  # hub id, local folder, or the built-in "tiny"
+    revision: str | None = None
+    dtype: str = "float32"
+    steps: int = 12
+    guidance: float = 3.5
+    height: int = 64
+    width: int = 64
+    device: str = "auto"  # "auto" picks cuda when present
+    max_sequence_length: int | None = None
+    tiny_seed: int = 0  # initialisation seed of the built-in tiny model
+
+
+@dataclass(frozen=True)
+class HardwareSpec:
+    """What the images are paid for: the price table entry and GPUs per image."""
+
+    gpu: str = "auto"  # a name from evalsuite.prices, or "auto" from the device
+    price_per_hour: float | None = None  # overrides the table
+    gpus: int = 1
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """How the runner generates."""
+
+    warmup: int = 1  # uncounted generations before timing; the first one's time is "cold"
+    timeout_s: float | None = None  # per-variant worker wall-clock limit
+
+
+@dataclass(frozen=True)
+class MetricUse:
+    """One scorer and its constructor options."""
+
+    name: str
+    options: tuple[tuple[str, Any], ...] = ()
+
+
+@dataclass(frozen=True)
+class AcceleratorUse:
+    """One accelerator in a variant, with every parameter (defaults filled in)."""
+
+    name: str
+    params: tuple[tuple[str, Any], ...]
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One concrete variant: a name and its accelerators, in application order."""
+
+    name: str
+    accelerators: tuple[AcceleratorUse, ...]
+    id: str  # hash of the canonical JSON of model settings + accelerators
+
+    def describe(self) -> dict[str, dict[str, Any]]:
+        """Accelerator name -> parameters."""
+        return {a.name: dict(a.params) for a in self.accelerators}
+
+
+@dataclass(frozen=True)
+class Suite:
+    """A parsed, validated suite with its sweeps expanded."""
+
+    name: str
+    description: str
+    baseline: str
+    model: ModelSpec
+    prompts: prompts.PromptSelection
+    hardware: HardwareSpec
+    run: RunSpec
+    metrics: tuple[MetricUse, ...]
+    variants: tuple[Variant, ...]
+    source: str
+
+    def to_dict(self) -> dict[str, Any]:
+        """The resolved suite, defaults filled in, in the suite file's own layout."""
+        drop_none = lambda d: {k: v for k, v in d.items() if v is not None}  # noqa: E731
+        metrics: dict[str, Any] = {"use": [m.name for m in self.metrics]}
+        metrics.update({m.name: dict(m.options) for m in self.metrics if m.options})
+        return {
+            "name": self.name, "description": self.description, "baseline": self.baseline,
+            "model": drop_none(asdict(self.model)),
+            "prompts": drop_none(self.prompts.to_dict()),
+            "hardware": drop_none(asdict(self.hardware)), "run": drop_none(asdict(self.run)),
+            "metrics": metrics,
+            "variant": [{"name": v.name, **v.describe()} for v in self.variants],
+        }
+
+
+def _fail(source: str, key: str, message: str) -> UserError:
+    return UserError(f"{source}: {key}: {message}")
+
+
+def _table(source: str, raw: Mapping[str, Any], key: str) -> dict[str, Any]:
+    value = raw.get(key, {})
+    if not isinstance(value, dict):
+        raise _fail(source, key, "expected a table")
+    return value
+
+
+def _dataclass_from(cls: type, source: str, section: str, table: Mapping[str, Any]) -> Any:
+    """Build a flat spec dataclass, checking keys and types against its annotations."""
+    hints = typing.get_type_hints(cls)
+    out: dict[str, Any] = {}
+    for key, value in table.items():
+        if key not in hints:
+            raise _fail(source, f"{section}.{key}", f"unknown key (known: {', '.join(hints)})")
+        allowed = [t for t in typing.get_args(hints[key]) or (hints[key],) if t is not type(None)]
+        expected = allowed[0]
+        ok = isinstance(value, expected) and not (isinstance(value, bool) and expected is not bool)
+        if expected is float and isinstance(value, int) and not isinstance(value, bool):
+            value, ok = float(value), True
+        if not ok:
+            raise _fail(source, f"{section}.{key}",
+                        f"expected {expected.__name__}, got {type(value).__name__}")
+        out[key] = value
+    return cls(**out)
+
+
+def _check_model(source: str, m: ModelSpec) -> None:
+    checks = {
+        "dtype": m.dtype in DTYPES,
+        "steps": m.steps >= 1,
+        "guidance": m.guidance >= 0,
+        "height": m.height >= 16 and m.height % 16 == 0,
+        "width": m.width >= 16 and m.width % 16 == 0,
+        "device": m.device in ("auto", "cpu", "cuda") or m.device.startswith("cuda:"),
+        "max_sequence_length": m.max_sequence_length is None or 1 <= m.max_sequence_length <= 512,
+    }
+    for key, ok in checks.items():
+        if not ok:
+            hint = {"dtype": f"one of {', '.join(DTYPES)}", "height": "a multiple of 16",
+                    "width": "a multiple of 16", "device": "auto, cpu, cuda or cuda:N"}
+            raise _fail(source, f"model.{key}",
+                        f"invalid value {getattr(m, key)!r}" + (f" ({hint[key]})" if key in hint else ""))
+
+
+def _expand_variant(source: str, index: int, raw: Mapping[str, Any]) -> list[tuple[str, dict]]:
+    """Validate one ``[[variant]]`` table and expand list-valued parameters into a grid."""
+    where = f"variant[{index}]"
+    name = raw.get("name")
+    if not isinstance(name, str) or not name or any(c in name for c in "/\\\0"):
+        raise _fail(source, f"{where}.name", "expected a non-empty name without slashes")
+    where = f"variant.{name}"
+    per_acc: dict[str, dict[str, Any]] = {}
+    axes: list[tuple[str, str, list[Any]]] = []
+    for acc_name, params in raw.items():
+        if acc_name == "name":
+            continue
+        if acc_name not in ACCELERATORS:
+            raise _fail(source, f"{where}.{acc_name}",
+                        f"unknown accelerator (known: {', '.join(ACCELERATORS.names())})")
+        if params is True:
+            params = {}
+        if not isinstance(params, dict):
+            raise _fail(source, f"{where}.{acc_name}", "expected a table of parameters or true")
+        schema = ACCELERATORS.get(acc_name).params
+        values = {}
+        for key, value in params.items():
+            if key not in schema:
+                raise _fail(source, f"{where}.{acc_name}.{key}",
+                            f"unknown parameter (known: {', '.join(schema) or 'none'})")
+            if isinstance(value, list) and schema[key].type is not list:
+                if not value:
+                    raise _fail(source, f"{where}.{acc_name}.{key}", "empty sweep list")
+                axes.append((acc_name, key, value))
+            values[key] = value
+        per_acc[acc_name] = values
+    expanded = []
+    for combo in itertools.product(*(values for _, _, values in axes)):
+        chosen = {a: dict(p) for a, p in per_acc.items()}
+        for (acc_name, key, _), value in zip(axes, combo, strict=True):
+            chosen[acc_name][key] = value
+        for acc_name, params in chosen.items():
+            schema = ACCELERATORS.get(acc_name).params
+            for key, p in schema.items():
+                try:
+                    params[key] = p.validate(key, params.get(key, p.default))
+                except ValueError as exc:
+                    raise _fail(source, f"{where}.{acc_name}.{key}", str(exc).split(": ", 1)[1]) from None
+        suffix = "-".join(f"{v:g}" if isinstance(v, float) else str(v) for v in combo)
+        if len(axes) > 1:
+            suffix = "-".join(f"{k}{v:g}" if isinstance(v, float) else f"{k}{v}"
+                              for (_, k, _), v in zip(axes, combo, strict=True))
+        expanded.append((f"{name}-{suffix}" if axes else name, chosen))
+    return expanded
+
+
+def _check_combination(source: str, name: str, accs: Mapping[str, Any]) -> None:
+    caches = [a for a in accs if ACCELERATORS.get(a).family == "cache"]
+    if len(caches) > 1:
+        raise _fail(source, f"variant.{name}",
+                    f"combines caches {' and '.join(caches)}; each replaces the same blocks' "
+                    "forward, so at most one cache per variant")
+
+
+def variant_id(model: ModelSpec, accelerators: tuple[AcceleratorUse, ...]) -> str:
+    """Hash of the canonical JSON of everything that changes a variant's images."""
+    canon = json.dumps(
+        {"model": asdict(model), "accelerators": [[a.name, dict(a.params)] for a in accelerators]},
+        sort_keys=True, separators=(",", ":"),
+    )
+    return hashlib.sha256(canon.encode()).hexdigest()[:16]
+
+
+def parse_suite(raw: Mapping[str, Any], source: str, base_dir: Path) -> Suite:
+    """Validate a suite given as a dict (the parsed TOML)."""
+    from metrics import SCORERS
+
+    known = {"name", "description", "baseline", "model", "prompts", "hardware", "run",
+             "metrics", "variant"}
+    for key in raw:
+        if key not in known:
+            raise _fail(source, key, f"unknown key (known: {', '.join(sorted(known))})")
+    name = raw.get("name", Path(source).stem)
+    if not isinstance(name, str) or not name or any(c in name for c in "/\\\0"):
+        raise _fail(source, "name", "expected a non-empty name without slashes")
+    description = raw.get("description", "")
+    if not isinstance(description, str):
+        raise _fail(source, "description", "expected a string")
+    model = _dataclass_from(ModelSpec, source, "model", _table(source, raw, "model"))
+    _check_model(source, model)
+    hardware = _dataclass_from(HardwareSpec, source, "hardware", _table(source, raw, "hardware"))
+    if hardware.gpus < 1:
+        raise _fail(source, "hardware.gpus", "must be at least 1")
+    if hardware.price_per_hour is not None and hardware.price_per_hour < 0:
+        raise _fail(source, "hardware.price_per_hour", "must not be negative")
+    run = _dataclass_from(RunSpec, source, "run", _table(source, raw, "run"))
+    if run.warmup < 0 or (run.timeout_s is not None and run.timeout_s <= 0):
+        raise _fail(source, "run", "warmup must be >= 0 and timeout_s > 0")
+    try:
+        selection = prompts.parse_prompts_table(_table(source, raw, "prompts"), base_dir)
+    except prompts.PromptError as exc:
+        raise UserError(f"{source}: {exc}") from None
+
+    metrics_table = _table(source, raw, "metrics")
+    use = metrics_table.get("use", ["sharpness", "psnr", "ssim"])
+    if not isinstance(use, list) or not all(isinstance(m, str) for m in use):
+        raise _fail(source, "metrics.use", "expected a list of metric names")
+    for key in metrics_table:
+        if key != "use" and key not in use:
+            raise _fail(source, f"metrics.{key}", "options for a metric not listed in metrics.use")
+    metric_uses = []
+    for m in dict.fromkeys(use):
+        if m not in SCORERS:
+            raise _fail(source, "metrics.use", f"unknown metric {m!r} (known: {', '.join(SCORERS.names())})")
+        options = metrics_table.get(m, {})
+        if not isinstance(options, dict):
+            raise _fail(source, f"metrics.{m}", "expected a table of options")
+        try:
+            import inspect
+
+            inspect.signature(SCORERS.get(m)).bind(**options)
+        except TypeError as exc:
+            raise _fail(source, f"metrics.{m}", f"bad option ({exc})") from None
+        metric_uses.append(MetricUse(m, tuple(sorted(options.items()))))
+
+    raw_variants = raw.get("variant", [])
+    if not isinstance(raw_variants, list) or not raw_variants:
+        raise _fail(source, "variant", "expected at least one [[variant]] table")
+    variants: list[Variant] = []
+    seen: set[str] = set()
+    for index, rv in enumerate(raw_variants):
+        if not isinstance(rv, dict):
+            raise _fail(source, f"variant[{index}]", "expected a table")
+        for vname, accs in _expand_variant(source, index, rv):
+            if vname in seen:
+                raise _fail(source, f"variant.{vname}", "duplicate variant name")
+            seen.add(vname)
+            _check_combination(source, vname, accs)
+            uses = tuple(sorted(
+                (AcceleratorUse(a, tuple(sorted(p.items()))) for a, p in accs.items()),
+                key=lambda u: (ACCELERATORS.get(u.name).order, u.name),
+            ))
+            variants.append(Variant(vname, uses, variant_id(model, uses)))
+    baseline = raw.get("baseline", "baseline")
+    if not isinstance(baseline, str) or baseline not in seen:
+        raise _fail(source, "baseline", f"no variant named {baseline!r}")
+    if any(v.accelerators for v in variants if v.name == baseline):
+        raise _fail(source, "baseline", f"variant {baseline!r} must have no accelerators")
+    return Suite(name, description, baseline, model, selection, hardware, run,
+                 tuple(metric_uses), tuple(variants), source)
+
+
+def builtin_suites() -> dict[str, Path]:
+    """Name -> path of the suites shipped with evalsuite."""
+    return {p.stem: p for p in sorted(BUILTIN_DIR.glob("*.toml"))}
+
+
+def load_suite(ref: str | None) -> Suite:
+    """Load a suite by path or built-in name (``None`` = the default ``smoke`` suite)."""
+    ref = ref or "smoke"
+    path = Path(ref)
+    if not path.is_file():
+        builtins = builtin_suites()
+        if ref not in builtins:
+            raise UserError(f"{ref}: no such suite file or built-in suite "
+                            f"(built-in: {', '.join(builtins)})")
+        path = builtins[ref]
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise UserError(f"{path}: invalid TOML: {exc}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UserError(f"{path}: cannot read: {exc}") from None
+    return parse_suite(raw, str(path), path.parent)
