@@ -1,10 +1,25 @@
-"""Prompt sets. Every set module is imported here, the one place they register."""
+"""Prompt sets. Every set module is imported here, the one place they register.
 
-from prompts import smoke  # noqa: F401  (imports register the sets)
-from prompts.base import PROMPT_SETS, Prompt, PromptError, PromptSet, make_prompt, prompt_id
-from prompts.config import PromptSelection, parse_prompts_table, resolve_prompts
+Only the standard library is imported: ``datasets`` loads lazily, on the hub path.
+"""
+
+from prompts import drawbench, geneval, hpsv2, parti, smoke  # noqa: F401  (imports register the sets)
+from prompts.base import (
+    PROMPT_SETS,
+    Prompt,
+    PromptError,
+    PromptSet,
+    make_prompt,
+    normalise_category,
+    prompt_id,
+)
+from prompts.config import PromptSelection, load_set, parse_prompts_table, resolve_prompts
+from prompts.custom import CustomFile
+from prompts.hub import HubSource
+from prompts.sampling import dedupe, filter_categories, stratified_sample
 
 __all__ = [
-    "PROMPT_SETS", "Prompt", "PromptError", "PromptSelection", "PromptSet",
-    "make_prompt", "parse_prompts_table", "prompt_id", "resolve_prompts",
+    "PROMPT_SETS", "CustomFile", "HubSource", "Prompt", "PromptError", "PromptSelection",
+    "PromptSet", "dedupe", "filter_categories", "load_set", "make_prompt", "normalise_category",
+    "parse_prompts_table", "prompt_id", "resolve_prompts", "stratified_sample",
 ]

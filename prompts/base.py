@@ -42,13 +42,29 @@ def make_prompt(set_name: str, index: int, text: str, category: str = "", **meta
     return Prompt(prompt_id(set_name, index, text), text, set_name, index, category, meta)
 
 
+def normalise_category(raw: object) -> str:
+    """Category as shown in reports: whitespace collapsed, ends stripped.
+
+    Upstream sheets carry stray spaces (DrawBench's ``"Gary Marcus et al. "``); without this
+    one category would split in two as soon as a second copy of the sheet is used.
+    """
+    return " ".join(str(raw).split()) if raw is not None else ""
+
+
 class PromptSet(Protocol):
-    """A named prompt set; ``load`` reads it from ``path`` or its default source."""
+    """A named prompt set; ``load`` reads it from ``path`` or its default source.
+
+    A set class is instantiated with the keyword options named in ``options`` (for
+    example ``PartiPromptsSet(category="challenge")``); sets without options take none.
+    ``categories`` lists the set's categories in their default grouping, for listings.
+    """
 
     name: ClassVar[str]
     description: ClassVar[str]
     source: ClassVar[str]
     license: ClassVar[str]
+    categories: ClassVar[tuple[str, ...]]
+    options: ClassVar[Mapping[str, tuple[str, ...]]]
 
     def load(self, path: Path | None = None) -> list[Prompt]:
         """Return every prompt of the set, in upstream order."""

@@ -1,4 +1,9 @@
-"""The ``[prompts]`` table of a suite: parsed strictly, then resolved into prompts."""
+"""The ``[prompts]`` table of a suite: parsed strictly, then resolved into prompts.
+
+Parsing checks types, names and paths without reading any data, so a bad suite fails in
+milliseconds; resolving loads the sets and applies dedupe, the category filter and the
+stratified ``limit``, in that order. See ``prompts/SOURCES.md`` for the table's keys.
+"""
 
 from __future__ import annotations
 
@@ -7,81 +12,216 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from prompts.base import PROMPT_SETS, Prompt, PromptError
+from prompts.base import PROMPT_SETS, Prompt, PromptError, normalise_category
+from prompts.custom import CustomFile, parse_custom_file
+from prompts.sampling import dedupe, filter_categories, stratified_sample
 
-_KEYS = {"sets", "limit", "seeds", "paths"}
+_KEYS = {"sets", "limit", "seeds", "sampling_seed", "categories", "dedupe", "paths", "options",
+         "file"}
+
+Options = tuple[tuple[str, tuple[tuple[str, str], ...]], ...]
 
 
 @dataclass(frozen=True)
 class PromptSelection:
-    """Which prompts a suite runs, and with which seeds."""
+    """Which prompts a suite runs, and with which seeds.
+
+    Attributes:
+        sets: Registered set names, in the order their prompts are listed.
+        limit: Size of the stratified sample, or None for every prompt.
+        seeds: Generation seeds; every prompt is generated once per seed.
+        paths: ``(set name, absolute local file or folder)``; other sets load from the hub.
+        sampling_seed: Seed of the stratified sample (not of generation).
+        categories: Only prompts in these categories, if any are given.
+        dedupe: Drop repeated texts within a set and category (HPSv2 has some).
+        options: ``(set name, ((option, value), ...))``, e.g. Parti's category column.
+        files: Custom prompt files, each a set of its own.
+    """
 
     sets: tuple[str, ...] = ("smoke",)
     limit: int | None = None
     seeds: tuple[int, ...] = (0,)
-    paths: tuple[tuple[str, str], ...] = ()  # (set name, local file or folder)
+    paths: tuple[tuple[str, str], ...] = ()
+    sampling_seed: int = 0
+    categories: tuple[str, ...] = ()
+    dedupe: bool = False
+    options: Options = ()
+    files: tuple[CustomFile, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
-        """Canonical JSON-able form (for the resolved suite copy and hashing)."""
+        """Canonical JSON-able form (for the resolved suite copy and hashing).
+
+        Its keys are the table's keys, so it parses back to an equal selection.
+        """
         return {
             "sets": list(self.sets), "limit": self.limit, "seeds": list(self.seeds),
-            "paths": dict(self.paths),
+            "paths": dict(self.paths), "sampling_seed": self.sampling_seed,
+            "categories": list(self.categories), "dedupe": self.dedupe,
+            "options": {name: dict(opts) for name, opts in self.options},
+            "file": [f.to_dict() for f in self.files],
         }
 
 
-def parse_prompts_table(table: Mapping[str, Any], base_dir: Path) -> PromptSelection:
-    """Validate a ``[prompts]`` table; raise :class:`PromptError` naming the bad key."""
-    unknown = set(table) - _KEYS
-    if unknown:
-        raise PromptError(f"prompts: unknown key {sorted(unknown)[0]!r}")
-    sets = table.get("sets", ["smoke"])
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _parse_sets(table: Mapping[str, Any], files: tuple[CustomFile, ...]) -> tuple[str, ...]:
+    # The smoke set is the default only for a suite that names no prompts at all.
+    sets = table.get("sets", [] if files else ["smoke"])
     if isinstance(sets, str):
         sets = [sets]
-    if not isinstance(sets, list) or not sets or not all(isinstance(s, str) for s in sets):
+    if not isinstance(sets, list) or not all(isinstance(s, str) for s in sets):
+        raise PromptError("prompts.sets: expected a list of set names")
+    if not sets and not files:
         raise PromptError("prompts.sets: expected a non-empty list of set names")
     for name in sets:
         if name not in PROMPT_SETS:
             raise PromptError(f"prompts.sets: unknown prompt set {name!r} "
                               f"(known: {', '.join(PROMPT_SETS.names())})")
-    limit = table.get("limit")
-    if limit is not None and (not isinstance(limit, int) or isinstance(limit, bool) or limit < 1):
-        raise PromptError("prompts.limit: expected a positive integer")
-    seeds = table.get("seeds", [0])
-    if not isinstance(seeds, list) or not seeds or not all(
-        isinstance(s, int) and not isinstance(s, bool) and s >= 0 for s in seeds
-    ):
-        raise PromptError("prompts.seeds: expected a non-empty list of non-negative integers")
-    if len(set(seeds)) != len(seeds):
-        raise PromptError("prompts.seeds: duplicate seed")
-    paths = table.get("paths", {})
-    if not isinstance(paths, dict):
+    if len(set(sets)) != len(sets):
+        raise PromptError("prompts.sets: a set is listed twice")
+    names = [f.name for f in files]
+    if len(set(names)) != len(names):
+        raise PromptError("prompts.file: two files have the same name")
+    return tuple(sets)
+
+
+def _parse_categories(value: Any) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(c, str) and c.strip() for c in value):
+        raise PromptError("prompts.categories: expected a list of category names")
+    categories = tuple(normalise_category(c) for c in value)
+    if len(set(categories)) != len(categories):
+        raise PromptError("prompts.categories: a category is listed twice")
+    return categories
+
+
+def _parse_paths(value: Any, sets: tuple[str, ...], base_dir: Path) -> tuple[tuple[str, str], ...]:
+    if not isinstance(value, Mapping):
         raise PromptError("prompts.paths: expected a table of set name = path")
     resolved: list[tuple[str, str]] = []
-    for name, value in paths.items():
+    for name, raw in value.items():
         if name not in sets:
             raise PromptError(f"prompts.paths.{name}: not one of prompts.sets")
-        if not isinstance(value, str):
+        if not isinstance(raw, str):
             raise PromptError(f"prompts.paths.{name}: expected a path string")
-        path = (base_dir / value).resolve()
+        path = (base_dir / raw).resolve()
         if not path.exists():
             raise PromptError(f"prompts.paths.{name}: no such file or folder: {path}")
         resolved.append((name, str(path)))
-    return PromptSelection(tuple(sets), limit, tuple(seeds), tuple(sorted(resolved)))
+    return tuple(sorted(resolved))
+
+
+def _parse_options(value: Any, sets: tuple[str, ...]) -> Options:
+    if not isinstance(value, Mapping):
+        raise PromptError("prompts.options: expected a table of set name = {option = value}")
+    parsed = []
+    for name, opts in value.items():
+        if name not in sets:
+            raise PromptError(f"prompts.options.{name}: not one of prompts.sets")
+        allowed: Mapping[str, tuple[str, ...]] = getattr(PROMPT_SETS.get(name), "options", {})
+        if not isinstance(opts, Mapping):
+            raise PromptError(f"prompts.options.{name}: expected a table of option = value")
+        for key, choice in opts.items():
+            if key not in allowed:
+                known = ", ".join(allowed) or "none"
+                raise PromptError(f"prompts.options.{name}: unknown option {key!r} "
+                                  f"(known: {known})")
+            if choice not in allowed[key]:
+                raise PromptError(f"prompts.options.{name}.{key}: expected one of "
+                                  f"{', '.join(map(repr, allowed[key]))}, not {choice!r}")
+        parsed.append((name, tuple(sorted(opts.items()))))
+    return tuple(sorted(parsed))
+
+
+def parse_prompts_table(table: Mapping[str, Any], base_dir: Path) -> PromptSelection:
+    """Validate a ``[prompts]`` table without loading any prompts.
+
+    Args:
+        table: The parsed TOML table.
+        base_dir: Folder that relative paths are relative to (the suite file's).
+
+    Returns:
+        The frozen selection, with paths made absolute.
+
+    Raises:
+        PromptError: An unknown key, a wrong type or value, or a missing file; the
+            one-line message names the key.
+    """
+    if not isinstance(table, Mapping):
+        raise PromptError("prompts: expected a table")
+    unknown = set(table) - _KEYS
+    if unknown:
+        raise PromptError(f"prompts: unknown key {sorted(unknown)[0]!r}")
+    entries = table.get("file", [])
+    if not isinstance(entries, list):
+        raise PromptError("prompts.file: expected a list of [[prompts.file]] tables")
+    files = tuple(parse_custom_file(entry, i, base_dir) for i, entry in enumerate(entries))
+    sets = _parse_sets(table, files)
+    limit = table.get("limit")
+    if limit is not None and (not _is_int(limit) or limit < 1):
+        raise PromptError("prompts.limit: expected a positive integer")
+    seeds = table.get("seeds", [0])
+    if not isinstance(seeds, list) or not seeds or not all(_is_int(s) and s >= 0 for s in seeds):
+        raise PromptError("prompts.seeds: expected a non-empty list of non-negative integers")
+    if len(set(seeds)) != len(seeds):
+        raise PromptError("prompts.seeds: duplicate seed")
+    sampling_seed = table.get("sampling_seed", 0)
+    if not _is_int(sampling_seed) or sampling_seed < 0:
+        raise PromptError("prompts.sampling_seed: expected a non-negative integer")
+    dedupe_flag = table.get("dedupe", False)
+    if not isinstance(dedupe_flag, bool):
+        raise PromptError("prompts.dedupe: expected true or false")
+    return PromptSelection(
+        sets=sets, limit=limit, seeds=tuple(seeds),
+        paths=_parse_paths(table.get("paths", {}), sets, base_dir),
+        sampling_seed=sampling_seed,
+        categories=_parse_categories(table.get("categories", [])),
+        dedupe=dedupe_flag,
+        options=_parse_options(table.get("options", {}), sets),
+        files=files,
+    )
+
+
+def load_set(name: str, path: Path | None = None, **options: str) -> list[Prompt]:
+    """Every prompt of the registered set ``name``, from ``path`` or its hub source.
+
+    Raises:
+        PromptError: The set is unknown, cannot be read, or is empty.
+    """
+    if name not in PROMPT_SETS:
+        raise PromptError(f"unknown prompt set {name!r} (known: {', '.join(PROMPT_SETS.names())})")
+    prompts = PROMPT_SETS.get(name)(**options).load(path)
+    if not prompts:
+        raise PromptError(f"prompts.sets: set {name!r} is empty")
+    return prompts
 
 
 def resolve_prompts(selection: PromptSelection) -> list[Prompt]:
-    """Load the selected sets and apply ``limit``; an empty result is an error."""
+    """Load the selected sets and files, then apply dedupe, categories and ``limit``.
+
+    Returns:
+        The prompts in selection order: sets as listed, then files, each in upstream
+        order (a ``limit`` sample keeps that order).
+
+    Raises:
+        PromptError: A set cannot be loaded or is empty, a category matches nothing, or
+            ``limit`` is larger than what is left.
+    """
     paths = dict(selection.paths)
+    options = {name: dict(opts) for name, opts in selection.options}
     prompts: list[Prompt] = []
     for name in selection.sets:
         path = paths.get(name)
-        prompts.extend(PROMPT_SETS.get(name)().load(Path(path) if path else None))
+        prompts.extend(load_set(name, Path(path) if path else None, **options.get(name, {})))
+    for custom in selection.files:
+        prompts.extend(custom.load())
+    if selection.dedupe:
+        prompts = dedupe(prompts)
+    if selection.categories:
+        prompts = filter_categories(prompts, selection.categories)
     if not prompts:
         raise PromptError("prompts: the selected sets are empty")
     if selection.limit is not None:
-        if selection.limit > len(prompts):
-            raise PromptError(
-                f"prompts.limit: {selection.limit} is more than the {len(prompts)} prompts selected"
-            )
-        prompts = prompts[: selection.limit]
+        prompts = stratified_sample(prompts, selection.limit, selection.sampling_seed)
     return prompts

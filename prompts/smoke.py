@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import ClassVar
 
@@ -28,6 +29,9 @@ class SmokeSet:
     description: ClassVar[str] = "8 short prompts in 5 categories, bundled for quick runs"
     source: ClassVar[str] = "written for evalsuite"
     license: ClassVar[str] = "MIT (same as evalsuite)"
+    categories: ClassVar[tuple[str, ...]] = tuple(sorted({cat for cat, _ in _SMOKE}))
+    options: ClassVar[Mapping[str, tuple[str, ...]]] = {}
 
     def load(self, path: Path | None = None) -> list[Prompt]:
+        """Return the eight prompts; ``path`` is ignored (the set is bundled)."""
         return [make_prompt("smoke", i, text, cat) for i, (cat, text) in enumerate(_SMOKE)]
