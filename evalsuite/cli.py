@@ -84,12 +84,14 @@ def _load_run(run_dir: Path):
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from evalsuite.progress import Reporter
     from evalsuite.runner import run_suite
     from evalsuite.spec import load_suite
 
     suite = load_suite(args.suite)
     run_dir = args.out or Path("runs") / suite.name
-    outcome = run_suite(suite, run_dir, progress=lambda m: print(m, file=sys.stderr))
+    with Reporter() as progress:
+        outcome = run_suite(suite, run_dir, progress=progress)
     print(f"report: {run_dir / 'report' / 'index.html'}")
     print(f"summary: {run_dir / 'summary.json'}")
     if outcome.failed:

@@ -18,11 +18,10 @@ import tomli_w
 import prompts as prompt_sets
 from evalsuite.errors import UserError
 from evalsuite.manifest import write_manifest
+from evalsuite.progress import Reporter
 from evalsuite.spec import Suite
 from evalsuite.store import Store
 from evalsuite.worker import WorkerJob, WorkItem, run_worker
-
-Progress = Callable[[str], None]
 
 
 @dataclass
@@ -103,7 +102,7 @@ def image_dir(variant_name: str, variant_id: str) -> str:
 
 
 def generate_all(suite: Suite, run_dir: Path, store: Store, selected: list[prompt_sets.Prompt],
-                 device: str, progress: Progress) -> list[str]:
+                 device: str, progress: Reporter) -> list[str]:
     """Run a worker per variant for the missing samples; return names of failed variants."""
     ctx = _context()
     failed: list[str] = []
@@ -122,8 +121,9 @@ def generate_all(suite: Suite, run_dir: Path, store: Store, selected: list[promp
         proc = ctx.Process(target=run_worker, args=(job, child_end), name=f"evalsuite-{variant.name}")
         proc.start()
         child_end.close()
-        proc.join(suite.run.timeout_s)
-        if proc.is_alive():
+        progress.start(variant.name, len(items), already_done=len(done))
+        finished = _wait(proc, suite.run.timeout_s, progress.update, store, variant.id)
+        if not finished:
             proc.kill()
             proc.join()
             store.set_variant_status(variant.id, "failed", f"timed out after {suite.run.timeout_s} s")
@@ -141,12 +141,25 @@ def generate_all(suite: Suite, run_dir: Path, store: Store, selected: list[promp
     return failed
 
 
-def run_suite(suite: Suite, run_dir: Path, progress: Progress = print) -> RunOutcome:
+def _wait(proc: mp.process.BaseProcess, timeout: float | None, tick: Callable[[int], None],
+          store: Store, variant_id: str) -> bool:
+    """Wait for the worker, reporting its stored samples; False if it outlived ``timeout``."""
+    start = time.monotonic()
+    while proc.is_alive():
+        if timeout is not None and time.monotonic() - start > timeout:
+            return False
+        proc.join(0.25 if timeout is None else min(0.25, timeout))
+        tick(len(store.done_keys(variant_id)))
+    return True
+
+
+def run_suite(suite: Suite, run_dir: Path, progress: Reporter | None = None) -> RunOutcome:
     """Generate, score and report ``suite`` into ``run_dir``, resuming what is there."""
     from evalsuite.pipeline import resolve_device
     from evalsuite.reporting import write_reports
     from evalsuite.scoring import score_run
 
+    progress = progress or Reporter()
     outcome = RunOutcome(run_dir)
     device = resolve_device(suite.model.device)
     selected = validate_run(suite, device)
