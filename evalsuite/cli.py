@@ -92,6 +92,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     run_dir = args.out or Path("runs") / suite.name
     with Reporter() as progress:
         outcome = run_suite(suite, run_dir, progress=progress)
+    if not outcome.primary:  # torchrun ranks other than 0: rank 0 reports for the launch
+        return EXIT_OK
     print(f"report: {run_dir / 'report' / 'index.html'}")
     print(f"summary: {run_dir / 'summary.json'}")
     if outcome.failed:

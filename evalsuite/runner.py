@@ -31,6 +31,7 @@ class RunOutcome:
     run_dir: Path
     failed: list[str] = field(default_factory=list)  # names of failed variants
     timings: dict[str, float] = field(default_factory=dict)
+    primary: bool = True  # False on torchrun ranks other than 0, which print nothing
 
 
 def _context() -> mp.context.BaseContext:
@@ -72,6 +73,10 @@ def validate_run(suite: Suite, device: str) -> list[prompt_sets.Prompt]:
                 ACCELERATORS.get(a.name)().check_environment(dict(a.params), env)
             except ValueError as exc:
                 raise UserError(f"{suite.source}: variant.{v.name}.{a.name}: {exc}") from None
+    from evalsuite.cp_checks import check_parallel_variants
+    from evalsuite.distributed import world_size
+
+    check_parallel_variants(suite, world_size())
     return selected
 
 
@@ -160,6 +165,10 @@ def run_suite(suite: Suite, run_dir: Path, progress: Reporter | None = None) -> 
     from evalsuite.scoring import score_run
 
     progress = progress or Reporter()
+    from evalsuite.distributed import run_distributed, world_size
+
+    if world_size() > 1:  # under torchrun: this process is one rank of a sharded sweep
+        return run_distributed(suite, run_dir, progress)
     outcome = RunOutcome(run_dir)
     device = resolve_device(suite.model.device)
     selected = validate_run(suite, device)

@@ -57,6 +57,8 @@ class WorkerJob:
     warmup: int
     image_dir: str  # relative to run_dir
     spawned_at: float  # time.time() when the parent started the process
+    store_path: str = "results.sqlite"  # relative to run_dir; under torchrun, the rank's shard
+    group: Any = None  # a CPGroup when K workers generate each image together (context parallel)
 
 
 def write_png_atomically(image: Any, path: Path) -> None:
@@ -89,10 +91,12 @@ def run_worker(job: WorkerJob, conn: Any) -> None:
     """Entry point of the worker process."""
     _exit_with_parent(conn)
     worker_start_s = time.time() - job.spawned_at
-    store = Store(Path(job.run_dir) / "results.sqlite")
+    store = Store(Path(job.run_dir) / job.store_path)
     vid = job.variant.id
     try:
         store.set_variant_status(vid, "running", None, worker_start_s=worker_start_s)
+        if job.group is not None:  # before loading: the context_parallel accelerator needs it
+            job.group.join(job.device)
         start = time.perf_counter()
         pipe = load_pipeline(job.model, job.device)
         load_s = time.perf_counter() - start
@@ -119,6 +123,8 @@ def run_worker(job: WorkerJob, conn: Any) -> None:
             if job.device.startswith("cuda"):
                 torch.cuda.reset_peak_memory_stats(job.device)
             gen = generate(pipe, job.model, job.device, item.text, item.seed)
+            if job.group is not None and not job.group.leader:
+                continue  # every member holds the same image; the group's leader stores it
             skipped = sum(c.skipped for c in counters)
             rel = f"{job.image_dir}/{item.prompt_id}-{item.seed}.png"
             write_png_atomically(gen.image, Path(job.run_dir) / rel)
@@ -127,6 +133,8 @@ def run_worker(job: WorkerJob, conn: Any) -> None:
                 gen.latency_s, _peak_memory(job.device), calls[0] - skipped, skipped, rel, gen.flag,
             ))
         checks = [msg for a in applied if (msg := a.check())] if job.items else []
+        if job.group is not None:
+            job.group.leave()
         store.set_variant_status(vid, "ok", None, load_s=load_s, cold_s=cold_s,
                                  checks=json.dumps(checks))
     except BaseException as exc:  # noqa: BLE001 - any failure marks the variant, then exits

@@ -60,6 +60,12 @@ def _per_variant_metrics(vid: str, is_baseline: bool, metrics: Mapping[str, Mapp
     return out
 
 
+def gpus_per_image(accelerators: Mapping[str, Mapping[str, Any]], default: int) -> int:
+    """GPUs that make one image: a context-parallel group's size, else ``[hardware] gpus``."""
+    cp = accelerators.get("context_parallel")
+    return int(cp.get("ulysses", 1)) * int(cp.get("ring", 1)) if cp else default
+
+
 def build_summary(*, suite: str, baseline: str, variants: Sequence[Mapping[str, Any]],
                   samples: Sequence[Mapping[str, Any]], scores: Sequence[Mapping[str, Any]],
                   set_scores: Sequence[Mapping[str, Any]],
@@ -91,11 +97,12 @@ def build_summary(*, suite: str, baseline: str, variants: Sequence[Mapping[str, 
             reasons_by[(r["variant_id"], r["metric"])][r["reason"]] += 1
     sets = {(r["variant_id"], r["metric"]): r for r in set_scores}
     baseline_id = next((v["id"] for v in variants if v["name"] == baseline), "")
-    price, gpus = float(pricing["usd_per_hour"]), int(pricing["gpus"])
+    price = float(pricing["usd_per_hour"])
 
     out_variants = []
     for v in variants:
         rows = by_variant.get(v["id"], [])
+        gpus = gpus_per_image(v.get("spec") or {}, int(pricing["gpus"]))
         ok = [r for r in rows if r["status"] == "ok"]
         lat = latency_stats([r["latency_s"] for r in rows if r["status"] in ("ok", "flagged")])
         computed = sum(r["steps_computed"] or 0 for r in ok)
