@@ -104,9 +104,9 @@ def test_context_parallel_image_matches_one_rank(dist_run: tuple[Path, Path]) ->
         images = {(r[0], r[1], r[2]): r[3] for r in db.execute(
             "SELECT v.name, s.prompt_id, s.seed, s.image FROM samples s "
             "JOIN variants v ON v.id = s.variant_id")}
-    cp = {k[1:]: v for k, v in images.items() if k[0] == "cp2"}
-    assert len(cp) == 4
-    for key, path in cp.items():
+    cp_images = {k[1:]: v for k, v in images.items() if k[0] == "cp2"}
+    assert len(cp_images) == 4
+    for key, path in cp_images.items():
         a = np.asarray(Image.open(two / path), dtype=np.int16)
         b = np.asarray(Image.open(two / images[("baseline", *key)]), dtype=np.int16)
         assert np.abs(a - b).max() <= 2  # float32 all-to-all vs local attention: rounding only
