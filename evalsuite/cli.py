@@ -120,6 +120,11 @@ def cmd_score(args: argparse.Namespace) -> int:
         if m not in {u.name for u in suite.metrics}:
             extra.append(MetricUse(m))
     suite = replace(suite, metrics=suite.metrics + tuple(extra))
+    from evalsuite.distributed import score_distributed, world_size
+
+    if world_size() > 1:  # under torchrun: each rank scores a share, rank 0 merges and reports
+        score_distributed(suite, args.run_dir, rewrite_suite=bool(extra))
+        return EXIT_OK
     store = Store(args.run_dir / "results.sqlite")
     try:
         score_run(suite, args.run_dir, store, resolve_device(suite.model.device),

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from evalsuite.accelerators.context_parallel import CPGroup
-from evalsuite.distributed import ControlPlane, Plan, RankProgress, VariantPlan, World, set_metric_variants
+from evalsuite.distributed import ControlPlane, Plan, RankProgress, VariantPlan, World
 from evalsuite.runner import _context, image_dir
 from evalsuite.shards import SHARD_DIR, combine_statuses, merge_shards, open_read_only, shard_path
 from evalsuite.spec import Suite
@@ -149,3 +149,16 @@ def score_share(suite: Suite, run_dir: Path, world: World, device: str,
     finally:
         shard.close()
         merged.close()
+
+
+def set_metric_variants(suite: Suite, rank: int, size: int) -> Suite | None:
+    """The suite restricted to set-level metrics and this rank's share of the variants."""
+    from metrics import SCORERS, Kind
+
+    metrics = tuple(m for m in suite.metrics if SCORERS.get(m.name).kind == Kind.SET)
+    others = [v for v in suite.variants if v.name != suite.baseline]
+    owned = tuple(v for i, v in enumerate(others) if i % size == rank)
+    if not metrics or not owned:
+        return None
+    baseline = next(v for v in suite.variants if v.name == suite.baseline)
+    return replace(suite, metrics=metrics, variants=(baseline, *owned))

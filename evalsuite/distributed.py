@@ -17,7 +17,7 @@ import os
 import socket
 import time
 import uuid
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -173,13 +173,11 @@ class RankProgress:
 
 def run_distributed(suite: Suite, run_dir: Path, progress: Any) -> Any:
     """The torchrun counterpart of :func:`evalsuite.runner.run_suite`; same outcome type."""
-    from evalsuite.dist_phases import generate_share, merge_generation, score_share
+    from evalsuite.dist_phases import generate_share, merge_generation
     from evalsuite.manifest import write_manifest
     from evalsuite.pipeline import resolve_device
-    from evalsuite.reporting import write_reports
     from evalsuite.runner import RunLock, RunOutcome, prepare_run, validate_run
     from evalsuite.shards import merge_shards
-    from evalsuite.store import Store
 
     world = World.from_env()
     device = world.device(resolve_device(suite.model.device))
@@ -223,21 +221,9 @@ def run_distributed(suite: Suite, run_dir: Path, progress: Any) -> Any:
             outcome.failed = merge_generation(run_dir, plan, world.size)
         control.barrier()
         outcome.timings["generation_s"] = time.perf_counter() - t
-        t = time.perf_counter()
-        score_share(suite, run_dir, world, device, rp)
-        control.barrier()
-        outcome.timings["scoring_s"] = time.perf_counter() - t
+        outcome.timings.update(score_and_report(suite, run_dir, world, device, rp, control))
         if world.rank == 0:
-            t = time.perf_counter()
-            store = Store(run_dir / "results.sqlite")
-            try:
-                merge_shards(run_dir, store)
-                write_reports(suite, run_dir, store)
-            finally:
-                store.close()
-            outcome.timings["report_s"] = time.perf_counter() - t
             (run_dir / "timings.json").write_text(json.dumps(outcome.timings, indent=2))
-        control.barrier()  # no rank exits (and makes torchrun stop the others) before rank 0 is done
     finally:
         control.close()
         if lock is not None:
@@ -245,14 +231,59 @@ def run_distributed(suite: Suite, run_dir: Path, progress: Any) -> Any:
     return outcome
 
 
-def set_metric_variants(suite: Suite, rank: int, size: int) -> Suite | None:
-    """The suite restricted to set-level metrics and this rank's share of the variants."""
-    from metrics import SCORERS, Kind
 
-    metrics = tuple(m for m in suite.metrics if SCORERS.get(m.name).kind == Kind.SET)
-    others = [v for v in suite.variants if v.name != suite.baseline]
-    owned = tuple(v for i, v in enumerate(others) if i % size == rank)
-    if not metrics or not owned:
-        return None
-    baseline = next(v for v in suite.variants if v.name == suite.baseline)
-    return replace(suite, metrics=metrics, variants=(baseline, *owned))
+def score_and_report(suite: Suite, run_dir: Path, world: World, device: str, progress: RankProgress,
+                     control: ControlPlane) -> dict[str, float]:
+    """Every rank scores its share into its shard; rank 0 merges them and writes the reports."""
+    from evalsuite.dist_phases import score_share
+    from evalsuite.reporting import write_reports
+    from evalsuite.shards import merge_shards
+    from evalsuite.store import Store
+
+    t = time.perf_counter()
+    score_share(suite, run_dir, world, device, progress)
+    control.barrier()
+    timings = {"scoring_s": time.perf_counter() - t}
+    if world.rank == 0:
+        t = time.perf_counter()
+        store = Store(run_dir / "results.sqlite")
+        try:
+            merge_shards(run_dir, store)
+            write_reports(suite, run_dir, store)
+        finally:
+            store.close()
+        timings["report_s"] = time.perf_counter() - t
+    control.barrier()  # no rank exits (and makes torchrun stop the others) before rank 0 is done
+    return timings
+
+
+def score_distributed(suite: Suite, run_dir: Path, rewrite_suite: bool) -> None:
+    """``torchrun -m evalsuite score RUN``: score a finished run's images with every rank."""
+    import tomli_w
+
+    from evalsuite.pipeline import resolve_device
+    from evalsuite.shards import merge_shards
+    from evalsuite.store import Store
+
+    world = World.from_env()
+    device = world.device(resolve_device(suite.model.device))
+    control = ControlPlane(world)
+    try:
+        if world.rank == 0:  # an interrupted launch's scores count before shares are dealt
+            store = Store(run_dir / "results.sqlite")
+            try:
+                merge_shards(run_dir, store)
+            finally:
+                store.close()
+        control.barrier()
+        score_and_report(suite, run_dir, world, device, RankProgress(_stderr, world), control)
+        if world.rank == 0 and rewrite_suite:  # keep the run's suite copy in step with the store
+            (run_dir / "suite.toml").write_text(tomli_w.dumps(suite.to_dict()))
+    finally:
+        control.close()
+
+
+def _stderr(message: str) -> None:
+    import sys
+
+    print(message, file=sys.stderr, flush=True)

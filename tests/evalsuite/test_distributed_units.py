@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from evalsuite.cp_checks import check_parallel_variants, gpus_per_image
-from evalsuite.distributed import make_plan, set_metric_variants
+from evalsuite.dist_phases import set_metric_variants
+from evalsuite.distributed import make_plan
 from evalsuite.errors import UserError
 from evalsuite.runner import validate_run
 from evalsuite.shards import RankStatus, ScoringView, combine_statuses, merge_shards, shard_path
