@@ -179,6 +179,9 @@ def run_suite(suite: Suite, run_dir: Path, progress: Reporter | None = None) -> 
     store = None
     try:
         store = prepare_run(suite, run_dir, selected)
+        from evalsuite.shards import merge_shards
+
+        merge_shards(run_dir, store)  # a torchrun launch's unmerged work is resumed, not redone
         write_manifest(run_dir, suite, device)
         t = time.perf_counter()
         outcome.failed = generate_all(suite, run_dir, store, selected, device, progress)
