@@ -147,6 +147,6 @@ def open_read_only(path: Path) -> Store:
     """The merged store for reading while it cannot change (no locks, no WAL files)."""
     store = Store.__new__(Store)  # Store() would create tables and switch journal modes
     store.path = path
-    store.db = sqlite3.connect(f"file:{path}?immutable=1", uri=True)
+    store.db = sqlite3.connect(f"{path.resolve().as_uri()}?immutable=1", uri=True)
     store.db.row_factory = sqlite3.Row
     return store
