@@ -155,6 +155,11 @@ class RankProgress:
 
     def __init__(self, inner: Any, world: World) -> None:
         self.inner, self.world = inner, world
+        bar = getattr(inner, "bar", None)
+        if world.rank != 0 and bar is not None:
+            # Ranks share the terminal: a second live display would redraw over rank 0's bar.
+            bar.stop()
+            inner.bar = None
 
     def __call__(self, message: str) -> None:
         """Print a line tagged with the rank."""
