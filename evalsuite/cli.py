@@ -1,4 +1,4 @@
-"""Thin command line: ``python -m evalsuite run|score|report|recommend|list``.
+"""Thin command line: ``python -m evalsuite run|score|report|recommend|export|list``.
 
 Exit codes: 0 ok, 1 internal error, 2 bad input, 3 finished with failed variants (or, for
 ``recommend``, nothing within budget).
@@ -53,8 +53,19 @@ def _parser() -> argparse.ArgumentParser:
     for flag, dest in (("--max-drop", "max_drop"), ("--max-rise", "max_rise"),
                        ("--min", "min"), ("--max", "max")):
         rec.add_argument(flag, dest=dest, type=float, action=_Ordered)
-    rec.add_argument("--objective", choices=("latency", "cost"), default="latency")
+    rec.add_argument("--objective", choices=("latency", "cost"), default="latency",
+                     help="minimise p50 latency (default) or cost per image")
+    rec.add_argument("--bound", choices=("ci", "mean"), default="ci",
+                     help="hold the pessimistic end of each 95%% CI to the budget (default) or the mean")
     rec.add_argument("--json", action="store_true", help="print JSON")
+
+    exp = sub.add_parser("export", help="write per-sample and per-variant tables",
+                         description="Writes samples.FORMAT (one row per image: prompt, seed, "
+                         "latency, steps, every metric and its failure reason) and variants.FORMAT "
+                         "(one row per variant: latency, cost, per metric mean, CI, delta, verdict).")
+    exp.add_argument("run_dir", type=Path)
+    exp.add_argument("--format", choices=("csv", "parquet", "json"), default="csv")
+    exp.add_argument("--out", type=Path, help="output folder (default: RUN_DIR/export)")
 
     lst = sub.add_parser("list", help="list built-in suites, metrics, accelerators, prompt sets")
     lst.add_argument("what", choices=("suites", "metrics", "accelerators", "prompt-sets"))
@@ -168,7 +179,7 @@ def cmd_recommend(args: argparse.Namespace) -> int:
             if isinstance(entry.get("mean"), str):
                 entry["mean"] = float(entry["mean"])
     try:
-        rec = recommend(summary, _budgets(args.ordered or []), args.objective)
+        rec = recommend(summary, _budgets(args.ordered or []), args.objective, args.bound)
     except BudgetError as exc:
         raise UserError(f"recommend: {exc}") from None
     if args.json:
@@ -178,6 +189,21 @@ def cmd_recommend(args: argparse.Namespace) -> int:
         for name, why in rec.rejected:
             print(f"  rejected {name}: {why}")
     return EXIT_OK if rec.variant else EXIT_FAILED_VARIANTS
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from evalsuite.reporting import export_run
+    from evalsuite.store import Store
+
+    suite = _load_run(args.run_dir)
+    store = Store(args.run_dir / "results.sqlite")
+    try:
+        paths = export_run(suite, args.run_dir, store, args.format, args.out or args.run_dir / "export")
+    finally:
+        store.close()
+    for path in paths:
+        print(path)
+    return EXIT_OK
 
 
 def cmd_list(args: argparse.Namespace) -> int:
@@ -210,7 +236,7 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 COMMANDS = {"run": cmd_run, "score": cmd_score, "report": cmd_report,
-            "recommend": cmd_recommend, "list": cmd_list}
+            "recommend": cmd_recommend, "export": cmd_export, "list": cmd_list}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

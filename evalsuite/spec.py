@@ -19,6 +19,7 @@ from typing import Any
 import prompts
 from evalsuite.accelerators import ACCELERATORS
 from evalsuite.errors import UserError
+from evalsuite.report_spec import NOISE_SEED_OFFSET, ReportSpec, parse_report, report_dict
 
 BUILTIN_DIR = Path(__file__).parent / "suites"
 DTYPES = ("float32", "bfloat16", "float16")
@@ -80,6 +81,7 @@ class Variant:
     name: str
     accelerators: tuple[AcceleratorUse, ...]
     id: str  # hash of the canonical JSON of model settings + accelerators
+    seed_offset: int = 0  # != 0 only for the noise-floor pseudo-variant (see ReportSpec)
 
     def describe(self) -> dict[str, dict[str, Any]]:
         """Accelerator name -> parameters."""
@@ -100,6 +102,7 @@ class Suite:
     metrics: tuple[MetricUse, ...]
     variants: tuple[Variant, ...]
     source: str
+    report: ReportSpec = ReportSpec()
 
     def to_dict(self) -> dict[str, Any]:
         """The resolved suite, defaults filled in, in the suite file's own layout."""
@@ -112,7 +115,8 @@ class Suite:
             "prompts": drop_none(self.prompts.to_dict()),
             "hardware": drop_none(asdict(self.hardware)), "run": drop_none(asdict(self.run)),
             "metrics": metrics,
-            "variant": [{"name": v.name, **v.describe()} for v in self.variants],
+            "variant": [{"name": v.name, **v.describe()} for v in self.variants if not v.seed_offset],
+            **({"report": report_dict(self.report)} if self.report != ReportSpec() else {}),
         }
 
 
@@ -223,12 +227,13 @@ def _check_combination(source: str, name: str, accs: Mapping[str, Any]) -> None:
                     "forward, so at most one cache per variant")
 
 
-def variant_id(model: ModelSpec, accelerators: tuple[AcceleratorUse, ...]) -> str:
+def variant_id(model: ModelSpec, accelerators: tuple[AcceleratorUse, ...], seed_offset: int = 0) -> str:
     """Hash of the canonical JSON of everything that changes a variant's images."""
-    canon = json.dumps(
-        {"model": asdict(model), "accelerators": [[a.name, dict(a.params)] for a in accelerators]},
-        sort_keys=True, separators=(",", ":"),
-    )
+    body: dict[str, Any] = {"model": asdict(model),
+                            "accelerators": [[a.name, dict(a.params)] for a in accelerators]}
+    if seed_offset:
+        body["seed_offset"] = seed_offset
+    canon = json.dumps(body, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canon.encode()).hexdigest()[:16]
 
 
@@ -237,7 +242,7 @@ def parse_suite(raw: Mapping[str, Any], source: str, base_dir: Path) -> Suite:
     from metrics import SCORERS
 
     known = {"name", "description", "baseline", "model", "prompts", "hardware", "run",
-             "metrics", "variant"}
+             "metrics", "variant", "report"}
     for key in raw:
         if key not in known:
             raise _fail(source, key, f"unknown key (known: {', '.join(sorted(known))})")
@@ -307,8 +312,14 @@ def parse_suite(raw: Mapping[str, Any], source: str, base_dir: Path) -> Suite:
         raise _fail(source, "baseline", f"no variant named {baseline!r}")
     if any(v.accelerators for v in variants if v.name == baseline):
         raise _fail(source, "baseline", f"variant {baseline!r} must have no accelerators")
+    report = parse_report(source, _table(source, raw, "report"), {u.name for u in metric_uses})
+    if report.noise_floor:
+        noise_name = f"{baseline}~noise"
+        if noise_name in seen:
+            raise _fail(source, f"variant.{noise_name}", "name is reserved for the noise floor")
+        variants.append(Variant(noise_name, (), variant_id(model, (), NOISE_SEED_OFFSET), NOISE_SEED_OFFSET))
     return Suite(name, description, baseline, model, selection, hardware, run,
-                 tuple(metric_uses), tuple(variants), source)
+                 tuple(metric_uses), tuple(variants), source, report)
 
 
 def builtin_suites() -> dict[str, Path]:

@@ -122,7 +122,8 @@ def run_worker(job: WorkerJob, conn: Any) -> None:
             calls[0] = 0
             if job.device.startswith("cuda"):
                 torch.cuda.reset_peak_memory_stats(job.device)
-            gen = generate(pipe, job.model, job.device, item.text, item.seed)
+            # The noise-floor variant draws other seeds but stores under the original keys.
+            gen = generate(pipe, job.model, job.device, item.text, item.seed + job.variant.seed_offset)
             if job.group is not None and not job.group.leader:
                 continue  # every member holds the same image; the group's leader stores it
             skipped = sum(c.skipped for c in counters)

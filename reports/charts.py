@@ -1,7 +1,13 @@
-"""Plotly figures for the report: quality against latency and against cost, per metric."""
+"""Plotly figures: quality against latency and cost (Pareto), and speedup against quality delta.
+
+Every user-supplied string (variant names) is HTML-escaped before it reaches a figure:
+plotly renders a subset of HTML in text and hover labels, so a raw name could inject markup.
+"""
 
 from __future__ import annotations
 
+import html
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -9,43 +15,118 @@ import plotly.graph_objects as go
 
 from reports.summary import quality_of
 
+LAYOUT = {"height": 380, "margin": {"l": 70, "r": 20, "t": 50, "b": 50}}
 
-def _axis_value(v: Mapping[str, Any], axis: str) -> float | None:
-    if axis == "latency":
-        return v["latency_s"]["p50"] if v["latency_s"] else None
-    return v["cost_per_image_usd"]
+
+def esc(text: Any) -> str:
+    """Escape a string for plotly text, legend and hover labels."""
+    return html.escape(str(text), quote=True)
+
+
+def _num(x: Any) -> float | None:
+    return float(x) if isinstance(x, int | float | str) and x is not None else None
+
+
+def _ci_errors(points: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """Asymmetric error bars from each point's [lo, hi] (0 where there is no interval)."""
+    if not any(p["ci"] for p in points):
+        return None
+    plus = [(p["ci"][1] - p["y"]) if p["ci"] else 0.0 for p in points]
+    minus = [(p["y"] - p["ci"][0]) if p["ci"] else 0.0 for p in points]
+    return {"type": "data", "symmetric": False, "array": plus, "arrayminus": minus, "thickness": 1.2}
+
+
+def _finite_plot_value(values: list[float], higher_is_better: bool) -> float:
+    """Stand-in for an infinite value (PSNR of identical images): the best finite one seen."""
+    finite = [q for q in values if math.isfinite(q)]
+    return (max(finite) if higher_is_better else min(finite)) if finite else 0.0
 
 
 def pareto_figure(summary: Mapping[str, Any], metric: str, axis: str) -> go.Figure:
-    """Scatter of every completed variant, Pareto members joined by the front line."""
+    """Quality (mean, 95% CI bars) against latency p50 (p90 whiskers) or cost per image.
+
+    Pareto members are stars joined by the dotted front line; dominated variants are dots.
+    """
     info = summary["metrics"][metric]
     pts = []
     for v in summary["variants"]:
-        x = _axis_value(v, axis)
+        x = (v["latency_s"] or {}).get("p50") if axis == "latency" else v["cost_per_image_usd"]
         q = quality_of(v, metric, info)
-        if v["status"] != "ok" or x is None or q != q:  # q != q: NaN
+        if v["status"] != "ok" or x is None or math.isnan(q):
             continue
-        pts.append((v, x, q))
+        entry = v["metrics"].get(metric, {})
+        ci = entry.get("ci")
+        pts.append({"v": v, "x": x, "y": q, "ci": [_num(ci[0]), _num(ci[1])] if ci else None,
+                    "p90": (v["latency_s"] or {}).get("p90"),
+                    "front": bool(v["pareto"].get(metric, {}).get(axis))})
     # A paired metric's baseline sits at the ideal; PSNR's ideal is infinite, so plot the
     # baseline on the best finite value seen instead of dropping it from the chart.
-    finite = [q for _, _, q in pts if abs(q) != float("inf")]
-    best = (max(finite) if info["higher_is_better"] else min(finite)) if finite else 0.0
-    pts = [(v, x, q if abs(q) != float("inf") else best) for v, x, q in pts]
+    stand_in = _finite_plot_value([p["y"] for p in pts], info["higher_is_better"])
+    for p in pts:
+        if not math.isfinite(p["y"]):
+            p["y"], p["ci"] = stand_in, None
+        if p["ci"] and not all(c is not None and math.isfinite(c) for c in p["ci"]):
+            p["ci"] = None
     fig = go.Figure()
-    on_front = [(v, x, q) for v, x, q in pts if v["pareto"].get(metric, {}).get(axis)]
-    on_front.sort(key=lambda t: t[1])
-    fig.add_trace(go.Scatter(
-        x=[x for _, x, _ in on_front], y=[q for _, _, q in on_front], mode="lines",
-        line={"dash": "dot", "color": "#888"}, name="Pareto front", hoverinfo="skip"))
+    front = sorted((p for p in pts if p["front"]), key=lambda p: p["x"])
+    fig.add_trace(go.Scatter(x=[p["x"] for p in front], y=[p["y"] for p in front], mode="lines",
+                             line={"dash": "dot", "color": "#888"}, name="Pareto front",
+                             hoverinfo="skip"))
     for members, name, symbol in ((True, "Pareto member", "star"), (False, "dominated", "circle")):
-        sel = [(v, x, q) for v, x, q in pts if bool(v["pareto"].get(metric, {}).get(axis)) == members]
+        sel = [p for p in pts if p["front"] == members]
+        if not sel:
+            continue
+        error_x = None
+        if axis == "latency":  # whisker from p50 to p90: the tail a user will also see
+            error_x = {"type": "data", "symmetric": False, "thickness": 1,
+                       "array": [max((p["p90"] or p["x"]) - p["x"], 0.0) for p in sel],
+                       "arrayminus": [0.0] * len(sel)}
         fig.add_trace(go.Scatter(
-            x=[x for _, x, _ in sel], y=[q for _, _, q in sel], mode="markers+text",
-            text=[v["name"] for v, _, _ in sel], textposition="top center", name=name,
-            marker={"size": 12 if members else 9, "symbol": symbol}))
-    xlabel = "latency p50 (s)" if axis == "latency" else "cost per image (USD)"
+            x=[p["x"] for p in sel], y=[p["y"] for p in sel], mode="markers+text",
+            text=[esc(p["v"]["name"]) for p in sel], textposition="top center", name=name,
+            marker={"size": 13 if members else 9, "symbol": symbol}, error_y=_ci_errors(sel),
+            error_x=error_x))
+    xlabel = "latency p50 (s), whisker to p90" if axis == "latency" else "cost per image (USD)"
     arrow = "higher is better" if info["higher_is_better"] else "lower is better"
-    fig.update_layout(title=f"{metric} vs {xlabel}", xaxis_title=xlabel,
-                      yaxis_title=f"{metric} ({arrow})", height=380,
-                      margin={"l": 60, "r": 20, "t": 50, "b": 50})
+    fig.update_layout(title=f"{esc(metric)} vs {xlabel.split(',')[0]}", xaxis_title=xlabel,
+                      yaxis_title=f"{esc(metric)} ({arrow}), 95% CI", **LAYOUT)
+    return fig
+
+
+def speedup_figure(summary: Mapping[str, Any], metric: str) -> go.Figure:
+    """Speedup (p50) against the quality delta vs the baseline, with CI bars.
+
+    The grey band is the noise floor (how far reseeding alone moves the mean), when the
+    suite measured one. Metrics without a delta (PSNR) plot their value instead.
+    """
+    info = summary["metrics"][metric]
+    has_delta = info["kind"] == "per-image" or info.get("ideal") is not None
+    pts = []
+    for v in summary["variants"]:
+        entry = v["metrics"].get(metric, {})
+        y = _num(entry.get("delta_vs_baseline") if has_delta else entry.get("mean"))
+        if v["status"] != "ok" or v.get("speedup_p50") is None or y is None or not math.isfinite(y):
+            continue
+        ci = entry.get("delta_ci") if has_delta else entry.get("ci")
+        ci = [_num(ci[0]), _num(ci[1])] if ci else None
+        if ci and not all(c is not None and math.isfinite(c) for c in ci):
+            ci = None
+        pts.append({"v": v, "x": v["speedup_p50"], "y": y, "ci": ci})
+    fig = go.Figure()
+    floor = ((summary.get("noise_floor") or {}).get("metrics", {}).get(metric) or {}).get("floor")
+    if has_delta and info["kind"] == "per-image" and floor:
+        fig.add_hrect(y0=-floor, y1=floor, fillcolor="#999", opacity=0.18, line_width=0,
+                      annotation_text="seed noise", annotation_position="top left")
+    if has_delta:
+        fig.add_hline(y=0, line={"color": "#444", "width": 1})
+    fig.add_trace(go.Scatter(
+        x=[p["x"] for p in pts], y=[p["y"] for p in pts], mode="markers+text",
+        text=[esc(p["v"]["name"]) for p in pts], textposition="top center", name=esc(metric),
+        marker={"size": 10}, error_y=_ci_errors(pts)))
+    arrow = "higher is better" if info["higher_is_better"] else "lower is better"
+    ytitle = (f"{esc(metric)} delta vs baseline ({arrow})" if has_delta
+              else f"{esc(metric)} ({arrow})")
+    fig.update_layout(title=f"speedup × vs {esc(metric)} {'delta' if has_delta else ''}",
+                      xaxis_title="speedup × (baseline p50 / variant p50)",
+                      yaxis_title=ytitle + ", 95% CI", showlegend=False, **LAYOUT)
     return fig

@@ -1,10 +1,15 @@
 """``recommend``: the fastest (or cheapest) variant whose quality stays within every budget.
 
-Budgets are absolute, in each metric's own units, and compare the variant's mean with the
-baseline's: ``max_drop`` for metrics where higher is better, ``max_rise`` where lower is
-better; ``min``/``max`` bound the variant's mean directly. For paired metrics (PSNR, SSIM,
+Budgets are absolute, in each metric's own units, and compare the variant with the
+baseline: ``max_drop`` for metrics where higher is better, ``max_rise`` where lower is
+better; ``min``/``max`` bound the variant's value directly. For paired metrics (PSNR, SSIM,
 LPIPS: fidelity to the baseline image) the baseline's own value is the metric's ideal
 (SSIM 1, LPIPS 0); PSNR has no finite ideal, so it takes ``min`` (e.g. ``--min 30``) only.
+
+By default a variant must stay within budget at the pessimistic end of its 95% CI (the
+paired delta's CI for drops and rises, the mean's CI for min/max): a variant whose mean
+loss is within budget only by luck of the prompt sample is rejected. ``bound="mean"``
+compares point estimates instead. Set-level metrics have one value per set, so no CI.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from typing import Any, Literal
 from reports.summary import quality_of
 
 BudgetKind = Literal["max_drop", "max_rise", "min", "max"]
+Bound = Literal["ci", "mean"]
 
 
 class BudgetError(ValueError):
@@ -47,31 +53,87 @@ class Recommendation:
     reason: str
     budgets: tuple[str, ...]
     rejected: list[tuple[str, str]] = field(default_factory=list)
+    bound: str = "ci"
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able form."""
         return {"variant": self.variant, "objective": self.objective,
                 "objective_value": self.objective_value, "reason": self.reason,
-                "budgets": list(self.budgets),
+                "budgets": list(self.budgets), "bound": self.bound,
                 "rejected": [{"variant": n, "reason": r} for n, r in self.rejected]}
 
 
+def _num(x: Any) -> float | None:
+    """summary.json writes infinities as strings; read them back."""
+    if x is None:
+        return None
+    return float(x) if isinstance(x, str | int | float) else None
+
+
+def _delta_bound(entry: Mapping[str, Any], kind: BudgetKind, bound: Bound) -> float | None:
+    """The loss to hold against a drop/rise budget: the CI end on the losing side."""
+    ci = entry.get("delta_ci")
+    if bound == "ci" and ci:
+        return -_num(ci[0]) if kind == "max_drop" else _num(ci[1])  # type: ignore[operator]
+    delta = _num(entry.get("delta_vs_baseline"))
+    if delta is None:
+        return None
+    return -delta if kind == "max_drop" else delta
+
+
 def _check(budget: Budget, variant: Mapping[str, Any], base: Mapping[str, Any],
-           info: Mapping[str, Any]) -> str | None:
+           info: Mapping[str, Any], bound: Bound = "ci") -> str | None:
     """None if ``variant`` meets ``budget``, else the reason it does not."""
+    entry = variant["metrics"].get(budget.metric, {})
     value = quality_of(variant, budget.metric, info)
     if math.isnan(value):
         return f"no valid {budget.metric} values"
+    ci = entry.get("ci") if bound == "ci" and not entry.get("reference") else None
+    at = " at its 95% CI bound" if ci else ""
     if budget.kind == "min":
-        return None if value >= budget.value else f"{budget.metric} {value:.4g} < {budget.value:g}"
+        low = _num(ci[0]) if ci else value
+        return None if low >= budget.value else (
+            f"{budget.metric} {low:.4g}{at} < {budget.value:g} (mean {value:.4g})")
     if budget.kind == "max":
-        return None if value <= budget.value else f"{budget.metric} {value:.4g} > {budget.value:g}"
-    ref = quality_of(base, budget.metric, info)
-    loss = ref - value if budget.kind == "max_drop" else value - ref
+        high = _num(ci[1]) if ci else value
+        return None if high <= budget.value else (
+            f"{budget.metric} {high:.4g}{at} > {budget.value:g} (mean {value:.4g})")
+    if entry.get("reference"):
+        return None  # the baseline against itself: no loss
+    loss = _delta_bound(entry, budget.kind, bound)
+    if loss is None:  # no delta stored (an old summary): compare the means
+        ref = quality_of(base, budget.metric, info)
+        loss = ref - value if budget.kind == "max_drop" else value - ref
     if loss <= budget.value + 1e-12:
         return None
     word = "drop" if budget.kind == "max_drop" else "rise"
-    return f"{budget.metric} {word} {loss:.4g} > {budget.value:g} (baseline {ref:.4g}, variant {value:.4g})"
+    at = " at the 95% CI bound" if bound == "ci" and entry.get("delta_ci") else ""
+    mean = _num(entry.get("delta_vs_baseline"))
+    mean_loss = f", mean {(-mean if budget.kind == 'max_drop' else mean):.4g}" if mean is not None else ""
+    return f"{budget.metric} {word} {loss:.4g}{at} > {budget.value:g}{mean_loss}"
+
+
+def check_budget(b: Budget, info: Mapping[str, Any]) -> None:
+    """Raise :class:`BudgetError` if ``b`` makes no sense for a metric described by ``info``.
+
+    ``info`` is {higher_is_better, kind, ideal}: a summary's metric entry, or a scorer
+    class's attributes when a suite file is validated before anything runs.
+    """
+    if b.kind not in ("max_drop", "max_rise", "min", "max"):
+        raise BudgetError(f"{b.metric}: unknown budget kind {b.kind!r}")
+    if not math.isfinite(b.value):
+        raise BudgetError(f"{b.describe()}: the budget must be a finite number")
+    if b.value < 0 and b.kind in ("max_drop", "max_rise"):
+        raise BudgetError(f"{b.describe()}: a drop or rise budget must be >= 0")
+    if b.kind == "max_drop" and not info["higher_is_better"]:
+        raise BudgetError(f"{b.metric} is lower-is-better: use --max-rise")
+    if b.kind == "max_rise" and info["higher_is_better"]:
+        raise BudgetError(f"{b.metric} is higher-is-better: use --max-drop")
+    if b.kind in ("max_drop", "max_rise") and str(info["kind"]) != "per-image" \
+            and info.get("ideal") is None:
+        raise BudgetError(f"{b.metric} compares each image with the baseline's, so the "
+                          f"baseline has no finite {b.metric} to {b.kind[4:]} from: "
+                          f"bound it with --min/--max instead")
 
 
 def validate_budgets(summary: Mapping[str, Any], budgets: Sequence[Budget]) -> None:
@@ -82,23 +144,24 @@ def validate_budgets(summary: Mapping[str, Any], budgets: Sequence[Budget]) -> N
     for b in budgets:
         if b.metric not in metrics:
             raise BudgetError(f"metric {b.metric!r} is not in this run (have: {', '.join(metrics)})")
-        info = metrics[b.metric]
-        if b.value < 0 and b.kind in ("max_drop", "max_rise"):
-            raise BudgetError(f"{b.describe()}: a drop or rise budget must be >= 0")
-        if b.kind == "max_drop" and not info["higher_is_better"]:
-            raise BudgetError(f"{b.metric} is lower-is-better: use --max-rise")
-        if b.kind == "max_rise" and info["higher_is_better"]:
-            raise BudgetError(f"{b.metric} is higher-is-better: use --max-drop")
-        if b.kind in ("max_drop", "max_rise") and info["kind"] != "per-image" \
-                and info.get("ideal") is None:
-            raise BudgetError(f"{b.metric} compares each image with the baseline's, so the "
-                              f"baseline has no finite {b.metric} to {b.kind[4:]} from: "
-                              f"bound it with --min/--max instead")
+        check_budget(b, metrics[b.metric])
 
 
 def recommend(summary: Mapping[str, Any], budgets: Sequence[Budget],
-              objective: Literal["latency", "cost"] = "latency") -> Recommendation:
-    """Pick the fastest (``latency``: p50) or cheapest (``cost``: $/image) variant within budget."""
+              objective: Literal["latency", "cost"] = "latency", bound: Bound = "ci") -> Recommendation:
+    """Pick the fastest (``latency``: p50) or cheapest (``cost``: $/image) variant within budget.
+
+    Args:
+        summary: the summary dict (as built, or read back from summary.json).
+        budgets: every constraint; a variant must meet all of them.
+        objective: what "best" means among the variants within budget.
+        bound: ``ci`` holds the pessimistic end of each 95% CI to the budget, ``mean`` the
+            point estimate.
+
+    Returns:
+        The pick (the baseline when no faster variant qualifies) and the reason each
+        faster (or cheaper) variant was rejected.
+    """
     validate_budgets(summary, budgets)
     described = tuple(b.describe() for b in budgets)
     variants = [v for v in summary["variants"] if v["status"] == "ok" and v["latency_s"]]
@@ -112,14 +175,14 @@ def recommend(summary: Mapping[str, Any], budgets: Sequence[Budget],
 
     rejected: list[tuple[str, str]] = []
     for v in sorted(variants, key=key):
-        reasons = [r for b in budgets if (r := _check(b, v, base, summary["metrics"][b.metric]))]
+        reasons = [r for b in budgets if (r := _check(b, v, base, summary["metrics"][b.metric], bound))]
         if v.get("inert"):
             reasons.append("inert: its cache never skipped a step")
         if not reasons:
             what = "p50 latency" if objective == "latency" else "cost per image"
             reason = (f"fastest within budget by {what}" if not v["is_baseline"]
                       else "no accelerated variant that is faster stays within budget")
-            return Recommendation(v["name"], objective, key(v), reason, described, rejected)
+            return Recommendation(v["name"], objective, key(v), reason, described, rejected, bound)
         rejected.append((v["name"], "; ".join(reasons)))
     return Recommendation(None, objective, None, "no variant stays within budget", described,
-                          rejected)
+                          rejected, bound)

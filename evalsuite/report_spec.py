@@ -1,0 +1,103 @@
+"""The suite's ``[report]`` table: noise floor, objective and quality budgets.
+
+```toml
+[report]
+noise_floor = true          # run the baseline again with other seeds: seed noise per metric
+objective = "latency"       # or "cost": what the recommendation minimises
+[[report.budget]]
+metric = "ssim"
+max_drop = 0.001            # or max_rise / min / max, in the metric's own units
+```
+Budgets are checked against the metric's direction and kind here, before anything runs,
+with the same rules ``evalsuite recommend`` applies.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from evalsuite.errors import UserError
+
+
+def _fail(source: str, key: str, message: str) -> UserError:
+    return UserError(f"{source}: {key}: {message}")
+
+
+NOISE_SEED_OFFSET = 100_000  # far from any suite's own seeds, so the second set never overlaps
+BUDGET_KINDS = ("max_drop", "max_rise", "min", "max")
+
+
+@dataclass(frozen=True)
+class BudgetSpec:
+    """One quality budget for the report's recommendation (see reports.recommend)."""
+
+    metric: str
+    kind: str  # one of BUDGET_KINDS
+    value: float
+
+
+@dataclass(frozen=True)
+class ReportSpec:
+    """``[report]``: the noise floor and the budgets behind the report's recommendation.
+
+    With ``noise_floor`` the baseline runs a second time with every seed shifted by
+    NOISE_SEED_OFFSET, stored under the original (prompt, seed) keys so it pairs with the
+    baseline like any variant; the report reads each metric's seed noise from it.
+    """
+
+    noise_floor: bool = False
+    objective: str = "latency"  # or "cost"
+    budgets: tuple[BudgetSpec, ...] = ()
+
+
+def report_dict(r: ReportSpec) -> dict[str, Any]:
+    """The ``[report]`` table as a suite file writes it."""
+    return {"noise_floor": r.noise_floor, "objective": r.objective,
+            "budget": [{"metric": b.metric, b.kind: b.value} for b in r.budgets]}
+
+
+def parse_report(source: str, table: Mapping[str, Any], used: set[str]) -> ReportSpec:
+    """Validate ``[report]``: noise_floor, objective and ``[[report.budget]]`` tables."""
+    from metrics import SCORERS
+    from reports.recommend import Budget, BudgetError, check_budget
+
+    for key in table:
+        if key not in ("noise_floor", "objective", "budget"):
+            raise _fail(source, f"report.{key}", "unknown key (known: noise_floor, objective, budget)")
+    noise = table.get("noise_floor", False)
+    if not isinstance(noise, bool):
+        raise _fail(source, "report.noise_floor", f"expected a boolean, got {type(noise).__name__}")
+    objective = table.get("objective", "latency")
+    if objective not in ("latency", "cost"):
+        raise _fail(source, "report.objective", f"expected \"latency\" or \"cost\", got {objective!r}")
+    raw_budgets = table.get("budget", [])
+    if not isinstance(raw_budgets, list):
+        raise _fail(source, "report.budget", "expected [[report.budget]] tables")
+    budgets = []
+    for i, b in enumerate(raw_budgets):
+        where = f"report.budget[{i}]"
+        if not isinstance(b, dict):
+            raise _fail(source, where, "expected a table")
+        unknown = set(b) - {"metric", *BUDGET_KINDS}
+        if unknown:
+            raise _fail(source, f"{where}.{sorted(unknown)[0]}",
+                        f"unknown key (known: metric, {', '.join(BUDGET_KINDS)})")
+        kinds = [k for k in BUDGET_KINDS if k in b]
+        metric = b.get("metric")
+        if not isinstance(metric, str) or metric not in used:
+            raise _fail(source, f"{where}.metric", f"expected a metric from metrics.use, got {metric!r}")
+        if len(kinds) != 1:
+            raise _fail(source, where, f"expected exactly one of {', '.join(BUDGET_KINDS)}")
+        value = b[kinds[0]]
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise _fail(source, f"{where}.{kinds[0]}", f"expected a number, got {type(value).__name__}")
+        cls = SCORERS.get(metric)
+        try:
+            info = {"higher_is_better": cls.higher_is_better, "kind": str(cls.kind), "ideal": cls.ideal}
+            check_budget(Budget(metric, kinds[0], float(value)), info)  # type: ignore[arg-type]
+        except BudgetError as exc:
+            raise _fail(source, f"{where}.{kinds[0]}", str(exc)) from None
+        budgets.append(BudgetSpec(metric, kinds[0], float(value)))
+    return ReportSpec(noise, objective, tuple(budgets))
