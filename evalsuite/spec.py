@@ -225,6 +225,10 @@ def _check_combination(source: str, name: str, accs: Mapping[str, Any]) -> None:
         raise _fail(source, f"variant.{name}",
                     f"combines caches {' and '.join(caches)}; each replaces the same blocks' "
                     "forward, so at most one cache per variant")
+    for acc_name, params in accs.items():  # pairwise rules each technique declares
+        others = {o: p for o, p in accs.items() if o != acc_name}
+        if (reason := ACCELERATORS.get(acc_name)().conflicts(params, others)) is not None:
+            raise _fail(source, f"variant.{name}", reason)
 
 
 def variant_id(model: ModelSpec, accelerators: tuple[AcceleratorUse, ...], seed_offset: int = 0) -> str:

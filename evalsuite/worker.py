@@ -87,6 +87,16 @@ def _exit_with_parent(conn: Any) -> None:
     threading.Thread(target=watch, daemon=True).start()
 
 
+def _write_telemetry(run_dir: Path, job: WorkerJob, applied: list[Any], **timings: float | None) -> None:
+    """What each accelerator reports about itself (compile time, library stats), one JSON per variant."""
+    out = run_dir / "telemetry" / f"{Path(job.image_dir).name}.json"
+    out.parent.mkdir(exist_ok=True)
+    record = {"variant": job.variant.name, "variant_id": job.variant.id, **timings,
+              "accelerators": {u.name: a.telemetry() for u, a in zip(job.variant.accelerators, applied,
+                                                                        strict=True)}}
+    out.write_text(json.dumps(record, indent=2, default=str))
+
+
 def run_worker(job: WorkerJob, conn: Any) -> None:
     """Entry point of the worker process."""
     _exit_with_parent(conn)
@@ -113,6 +123,8 @@ def run_worker(job: WorkerJob, conn: Any) -> None:
             cold_s = gen.latency_s if i == 0 else cold_s
         for c in counters:  # warm-up decisions are not part of the run's telemetry
             c.total_skipped = 0
+        for a in applied:  # e.g. compilation so far is cold-start cost, not warm latency
+            a.warmed_up()
 
         out_dir = Path(job.run_dir) / job.image_dir
         out_dir.mkdir(parents=True, exist_ok=True)
@@ -134,6 +146,8 @@ def run_worker(job: WorkerJob, conn: Any) -> None:
                 gen.latency_s, _peak_memory(job.device), calls[0] - skipped, skipped, rel, gen.flag,
             ))
         checks = [msg for a in applied if (msg := a.check())] if job.items else []
+        if job.group is None or job.group.leader:
+            _write_telemetry(Path(job.run_dir), job, applied, load_s=load_s, cold_s=cold_s)
         if job.group is not None:
             job.group.leave()
         store.set_variant_status(vid, "ok", None, load_s=load_s, cold_s=cold_s,

@@ -83,6 +83,13 @@ class Applied:
             return "inert: the cache skipped no denoising step in the whole run"
         return None
 
+    def warmed_up(self) -> None:
+        """Called by the worker after the warm-up, before the timed images."""
+
+    def telemetry(self) -> dict[str, Any]:
+        """After the run: what the technique reports about itself (written beside the results)."""
+        return dict(self.notes)
+
 
 @dataclass(frozen=True)
 class Environment:
@@ -103,6 +110,10 @@ class Accelerator:
 
     def check_environment(self, params: Mapping[str, Any], env: Environment) -> None:
         """Raise ``ValueError`` if this machine cannot run the technique with ``params``."""
+
+    def conflicts(self, params: Mapping[str, Any], others: Mapping[str, Mapping[str, Any]]) -> str | None:
+        """Why this technique cannot run beside ``others`` (name -> params), checked at load time."""
+        return None
 
     def apply(self, pipe: Any, params: Mapping[str, Any]) -> Applied:
         """Apply the technique to ``pipe`` in place."""

@@ -1,0 +1,106 @@
+"""diffusers' MagCache (``MagCacheConfig``) with the FLUX magnitude ratios diffusers ships.
+
+MagCache skips the transformer's blocks while the accumulated error predicted from
+per-step residual magnitude ratios stays below ``threshold`` (at most ``max_skip_steps`` in a
+row, never during the first ``retention_ratio`` of the steps). The ratios are
+checkpoint-specific: diffusers ships FLUX.1-dev's, and ``calibrate = true`` measures them for
+the model at hand instead (it then skips nothing and reports the ratios in its telemetry).
+
+MagCache interpolates the ratios to the number of denoising steps and resets its state when
+that count is reached, so its config must know the step count; we read it from the pipeline
+(``_num_timesteps``) at the start of each transformer call rather than asking the suite.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from evalsuite.accelerators._hooks import count_first_hook, find_hooks, num_steps
+from evalsuite.accelerators.base import ORDER_CACHE, Accelerator, Applied, Param, StepCounter, register
+
+
+@dataclass
+class MagCacheApplied(Applied):
+    """Calibration runs skip nothing by design: report the ratios instead of "inert"."""
+
+    calibrate: bool = False
+    ratios: list[float] = field(default_factory=list)
+
+    def check(self) -> str | None:
+        if self.calibrate:
+            return None if self.ratios else "calibration recorded no magnitude ratio"
+        return super().check()
+
+    def telemetry(self) -> dict[str, Any]:
+        return {**self.notes, **({"calibration_ratios": self.ratios} if self.calibrate else {})}
+
+
+@register("magcache")
+class DiffusersMagCache(Accelerator):
+    """MagCache as shipped in diffusers' hooks."""
+
+    name = "magcache"
+    family = "cache"
+    order = ORDER_CACHE
+    description = (
+        "diffusers MagCache: skip the blocks while the error accumulated from FLUX's residual "
+        "magnitude ratios stays below `threshold`; calibrate=true measures the ratios instead"
+    )
+    params = {
+        "threshold": Param(float, 0.06, "accumulated-error budget; 0 never skips", min=0.0),
+        "max_skip_steps": Param(int, 3, "most consecutive skipped steps (K)", min=0, max=100),
+        "retention_ratio": Param(float, 0.2, "fraction of initial steps never skipped",
+                                 min=0.0, max=1.0),
+        "calibrate": Param(bool, False, "measure this model's ratios (no skipping); they appear "
+                           "in the variant's telemetry"),
+    }
+
+    def apply(self, pipe: Any, params: Mapping[str, Any]) -> Applied:
+        from diffusers import MagCacheConfig
+        from diffusers.hooks.mag_cache import (
+            FLUX_MAG_RATIOS,
+            MagCacheBlockHook,
+            MagCacheHeadHook,
+            nearest_interp,
+        )
+
+        calibrate = params["calibrate"]
+        config = MagCacheConfig(
+            threshold=params["threshold"], max_skip_steps=params["max_skip_steps"],
+            retention_ratio=params["retention_ratio"], num_inference_steps=len(FLUX_MAG_RATIOS),
+            mag_ratios=None if calibrate else FLUX_MAG_RATIOS, calibrate=calibrate,
+        )
+
+        def sync_steps(_module: Any, _args: Any) -> None:
+            n = num_steps(pipe)
+            if n is not None and n != config.num_inference_steps:
+                config.num_inference_steps = n
+                if not calibrate:
+                    config.mag_ratios = nearest_interp(FLUX_MAG_RATIOS, n)
+
+        pipe.transformer.register_forward_pre_hook(sync_steps)
+        pipe.transformer.enable_cache(config)
+        counter = StepCounter()
+        count_first_hook(pipe.transformer, MagCacheHeadHook, counter)
+        applied = MagCacheApplied(counter=counter, calibrate=calibrate,
+                                  notes={"mag_ratios": "calibrating" if calibrate else "FLUX (diffusers)"})
+        if calibrate:
+            _capture_ratios(find_hooks(pipe.transformer, MagCacheBlockHook), applied.ratios)
+        return applied
+
+
+def _capture_ratios(block_hooks: list[tuple[str, Any]], sink: list[float]) -> None:
+    """Keep a copy of the tail hook's ratios as they are measured (it clears them per image)."""
+    tails = [hook for _, hook in block_hooks if hook.is_tail]
+    if len(tails) != 1:
+        raise RuntimeError(f"expected one MagCache tail hook, found {len(tails)}")
+    tail = tails[0]
+    measure = tail._perform_calibration_step
+
+    def captured(state: Any, residual: Any) -> None:
+        measure(state, residual)
+        sink[:] = list(state.calibration_ratios)
+
+    tail._perform_calibration_step = captured

@@ -1,0 +1,47 @@
+"""Fused QKV projections (one of Modal's "standard optimizations" for FLUX).
+
+``fuse_qkv_projections`` concatenates each attention's query, key and value weights into one
+linear layer (and the added text-stream projections into another), so one larger matmul
+replaces three. The result is numerically equivalent up to float rounding. It must run
+before quantization: torchao's tensors cannot be concatenated.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from evalsuite.accelerators.base import ORDER_PIPELINE, Accelerator, Applied, Param, register
+
+
+def fused_attention_count(module: Any) -> tuple[int, int]:
+    """(attention modules with fused projections, attention modules that support fusion)."""
+    from diffusers.models.attention import AttentionModuleMixin
+
+    attns = [m for m in module.modules() if isinstance(m, AttentionModuleMixin) and m._supports_qkv_fusion]
+    return sum(bool(getattr(m, "fused_projections", False)) for m in attns), len(attns)
+
+
+@register("fuse-qkv")
+class FuseQKV(Accelerator):
+    """diffusers' fused QKV projections on the transformer (and optionally the VAE)."""
+
+    name = "fuse-qkv"
+    family = "pipeline"
+    order = ORDER_PIPELINE
+    description = "fuse each attention's Q, K, V projections into one matmul (transformer; VAE optional)"
+    params = {
+        "vae": Param(bool, True, "also fuse the VAE's attention projections"),
+    }
+
+    def apply(self, pipe: Any, params: Mapping[str, Any]) -> Applied:
+        pipe.transformer.fuse_qkv_projections()
+        fused, total = fused_attention_count(pipe.transformer)
+        if fused == 0:
+            raise RuntimeError(f"fuse_qkv_projections fused none of the transformer's {total} "
+                               "attention modules")
+        notes: dict[str, Any] = {"transformer_fused": fused, "transformer_attention": total}
+        if params["vae"] and hasattr(pipe.vae, "fuse_qkv_projections"):
+            pipe.vae.fuse_qkv_projections()
+            notes["vae_fused"] = fused_attention_count(pipe.vae)[0]
+        return Applied(notes=notes)

@@ -1,0 +1,183 @@
+"""TeaCache for FLUX, written as diffusers hooks (no class-level state, removable).
+
+TeaCache (Liu et al., 2024; ali-vilab/TeaCache, TeaCache4FLUX) decides *before* running any
+block whether a step may reuse the previous step's residual. Its signal is the timestep-
+modulated input of block 0 (``transformer_blocks[0].norm1(hidden_states, temb)``): the
+relative L1 change of that input since the previous step is rescaled by a polynomial fitted
+on FLUX.1-dev, and accumulated. While the sum stays below ``threshold`` the step adds the
+cached residual (output of the last block minus input of the first, image tokens) to its
+input and skips every block; otherwise it computes all blocks, refreshes the residual and
+resets the sum. The first and the last step are always computed.
+
+The hook layout mirrors diffusers' FirstBlockCache: a head hook on the first block decides,
+pass-through hooks on the others skip, and the tail hook records the residual.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import torch
+
+from evalsuite.accelerators._hooks import num_steps
+from evalsuite.accelerators.base import ORDER_CACHE, Accelerator, Applied, Param, StepCounter, register
+
+# TeaCache4FLUX's rescale polynomial, highest power first (numpy.poly1d order).
+FLUX_COEFFICIENTS = (4.98651651e02, -2.83781631e02, 5.58554382e01, -3.82021401e00, 2.64230861e-01)
+HOOK_NAME = "evalsuite_teacache"
+
+
+def rescale(rel_l1: float, coefficients: tuple[float, ...] = FLUX_COEFFICIENTS) -> float:
+    """The fitted polynomial: estimated output change from the input change."""
+    value = 0.0
+    for c in coefficients:
+        value = value * rel_l1 + c
+    return value
+
+
+def _hook_classes() -> tuple[type, type, type]:
+    """Build the hook classes lazily so importing this module stays cheap."""
+    from diffusers.hooks._helpers import TransformerBlockRegistry
+    from diffusers.hooks.hooks import BaseState, CacheContext, ModelHook
+
+    class TeaCacheState(BaseState):
+        def __init__(self) -> None:
+            self.reset()
+
+        def reset(self) -> None:
+            self.step = 0
+            self.accumulated = 0.0
+            self.previous_modulated: torch.Tensor | None = None
+            self.residual: torch.Tensor | None = None
+            self.head_input: torch.Tensor | None = None
+            self.should_compute = True
+
+    class _Base(ModelHook):
+        def __init__(self, state_manager: Any) -> None:
+            super().__init__()
+            self.state_manager = state_manager
+
+        def initialize_hook(self, module: torch.nn.Module) -> torch.nn.Module:
+            self.meta = TransformerBlockRegistry.get(type(module))
+            return module
+
+        def state(self) -> Any:
+            if self.state_manager._context is None:  # called outside a pipeline's cache_context
+                self.state_manager.set_context(CacheContext(name="inference"))
+            return self.state_manager.get_state()
+
+        def passthrough(self, args: tuple, kwargs: dict, hidden: torch.Tensor) -> Any:
+            encoder = self.meta._get_parameter_from_args_kwargs("encoder_hidden_states", args, kwargs)
+            out: list[Any] = [None, None]
+            out[self.meta.return_hidden_states_index] = hidden
+            out[self.meta.return_encoder_hidden_states_index] = encoder
+            return tuple(out)
+
+    class TeaCacheHeadHook(_Base):
+        _is_stateful = True
+
+        def __init__(self, state_manager: Any, threshold: float, steps: Callable[[], int | None],
+                     counter: StepCounter) -> None:
+            super().__init__(state_manager)
+            self.threshold, self.steps, self.counter = threshold, steps, counter
+
+        def new_forward(self, module: torch.nn.Module, *args: Any, **kwargs: Any) -> Any:
+            hidden = self.meta._get_parameter_from_args_kwargs("hidden_states", args, kwargs)
+            temb = self.meta._get_parameter_from_args_kwargs("temb", args, kwargs)
+            modulated = module.norm1(hidden, emb=temb)[0]
+            state = self.state()
+            compute = self._decide(state, modulated)
+            if not compute:
+                return self.passthrough(args, kwargs, hidden + state.residual)
+            state.head_input = hidden
+            return self.fn_ref.original_forward(*args, **kwargs)
+
+        @torch.compiler.disable
+        def _decide(self, state: Any, modulated: torch.Tensor) -> bool:
+            n = self.steps()
+            if state.step == 0 or state.residual is None or (n is not None and state.step >= n - 1):
+                compute, state.accumulated = True, 0.0
+            else:
+                prev = state.previous_modulated
+                rel = ((modulated - prev).abs().mean() / prev.abs().mean()).item()
+                state.accumulated += rescale(rel)
+                compute = state.accumulated >= self.threshold
+                if compute:
+                    state.accumulated = 0.0
+            state.previous_modulated = modulated
+            state.should_compute = compute
+            state.step += 1
+            if n is not None and state.step >= n:  # as TeaCache4FLUX: the next call is a new image
+                state.step = 0
+            self.counter.record(compute)
+            return compute
+
+        def reset_state(self, module: torch.nn.Module) -> torch.nn.Module:
+            self.state_manager.reset()
+            return module
+
+    class TeaCacheBlockHook(_Base):
+        def __init__(self, state_manager: Any, is_tail: bool) -> None:
+            super().__init__(state_manager)
+            self.is_tail = is_tail
+
+        def new_forward(self, module: torch.nn.Module, *args: Any, **kwargs: Any) -> Any:
+            state = self.state()
+            if not state.should_compute:
+                hidden = self.meta._get_parameter_from_args_kwargs("hidden_states", args, kwargs)
+                return self.passthrough(args, kwargs, hidden)
+            out = self.fn_ref.original_forward(*args, **kwargs)
+            if self.is_tail:
+                state.residual = out[self.meta.return_hidden_states_index] - state.head_input
+                state.head_input = None
+            return out
+
+    return TeaCacheState, TeaCacheHeadHook, TeaCacheBlockHook
+
+
+def apply_teacache(transformer: torch.nn.Module, threshold: float, steps: Callable[[], int | None],
+                   counter: StepCounter) -> None:
+    """Hook TeaCache onto a FLUX transformer's double and single blocks."""
+    from diffusers.hooks.hooks import HookRegistry, StateManager
+
+    state_cls, head_cls, block_cls = _hook_classes()
+    blocks = [*transformer.transformer_blocks, *transformer.single_transformer_blocks]
+    if len(blocks) < 2 or not hasattr(blocks[0], "norm1"):
+        raise ValueError(f"TeaCache's FLUX rule needs FLUX blocks; {type(transformer).__name__} has none")
+    manager = StateManager(state_cls)
+    HookRegistry.check_if_exists_or_initialize(blocks[0]).register_hook(
+        head_cls(manager, threshold, steps, counter), HOOK_NAME)
+    for i, block in enumerate(blocks[1:], 1):
+        HookRegistry.check_if_exists_or_initialize(block).register_hook(
+            block_cls(manager, is_tail=i == len(blocks) - 1), HOOK_NAME)
+
+
+def remove_teacache(transformer: torch.nn.Module) -> None:
+    """Remove the hooks; the transformer computes exactly as before."""
+    from diffusers.hooks.hooks import HookRegistry
+
+    HookRegistry.check_if_exists_or_initialize(transformer).remove_hook(HOOK_NAME, recurse=True)
+
+
+@register("teacache")
+class TeaCache(Accelerator):
+    """TeaCache with TeaCache4FLUX's published coefficients."""
+
+    name = "teacache"
+    family = "cache"
+    order = ORDER_CACHE
+    description = (
+        "TeaCache for FLUX (our diffusers-hook port): skip all blocks while the rescaled, "
+        "accumulated change of block 0's modulated input stays below `threshold` "
+        "(published 0.25/0.4/0.6/0.8 ~ 1.5x/1.8x/2.0x/2.25x); first and last steps computed"
+    )
+    params = {
+        "threshold": Param(float, 0.4, "accumulated rescaled relative-L1 budget; below the "
+                           "polynomial's floor (~0.26 per step) nothing is skipped", min=0.0),
+    }
+
+    def apply(self, pipe: Any, params: Mapping[str, Any]) -> Applied:
+        counter = StepCounter()
+        apply_teacache(pipe.transformer, params["threshold"], lambda: num_steps(pipe), counter)
+        return Applied(counter=counter, notes={"coefficients": list(FLUX_COEFFICIENTS)})
