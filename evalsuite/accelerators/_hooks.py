@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from typing import Any
-
-import torch
+from typing import TYPE_CHECKING, Any
 
 from evalsuite.accelerators.base import StepCounter
+
+if TYPE_CHECKING:  # torch is imported lazily: the suite parser imports this package
+    import torch
 
 
 def find_hooks(root: torch.nn.Module, hook_type: type) -> list[tuple[str, Any]]:
@@ -35,34 +36,36 @@ def count_computes(hook: Any, counter: StepCounter) -> None:
     Call it on a hook that sees each denoising step exactly once (the head block of a
     block cache, or the first hooked module of a per-module cache).
     """
+    import torch
+
+    # Bookkeeping stays out of compiled graphs: a counter value read by Dynamo would become
+    # a guard and recompile the block on every step.
+    mark = torch.compiler.disable(_mark)
+    record = torch.compiler.disable(_record)
     ran = [False]
     original = hook.fn_ref.original_forward
     forward = hook.fn_ref.forward
 
     @functools.wraps(original)
     def flagged(*args: Any, **kwargs: Any) -> Any:
-        _mark(ran, True)
+        mark(ran, True)
         return original(*args, **kwargs)
 
     @functools.wraps(forward)
     def counted(*args: Any, **kwargs: Any) -> Any:
-        _mark(ran, False)
+        mark(ran, False)
         out = forward(*args, **kwargs)
-        _record(counter, ran)
+        record(counter, ran)
         return out
 
     hook.fn_ref.original_forward = flagged
     hook.fn_ref.forward = counted
 
 
-# Bookkeeping stays out of compiled graphs: a counter value read by Dynamo would become a
-# guard and recompile the block on every step.
-@torch.compiler.disable
 def _mark(flag: list[bool], value: bool) -> None:
     flag[0] = value
 
 
-@torch.compiler.disable
 def _record(counter: StepCounter, flag: list[bool]) -> None:
     counter.record(flag[0])
 
@@ -84,6 +87,8 @@ def current_timestep(pipe: Any) -> Callable[[], float]:
     Attention-broadcast caches key their skip windows on it; diffusers pipelines expose it
     as ``current_timestep`` while the loop runs.
     """
+    import torch
+
     def read() -> float:
         t = getattr(pipe, "current_timestep", None)
         if t is None:

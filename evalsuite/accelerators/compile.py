@@ -83,10 +83,10 @@ class TorchCompile(Accelerator):
         if params["fullgraph"] and caches:
             return (f"compile.fullgraph = true cannot work with the cache {caches[0]}: a cache decides in "
                     "Python between blocks, which is a graph break by design (use fullgraph = false)")
-        if params["mode"] == "reduce-overhead" and caches:
-            return (f"compile.mode = reduce-overhead (CUDA graphs) with the cache {caches[0]}: cached and "
-                    "computed steps take different paths, so the graphs are re-recorded or replay stale "
-                    "buffers; use max-autotune-no-cudagraphs")
+        if params["mode"] in ("reduce-overhead", "max-autotune") and caches:
+            return (f"compile.mode = {params['mode']} records CUDA graphs, which the cache {caches[0]} "
+                    "defeats (cached and computed steps take different paths; ParaAttention and "
+                    "cache-dit advise against it): use max-autotune-no-cudagraphs")
         return None
 
     def apply(self, pipe: Any, params: Mapping[str, Any]) -> Applied:

@@ -16,9 +16,7 @@ pass-through hooks on the others skip, and the tail hook records the residual.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any
-
-import torch
+from typing import TYPE_CHECKING, Any
 
 from evalsuite.accelerators._hooks import num_steps
 from evalsuite.accelerators.base import ORDER_CACHE, Accelerator, Applied, Param, StepCounter, register
@@ -26,6 +24,9 @@ from evalsuite.accelerators.base import ORDER_CACHE, Accelerator, Applied, Param
 # TeaCache4FLUX's rescale polynomial, highest power first (numpy.poly1d order).
 FLUX_COEFFICIENTS = (4.98651651e02, -2.83781631e02, 5.58554382e01, -3.82021401e00, 2.64230861e-01)
 HOOK_NAME = "evalsuite_teacache"
+
+if TYPE_CHECKING:  # torch is imported lazily: the suite parser imports this package
+    import torch
 
 
 def rescale(rel_l1: float, coefficients: tuple[float, ...] = FLUX_COEFFICIENTS) -> float:
@@ -38,6 +39,7 @@ def rescale(rel_l1: float, coefficients: tuple[float, ...] = FLUX_COEFFICIENTS) 
 
 def _hook_classes() -> tuple[type, type, type]:
     """Build the hook classes lazily so importing this module stays cheap."""
+    import torch
     from diffusers.hooks._helpers import TransformerBlockRegistry
     from diffusers.hooks.hooks import BaseState, CacheContext, ModelHook
 
