@@ -88,7 +88,8 @@ def indistinguishable(summary: Mapping[str, Any]) -> dict[str, list[str] | None]
     ok = [v for v in summary["variants"] if not v["is_baseline"] and v["status"] == "ok"]
     for m in summary["metrics"]:
         tested = [v for v in ok if v["metrics"][m].get("verdict")]
-        out[m] = [v["name"] for v in tested if v["metrics"][m]["verdict"] in (SAME, NOISE)] if tested else None
+        same = [v["name"] for v in tested if v["metrics"][m]["verdict"] in (SAME, NOISE)]
+        out[m] = same if tested else None
     every = []
     for v in ok:
         verdicts = [e.get("verdict") for e in v["metrics"].values() if e.get("verdict")]

@@ -30,7 +30,7 @@ def synthetic_kwargs(*, thresholds: Sequence[float] = (0.05, 0.1, 0.2),
                      categories: Sequence[str] = ("animals", "text", "scenes"),
                      noise: bool = True, prompt_text: str = "prompt {i}",
                      baseline_name: str = "baseline", skipped: Sequence[int] | None = None,
-                     seed: int = 0) -> dict[str, Any]:
+                     names: Mapping[str, str] | None = None, seed: int = 0) -> dict[str, Any]:
     """Keyword arguments for ``build_summary`` (plus nothing else), with known effects.
 
     Args:
@@ -44,6 +44,7 @@ def synthetic_kwargs(*, thresholds: Sequence[float] = (0.05, 0.1, 0.2),
         prompt_text: prompt text pattern (``{i}`` = index); used for escaping tests.
         baseline_name: name of the baseline variant.
         skipped: steps skipped per image for each variant (default: 2 * index + 2).
+        names: variant id -> name, to rename accelerated variants (``v-0``, ``v-1``, ...).
         seed: generator seed.
     """
     rng = np.random.default_rng(seed)
@@ -58,6 +59,7 @@ def synthetic_kwargs(*, thresholds: Sequence[float] = (0.05, 0.1, 0.2),
         variants.append({"id": "v-noise", "name": f"{baseline_name}~noise", "spec": {}, "cache": None,
                          "is_cache": False, "role": "noise_floor", "seed_offset": 100_000})
     for v in variants:
+        v["name"] = (names or {}).get(v["id"], v["name"])
         v.update({"status": "ok", "error": None, "checks": [], "cold_s": 1.0, "load_s": 0.5,
                   "worker_start_s": 0.1})
     samples, scores, set_scores = [], [], []
@@ -103,3 +105,23 @@ def write_images(run_dir: Path, samples: Sequence[Mapping[str, Any]], size: int 
         arr[..., 0] = np.linspace(0, 255, size, dtype=np.uint8)[None, :]
         arr[..., 1] = (i * 37) % 256
         Image.fromarray(arr).save(path)
+
+
+def render_synthetic(run_dir: Path, recommendation: Mapping[str, Any] | None = None,
+                     **kwargs: Any) -> tuple[Path, dict[str, Any], list[dict[str, Any]]]:
+    """A full report (images, thumbnails, HTML) of synthetic tables under ``run_dir``.
+
+    Returns the HTML path, the summary and the gallery rows.
+    """
+    from reports.gallery import gallery_rows, write_thumbnails
+    from reports.html import render_report
+    from reports.summary import build_summary, index_scores
+
+    kw = synthetic_kwargs(**kwargs)
+    write_images(run_dir, kw["samples"])
+    summary = build_summary(**kw)
+    if recommendation is not None:
+        summary["recommendation"] = dict(recommendation)
+    rows = gallery_rows(kw["samples"], index_scores(kw["scores"])[0], kw["metrics"], kw["variants"], "v-base")
+    write_thumbnails(run_dir, run_dir / "report", rows)
+    return render_report(summary, run_dir / "report", gallery=rows), summary, rows

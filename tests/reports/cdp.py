@@ -7,6 +7,7 @@ needs to load a page, collect console errors and evaluate a check inside the pag
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import select
@@ -133,18 +134,14 @@ class Browser:
 
     def close(self) -> None:
         """Close the browser and remove its profile."""
-        try:
+        with contextlib.suppress(CDPError, OSError):
             self.call("Browser.close")
-        except (CDPError, OSError):
-            pass
         try:
             self.proc.wait(10)
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait()
         for fd in (self._to_child, self._from_child):
-            try:
+            with contextlib.suppress(OSError):
                 os.close(fd)
-            except OSError:
-                pass
         shutil.rmtree(self.profile, ignore_errors=True)
