@@ -67,8 +67,12 @@ class DiffusersMagCache(Accelerator):
         )
 
         calibrate = params["calibrate"]
+        # diffusers skips while `error <= threshold`; FLUX's table has steps whose ratio is
+        # exactly 1.0 (zero error), so a literal 0 would still skip them. Our 0 means "never",
+        # as for every other cache; any positive threshold is passed through unchanged.
+        threshold = params["threshold"] if params["threshold"] > 0 else -1.0
         config = MagCacheConfig(
-            threshold=params["threshold"], max_skip_steps=params["max_skip_steps"],
+            threshold=threshold, max_skip_steps=params["max_skip_steps"],
             retention_ratio=params["retention_ratio"], num_inference_steps=len(FLUX_MAG_RATIOS),
             mag_ratios=None if calibrate else FLUX_MAG_RATIOS, calibrate=calibrate,
         )

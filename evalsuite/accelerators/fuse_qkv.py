@@ -15,10 +15,13 @@ from evalsuite.accelerators.base import ORDER_PIPELINE, Accelerator, Applied, Pa
 
 
 def fused_attention_count(module: Any) -> tuple[int, int]:
-    """(attention modules with fused projections, attention modules that support fusion)."""
-    from diffusers.models.attention import AttentionModuleMixin
+    """(attention modules with fused projections, attention modules that can fuse).
 
-    attns = [m for m in module.modules() if isinstance(m, AttentionModuleMixin) and m._supports_qkv_fusion]
+    Both diffusers attention classes qualify: the new ``AttentionModuleMixin`` (FLUX's
+    transformer) and the older ``Attention`` (the VAE's mid-block).
+    """
+    attns = [m for m in module.modules()
+             if callable(getattr(m, "fuse_projections", None)) and getattr(m, "_supports_qkv_fusion", True)]
     return sum(bool(getattr(m, "fused_projections", False)) for m in attns), len(attns)
 
 
