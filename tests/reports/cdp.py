@@ -21,7 +21,8 @@ from typing import Any
 # update checks, sync and first-run work; --no-sandbox because CI runs as root.
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
          "--disable-component-update", "--disable-sync", "--no-first-run",
-         "--disable-default-apps", "--disable-extensions", "--mute-audio"]
+         "--disable-default-apps", "--disable-extensions", "--mute-audio",
+         "--disable-dev-shm-usage"]  # containers often have a tiny /dev/shm
 
 
 def find_chromium() -> str | None:
