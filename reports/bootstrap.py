@@ -88,7 +88,7 @@ def cluster_bootstrap(values: Mapping[Key, float | None], *, n_boot: int = N_BOO
         seed: seed of the resampling generator, fixed for reproducible reports.
 
     Returns:
-        The mean over all valid values (the same as ``mean_stat``) and its interval.
+        The plain mean over all valid values (every image weighs the same) and its interval.
     """
     valid = {k: float(v) for k, v in values.items() if _valid(v)}
     if not valid:

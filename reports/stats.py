@@ -25,18 +25,3 @@ def latency_stats(values: Sequence[float]) -> Latency | None:
         return None
     p50, p90, p99 = np.percentile(arr, [50, 90, 99])
     return Latency(float(p50), float(p90), float(p99), float(arr.mean()))
-
-
-class MeanStat(NamedTuple):
-    """Mean of the valid values with how many were valid and how many failed."""
-
-    mean: float | None
-    n_valid: int
-    n_failed: int
-
-
-def mean_stat(values: Sequence[float | None]) -> MeanStat:
-    """Mean over non-NaN values (+inf counts: identical images have infinite PSNR)."""
-    valid = [v for v in values if v is not None and not math.isnan(v)]
-    mean = float(np.mean(valid)) if valid else None
-    return MeanStat(mean, len(valid), len(values) - len(valid))

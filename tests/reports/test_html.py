@@ -87,3 +87,14 @@ def test_recommendation_and_noise_floor_are_shown(evil: tuple[Path, dict, list])
 def test_no_recommendation_says_how_to_get_one(tmp_path: Path) -> None:
     html = render_synthetic(tmp_path, n_prompts=3)[0].read_text()
     assert 'id="recommendation"' in html and "[[report.budget]]" in html
+
+
+def test_reports_is_a_leaf_package() -> None:
+    import subprocess
+    import sys
+
+    code = ("import sys, reports.html, reports.export, reports.recommend, reports.gallery\n"
+            "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('evalsuite', 'metrics', 'prompts'))\n"
+            "assert not bad, bad")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
