@@ -83,7 +83,14 @@ class CacheDiTDBCache(Accelerator):
             raise ValueError("needs the cache-dit package (pip install cache-dit==1.5.3)")
 
     def apply(self, pipe: Any, params: Mapping[str, Any]) -> Applied:
+        import logging
+        import os
+
+        # cache-dit logs a dozen INFO lines per enable; it reads its level once, at import.
+        os.environ.setdefault("CACHE_DIT_LOG_LEVEL", "warning")
         import cache_dit
+
+        logging.getLogger("cache_dit").setLevel(logging.WARNING)
 
         n_blocks = len(getattr(pipe.transformer, "transformer_blocks", ()))
         if n_blocks and params["Fn_compute_blocks"] >= n_blocks:

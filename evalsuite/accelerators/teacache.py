@@ -176,7 +176,7 @@ class TeaCache(Accelerator):
     )
     params = {
         "threshold": Param(float, 0.4, "accumulated rescaled relative-L1 budget; below the "
-                           "polynomial's floor (~0.26 per step) nothing is skipped", min=0.0),
+                           "polynomial's minimum (0.18 per step) nothing is skipped", min=0.0),
     }
 
     def apply(self, pipe: Any, params: Mapping[str, Any]) -> Applied:
