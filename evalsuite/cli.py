@@ -96,11 +96,12 @@ def _load_run(run_dir: Path):
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from evalsuite.progress import Reporter
-    from evalsuite.runner import run_suite
     from evalsuite.spec import load_suite
 
-    suite = load_suite(args.suite)
+    suite = load_suite(args.suite)  # bad input fails here, before the slow imports below
+    from evalsuite.progress import Reporter
+    from evalsuite.runner import run_suite
+
     run_dir = args.out or Path("runs") / suite.name
     with Reporter() as progress:
         outcome = run_suite(suite, run_dir, progress=progress)
