@@ -4,7 +4,14 @@ Importing a technique's module must stay cheap and must not import its optional 
 (para-attn, cache-dit, torchao): those are imported inside ``apply``/``check_environment``.
 """
 
-from evalsuite.accelerators import (  # noqa: F401  (imports register them)
+import logging
+
+# torchao 0.18 registers its enums with torch's pytree when imported, and torch 2.14 logs a
+# deprecation warning for each one. transformers and diffusers import torchao whenever it is
+# installed, so without this every command would start with those lines on stderr.
+logging.getLogger("torch.utils._pytree").setLevel(logging.ERROR)
+
+from evalsuite.accelerators import (  # noqa: E402, F401  (imports register them)
     attention_backend,
     cache_dit_dbcache,
     channels_last,
@@ -20,7 +27,7 @@ from evalsuite.accelerators import (  # noqa: F401  (imports register them)
     teacache,
     torchao_quant,
 )
-from evalsuite.accelerators.base import (
+from evalsuite.accelerators.base import (  # noqa: E402
     ACCELERATORS,
     Accelerator,
     Applied,
