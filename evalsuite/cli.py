@@ -47,7 +47,7 @@ def _parser() -> argparse.ArgumentParser:
                          "baseline: --max-drop for higher-is-better metrics, --max-rise for "
                          "lower-is-better ones; --min/--max bound the value itself. Each budget "
                          "applies to the --metric before it; repeat --metric for several. A variant "
-                         "passes when the pessimistic end of its 95%% CI is within every budget.")
+                         "passes when the pessimistic end of its 95% CI is within every budget.")
     rec.add_argument("run_dir", type=Path)
     for flag in ("--metric",):
         rec.add_argument(flag, dest="metric", action=_Ordered, required=True)
