@@ -16,10 +16,10 @@ from typing import Any
 
 from evalsuite.accelerators.context_parallel import CPGroup
 from evalsuite.distributed import ControlPlane, Plan, RankProgress, VariantPlan, World
-from evalsuite.runner import _context, image_dir
+from evalsuite.runner import _context
 from evalsuite.shards import SHARD_DIR, combine_statuses, merge_shards, open_read_only, shard_path
 from evalsuite.spec import Suite
-from evalsuite.store import Store
+from evalsuite.store import Store, image_dir
 from evalsuite.worker import WorkerJob, run_worker
 
 

@@ -14,7 +14,7 @@ from evalsuite.errors import UserError
 from evalsuite.prices import PRICES, gpu_key_for_device
 from evalsuite.scoring import build_scorer
 from evalsuite.spec import Suite, Variant
-from evalsuite.store import Store
+from evalsuite.store import Store, telemetry_path
 from reports.export import sample_table, variant_table, write_table
 from reports.gallery import gallery_rows, write_thumbnails
 from reports.html import render_report
@@ -79,6 +79,15 @@ def _cache_of(v: Variant) -> dict[str, Any] | None:
     return None
 
 
+def _compile_seconds(path: Path) -> float | None:
+    """Compile time the worker measured (torch.compile's own timer), kept apart from latency."""
+    try:
+        telemetry = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError):
+        return None
+    return telemetry.get("accelerators", {}).get("compile", {}).get("compile_s")
+
+
 def collect(suite: Suite, run_dir: Path, store: Store) -> RunTables:
     """Read the suite's current variants, prompts and seeds from the store."""
     keys = selected_keys(suite)
@@ -93,6 +102,7 @@ def collect(suite: Suite, run_dir: Path, store: Store) -> RunTables:
             "role": NOISE_ROLE if v.seed_offset else None, "seed_offset": v.seed_offset,
             "worker_start_s": row.get("worker_start_s"), "load_s": row.get("load_s"),
             "cold_s": row.get("cold_s"), "checks": json.loads(row.get("checks") or "[]"),
+            "compile_s": _compile_seconds(telemetry_path(run_dir, v.name, v.id)),
         })
     ids = [v.id for v in suite.variants]
     metrics = {}

@@ -20,7 +20,7 @@ from evalsuite.errors import UserError
 from evalsuite.manifest import write_manifest
 from evalsuite.progress import Reporter
 from evalsuite.spec import Suite
-from evalsuite.store import Store
+from evalsuite.store import Store, image_dir
 from evalsuite.worker import WorkerJob, WorkItem, run_worker
 
 
@@ -99,11 +99,6 @@ def prepare_run(suite: Suite, run_dir: Path, selected: list[prompt_sets.Prompt])
     for v in suite.variants:
         store.put_variant(v.id, v.name, v.describe())
     return store
-
-
-def image_dir(variant_name: str, variant_id: str) -> str:
-    """Images of a variant live under its name plus id, so changed settings never mix."""
-    return f"images/{variant_name}-{variant_id[:8]}"
 
 
 def generate_all(suite: Suite, run_dir: Path, store: Store, selected: list[prompt_sets.Prompt],

@@ -25,7 +25,7 @@ import transformers
 from evalsuite.accelerators import ACCELERATORS
 from evalsuite.pipeline import generate, load_pipeline
 from evalsuite.spec import ModelSpec, Variant
-from evalsuite.store import SampleRow, Store
+from evalsuite.store import SampleRow, Store, telemetry_path
 
 WARMUP_PROMPT = "a photo of a cat"
 
@@ -89,7 +89,7 @@ def _exit_with_parent(conn: Any) -> None:
 
 def _write_telemetry(run_dir: Path, job: WorkerJob, applied: list[Any], **timings: float | None) -> None:
     """What each accelerator reports about itself (compile time, library stats), one JSON per variant."""
-    out = run_dir / "telemetry" / f"{Path(job.image_dir).name}.json"
+    out = telemetry_path(run_dir, job.variant.name, job.variant.id)
     out.parent.mkdir(exist_ok=True)
     record = {"variant": job.variant.name, "variant_id": job.variant.id, **timings,
               "accelerators": {u.name: a.telemetry() for u, a in zip(job.variant.accelerators, applied,

@@ -107,6 +107,9 @@ torchao = { scheme = "float8wo" }
     assert sorted(tele["compiled"]) == ["FluxSingleTransformerBlock", "FluxTransformerBlock"]
     assert sweep.telemetry["compiled"]["cold_s"] > tele["compile_s"] * 0.5
     assert any(cache_dir.iterdir()), "the persistent Inductor cache was written"
+    # The summary carries compile time apart from warm latency.
+    assert sweep.variants["compiled"]["compile_s"] == pytest.approx(tele["compile_s"])
+    assert sweep.variants["standard"]["compile_s"] is None
     # summary.json writes an infinite PSNR (identical images) as the string "inf"
     assert float(sweep.variants["compiled"]["metrics"]["psnr"]["mean"]) > 40, "compiled must match eager"
     assert float(sweep.variants["standard"]["metrics"]["psnr"]["mean"]) > 40
