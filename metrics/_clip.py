@@ -170,3 +170,42 @@ def load_clip(
     processor = load_processor(model, revision)
     max_length = clip.config.text_config.max_position_embeddings
     return CLIPFeatures(clip), TruncatingProcessor(processor, max_length)
+
+
+class ClipProcessorScorer:
+    """Identity and lazy processor shared by the scorers built on a Hugging Face CLIP.
+
+    Mixed into a ``BaseScorer``; the subclass sets ``model_name``, ``revision`` and ``dtype``
+    and describes its own preprocessing from ``self.processor()``.
+    """
+
+    model_name: str
+    revision: str | None
+    dtype: torch.dtype
+    _processor: Any = None
+
+    def identity_extra(self) -> dict[str, Any]:
+        """What else changes this scorer's values (e.g. CLIP-IQA's prompts)."""
+        return {}
+
+    def identity(self) -> dict[str, Any]:
+        """Model id and revision, dtype and preprocessing: everything that changes a value."""
+        from metrics._torch import dtype_name
+
+        return {"name": self.name, **model_identity(self.model_name, self.revision),  # type: ignore[attr-defined]
+                **self.identity_extra(), "dtype": dtype_name(self.dtype),
+                "preprocessing": self.preprocessing()}
+
+    def preprocessing(self) -> str:
+        """The processor's resize/crop/normalisation, read from its files."""
+        return describe_safely(self.describe_processor)
+
+    def processor(self) -> Any:
+        """Only the small processor files: the identity is needed before any scoring."""
+        if self._processor is None:
+            self._processor = load_processor(self.model_name, self.revision)
+        return self._processor
+
+    def describe_processor(self) -> str:
+        """Subclasses describe how their images and prompts reach the model."""
+        raise NotImplementedError

@@ -23,14 +23,8 @@ import torch
 from torchmetrics.functional.multimodal import clip_image_quality_assessment
 from torchmetrics.functional.multimodal.clip_iqa import _clip_iqa_format_prompts
 
-from metrics._clip import (
-    describe_image_processor,
-    describe_safely,
-    load_clip,
-    load_processor,
-    model_identity,
-)
-from metrics._torch import check_batch_size, dtype_name, resolve_dtype, same_size_batches
+from metrics._clip import ClipProcessorScorer, describe_image_processor, load_clip
+from metrics._torch import check_batch_size, resolve_dtype, same_size_batches
 from metrics.base import BaseScorer, Kind, Sample, register, to_tensor
 
 
@@ -45,7 +39,7 @@ def _prompt_tuple(prompt: str | Sequence[str]) -> tuple[str | tuple[str, str], .
 
 
 @register("clip_iqa")
-class CLIPIQA(BaseScorer):
+class CLIPIQA(ClipProcessorScorer, BaseScorer):
     """Probability in [0, 1] that the image matches the positive prompt; higher is better.
 
     Args:
@@ -83,22 +77,11 @@ class CLIPIQA(BaseScorer):
         self._clip: tuple[Any, Any] | None = None
         self._processor: Any = None
 
-    def identity(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            **model_identity(self.model_name, self.revision),
-            "prompts": list(self.prompt_texts),
-            "dtype": dtype_name(self.dtype),
-            "preprocessing": self.preprocessing(),
-        }
+    def identity_extra(self) -> dict[str, Any]:
+        return {"prompts": list(self.prompt_texts)}
 
-    def preprocessing(self) -> str:
-        return describe_safely(self._describe)
-
-    def _describe(self) -> str:
-        if self._processor is None:
-            self._processor = load_processor(self.model_name, self.revision)
-        ip = self._processor.image_processor
+    def describe_processor(self) -> str:
+        ip = self.processor().image_processor
         described = describe_image_processor(ip).replace(f", rescale x{ip.rescale_factor:.6g}", "")
         return "RGB float [0,1] -> " + described.removeprefix("RGB -> ")
 

@@ -15,19 +15,13 @@ from typing import Any
 import torch
 from torchmetrics.functional.multimodal.clip_score import _clip_score_update
 
-from metrics._clip import (
-    describe_image_processor,
-    describe_safely,
-    load_clip,
-    load_processor,
-    model_identity,
-)
-from metrics._torch import check_batch_size, dtype_name, resolve_dtype, uint8_chw
+from metrics._clip import ClipProcessorScorer, describe_image_processor, load_clip
+from metrics._torch import check_batch_size, resolve_dtype, uint8_chw
 from metrics.base import BaseScorer, Kind, Sample, register
 
 
 @register("clip_score")
-class CLIPScore(BaseScorer):
+class CLIPScore(ClipProcessorScorer, BaseScorer):
     """max(100 * cos(image embedding, prompt embedding), 0), per image; higher is better.
 
     Args:
@@ -59,23 +53,9 @@ class CLIPScore(BaseScorer):
         self._clip: tuple[Any, Any] | None = None
         self._processor: Any = None
 
-    def identity(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            **model_identity(self.model_name, self.revision),
-            "dtype": dtype_name(self.dtype),
-            "preprocessing": self.preprocessing(),
-        }
-
-    def preprocessing(self) -> str:
-        return describe_safely(self._describe)
-
-    def _describe(self) -> str:
-        if self._processor is None:
-            # Only the small processor files: the identity is needed before any scoring.
-            self._processor = load_processor(self.model_name, self.revision)
+    def describe_processor(self) -> str:
         return (
-            describe_image_processor(self._processor.image_processor)
+            describe_image_processor(self.processor().image_processor)
             + "; prompt: CLIP tokenizer truncated to the text tower's length"
         )
 
