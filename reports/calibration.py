@@ -1,0 +1,92 @@
+"""Per-model cache constants from the baseline's traces: TeaCache's rescale polynomial and
+MagCache's magnitude ratios. Pure functions; no I/O.
+
+TeaCache estimates how much the model's output will change from how much its (cheap)
+modulated input changed, through a polynomial fitted on one model (TeaCache4FLUX's is for
+FLUX.1-dev). For another model, refit it the way TeaCache's authors did: least squares of the
+output's relative L1 change on the input's, step by step, over several prompts (degree 4).
+
+MagCache's ratios are the mean, over prompts, of each step's residual-magnitude ratio (what
+diffusers' ``calibrate=True`` prints for one prompt).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from reports.traces import ImageTrace
+
+TEACACHE_DEGREE = 4
+
+
+@dataclass(frozen=True)
+class PolyFit:
+    """A least-squares polynomial fit with its goodness of fit."""
+
+    coefficients: tuple[float, ...]  # highest power first (numpy.poly1d order)
+    r2: float  # coefficient of determination on the fitted points
+    n_points: int
+    x_range: tuple[float, float]  # the fit is only trustworthy inside it
+
+    def to_dict(self) -> dict[str, object]:
+        """The JSON form."""
+        return {"coefficients": list(self.coefficients), "r2": self.r2, "n_points": self.n_points,
+                "x_range": list(self.x_range)}
+
+
+def fit_polynomial(x: Sequence[float], y: Sequence[float], degree: int = TEACACHE_DEGREE) -> PolyFit:
+    """Least-squares polynomial of ``y`` on ``x`` (non-finite pairs dropped), with R².
+
+    Raises:
+        ValueError: fewer finite points than coefficients.
+    """
+    xa, ya = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    ok = np.isfinite(xa) & np.isfinite(ya)
+    xa, ya = xa[ok], ya[ok]
+    if xa.size <= degree:
+        raise ValueError(f"a degree-{degree} fit needs more than {degree} points, has {xa.size}")
+    coefficients = np.polyfit(xa, ya, degree)
+    residual = ya - np.polyval(coefficients, xa)
+    total = float(((ya - ya.mean()) ** 2).sum())
+    r2 = 1.0 - float((residual**2).sum()) / total if total > 0 else math.nan
+    return PolyFit(tuple(float(c) for c in coefficients), r2, int(xa.size),
+                   (float(xa.min()), float(xa.max())))
+
+
+def fit_teacache(traces: Sequence[ImageTrace], degree: int = TEACACHE_DEGREE) -> PolyFit:
+    """TeaCache's rescale polynomial refitted on traced images (steps 1.. of each).
+
+    Raises:
+        KeyError: a trace lacks the ``modulated`` or ``output`` signal.
+        ValueError: too few finite points.
+    """
+    x: list[float] = []
+    y: list[float] = []
+    for t in traces:
+        x += list(t.signals["modulated"][1:])
+        y += list(t.signals["output"][1:])
+    return fit_polynomial(x, y, degree)
+
+
+def magcache_ratios(traces: Sequence[ImageTrace]) -> tuple[float, ...]:
+    """Mean magnitude ratio per step over traced images (all with the same step count).
+
+    Raises:
+        ValueError: no traces, or traces with different step counts.
+    """
+    if not traces:
+        raise ValueError("no traced images to calibrate from")
+    steps = {t.steps for t in traces}
+    if len(steps) != 1:
+        raise ValueError(f"traced images have different step counts: {sorted(steps)}")
+    table = np.asarray([t.signals["mag_ratio"] for t in traces], dtype=float)
+    return tuple(float(v) for v in np.nanmean(table, axis=0))
+
+
+def toml_list(values: Sequence[float], digits: int = 6) -> str:
+    """Values as a TOML array a suite file can take (``mag_ratios = [...]``)."""
+    return "[" + ", ".join(f"{v:.{digits}g}" for v in values) + "]"
