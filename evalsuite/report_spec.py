@@ -4,6 +4,8 @@
 [report]
 noise_floor = true          # run the baseline again with other seeds: seed noise per metric
 objective = "latency"       # or "cost": what the recommendation minimises
+steps_frontier = true       # or a list of step counts: the baseline at fewer steps, the
+                            # reference every cache is judged against (reports/frontier.py)
 [[report.budget]]
 metric = "ssim"
 max_drop = 0.001            # or max_rise / min / max, in the metric's own units
@@ -50,22 +52,45 @@ class ReportSpec:
     noise_floor: bool = False
     objective: str = "latency"  # or "cost"
     budgets: tuple[BudgetSpec, ...] = ()
+    steps_frontier: tuple[int, ...] = ()  # reduced step counts of the fewer-steps reference
 
 
 def report_dict(r: ReportSpec) -> dict[str, Any]:
     """The ``[report]`` table as a suite file writes it."""
     return {"noise_floor": r.noise_floor, "objective": r.objective,
-            "budget": [{"metric": b.metric, b.kind: b.value} for b in r.budgets]}
+            "budget": [{"metric": b.metric, b.kind: b.value} for b in r.budgets],
+            **({"steps_frontier": list(r.steps_frontier)} if r.steps_frontier else {})}
 
 
-def parse_report(source: str, table: Mapping[str, Any], used: set[str]) -> ReportSpec:
-    """Validate ``[report]``: noise_floor, objective and ``[[report.budget]]`` tables."""
+def _parse_frontier(source: str, value: Any, base_steps: int) -> tuple[int, ...]:
+    """``steps_frontier``: true (the rule in reports.frontier.frontier_steps), false, or step counts."""
+    from reports.frontier import frontier_steps
+
+    key = "report.steps_frontier"
+    if isinstance(value, bool):
+        steps = frontier_steps(base_steps) if value else ()
+        if value and not steps:
+            raise _fail(source, key, f"the baseline's {base_steps} step(s) leave no fewer-steps reference")
+        return steps
+    if (not isinstance(value, list) or not value
+            or not all(isinstance(n, int) and not isinstance(n, bool) for n in value)):
+        raise _fail(source, key, "expected true, false or a list of step counts")
+    bad = [n for n in value if not 1 <= n < base_steps]
+    if bad:
+        raise _fail(source, key, f"step counts must lie in [1, {base_steps - 1}] (fewer than "
+                    f"model.steps), got {bad[0]}")
+    return tuple(sorted(set(value), reverse=True))
+
+
+def parse_report(source: str, table: Mapping[str, Any], used: set[str], base_steps: int = 1) -> ReportSpec:
+    """Validate ``[report]``: noise_floor, objective, ``[[report.budget]]`` and steps_frontier."""
     from metrics import SCORERS
     from reports.recommend import Budget, BudgetError, check_budget
 
     for key in table:
-        if key not in ("noise_floor", "objective", "budget"):
-            raise _fail(source, f"report.{key}", "unknown key (known: noise_floor, objective, budget)")
+        if key not in ("noise_floor", "objective", "budget", "steps_frontier"):
+            raise _fail(source, f"report.{key}",
+                        "unknown key (known: noise_floor, objective, budget, steps_frontier)")
     noise = table.get("noise_floor", False)
     if not isinstance(noise, bool):
         raise _fail(source, "report.noise_floor", f"expected a boolean, got {type(noise).__name__}")
@@ -100,4 +125,5 @@ def parse_report(source: str, table: Mapping[str, Any], used: set[str]) -> Repor
         except BudgetError as exc:
             raise _fail(source, f"{where}.{kinds[0]}", str(exc)) from None
         budgets.append(BudgetSpec(metric, kinds[0], float(value)))
-    return ReportSpec(noise, objective, tuple(budgets))
+    frontier = _parse_frontier(source, table.get("steps_frontier", False), base_steps)
+    return ReportSpec(noise, objective, tuple(budgets), frontier)

@@ -12,7 +12,7 @@ import prompts as prompt_sets
 from evalsuite.accelerators import ACCELERATORS
 from evalsuite.errors import UserError
 from evalsuite.prices import PRICES, gpu_key_for_device
-from evalsuite.scoring import build_scorer
+from evalsuite.scoring import build_scorer, scorer_identity
 from evalsuite.spec import Suite, Variant
 from evalsuite.store import Store, telemetry_path
 from reports.export import sample_table, variant_table, write_table
@@ -109,7 +109,7 @@ def collect(suite: Suite, run_dir: Path, store: Store) -> RunTables:
     for use in suite.metrics:
         scorer = build_scorer(use, "cpu")
         metrics[use.name] = {"higher_is_better": scorer.higher_is_better, "kind": str(scorer.kind),
-                             "ideal": scorer.ideal, "identity": scorer.identity()}
+                             "ideal": scorer.ideal, "identity": scorer_identity(scorer)}
     manifest_path = run_dir / "manifest.json"
     device_name = None
     if manifest_path.exists():

@@ -28,9 +28,29 @@ def build_scorer(use: MetricUse, device: str) -> BaseScorer:
     return cls(device=device, **dict(use.options))
 
 
+# A variant may generate at another resolution than the baseline (a per-variant height or
+# width). A paired metric then resizes the variant's image to the baseline's size, so every
+# variant is judged against the same, untouched reference. PIL's bicubic resize filters
+# (antialiases) when shrinking.
+PAIR_RESIZE = "variant image resized to the baseline's size (PIL bicubic) where they differ"
+
+
+def scorer_identity(scorer: BaseScorer) -> dict[str, Any]:
+    """The scorer's identity plus what the scoring phase does to its inputs."""
+    ident = scorer.identity()
+    return {**ident, "pair_resize": PAIR_RESIZE} if scorer.kind == Kind.PAIRED else ident
+
+
 def identity_key(scorer: BaseScorer) -> str:
     """Canonical JSON of the scorer's identity."""
-    return json.dumps(scorer.identity(), sort_keys=True, default=str)
+    return json.dumps(scorer_identity(scorer), sort_keys=True, default=str)
+
+
+def paired_sample(image: Image.Image, prompt: str, reference: Image.Image) -> Sample:
+    """A paired sample, the image resized to the reference's size where they differ."""
+    if image.size != reference.size:
+        image = image.resize(reference.size, Image.Resampling.BICUBIC)
+    return Sample(image, prompt, reference)
 
 
 def _one_line(exc: BaseException) -> str:
@@ -91,14 +111,14 @@ def score_run(suite: Suite, run_dir: Path, store: Store, device: str,
             if r["status"] == "flagged":
                 results.append((*key, math.nan, f"image not scored: {r['reason']}"))
                 continue
-            ref = None
+            sample = Sample(_load(run_dir, r["image"]), r["text"])
             if scorer.kind == Kind.PAIRED:
                 ref_path = baseline_images.get((r["prompt_id"], r["seed"]))
                 if ref_path is None:
                     results.append((*key, math.nan, "no baseline image for this prompt and seed"))
                     continue
-                ref = _load(run_dir, ref_path)
-            batch.append((r, Sample(_load(run_dir, r["image"]), r["text"], ref)))
+                sample = paired_sample(sample.image, r["text"], _load(run_dir, ref_path))
+            batch.append((r, sample))
             if len(batch) >= scorer.batch_size:
                 results += _flush(scorer, batch)
                 batch = []

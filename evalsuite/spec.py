@@ -19,10 +19,12 @@ from typing import Any
 import prompts
 from evalsuite.accelerators import ACCELERATORS
 from evalsuite.errors import UserError
+from evalsuite.overrides import GENERATION_KEYS, apply_overrides, check_override
 from evalsuite.report_spec import NOISE_SEED_OFFSET, ReportSpec, parse_report, report_dict
 
 BUILTIN_DIR = Path(__file__).parent / "suites"
 DTYPES = ("float32", "bfloat16", "float16")
+FRONTIER_ROLE = "steps_frontier"  # Variant.role of the fewer-steps reference variants
 
 
 @dataclass(frozen=True)
@@ -82,6 +84,8 @@ class Variant:
     accelerators: tuple[AcceleratorUse, ...]
     id: str  # hash of the canonical JSON of model settings + accelerators
     seed_offset: int = 0  # != 0 only for the noise-floor pseudo-variant (see ReportSpec)
+    generation: tuple[tuple[str, Any], ...] = ()  # steps/guidance/height/width overrides (overrides.py)
+    role: str | None = None  # "steps_frontier" for the fewer-steps reference variants
 
     def describe(self) -> dict[str, dict[str, Any]]:
         """Accelerator name -> parameters."""
@@ -115,7 +119,8 @@ class Suite:
             "prompts": drop_none(self.prompts.to_dict()),
             "hardware": drop_none(asdict(self.hardware)), "run": drop_none(asdict(self.run)),
             "metrics": metrics,
-            "variant": [{"name": v.name, **v.describe()} for v in self.variants if not v.seed_offset],
+            "variant": [{"name": v.name, **v.describe(), **dict(v.generation)} for v in self.variants
+                        if not v.seed_offset and v.role is None],
             **({"report": report_dict(self.report)} if self.report != ReportSpec() else {}),
         }
 
@@ -168,17 +173,33 @@ def _check_model(source: str, m: ModelSpec) -> None:
                         f"invalid value {getattr(m, key)!r}" + (f" ({hint[key]})" if key in hint else ""))
 
 
-def _expand_variant(source: str, index: int, raw: Mapping[str, Any]) -> list[tuple[str, dict]]:
-    """Validate one ``[[variant]]`` table and expand list-valued parameters into a grid."""
+def _expand_variant(source: str, index: int, raw: Mapping[str, Any]) -> list[tuple[str, dict, dict]]:
+    """Validate one ``[[variant]]`` table and expand list-valued parameters into a grid.
+
+    Returns (name, accelerator -> params, generation overrides) per concrete variant.
+    """
     where = f"variant[{index}]"
     name = raw.get("name")
     if not isinstance(name, str) or not name or any(c in name for c in "/\\\0"):
         raise _fail(source, f"{where}.name", "expected a non-empty name without slashes")
     where = f"variant.{name}"
     per_acc: dict[str, dict[str, Any]] = {}
-    axes: list[tuple[str, str, list[Any]]] = []
+    axes: list[tuple[str, str, list[Any]]] = []  # ("", key, values) for a generation setting
+    generation: dict[str, Any] = {}
     for acc_name, params in raw.items():
         if acc_name == "name":
+            continue
+        if acc_name in GENERATION_KEYS:
+            values = params if isinstance(params, list) else [params]
+            if not values:
+                raise _fail(source, f"{where}.{acc_name}", "empty sweep list")
+            try:
+                values = [check_override(acc_name, v) for v in values]
+            except ValueError as exc:
+                raise _fail(source, f"{where}.{acc_name}", str(exc)) from None
+            if isinstance(params, list):
+                axes.append(("", acc_name, values))
+            generation[acc_name] = values[0]
             continue
         if acc_name not in ACCELERATORS:
             raise _fail(source, f"{where}.{acc_name}",
@@ -202,8 +223,9 @@ def _expand_variant(source: str, index: int, raw: Mapping[str, Any]) -> list[tup
     expanded = []
     for combo in itertools.product(*(values for _, _, values in axes)):
         chosen = {a: dict(p) for a, p in per_acc.items()}
+        gen = dict(generation)
         for (acc_name, key, _), value in zip(axes, combo, strict=True):
-            chosen[acc_name][key] = value
+            (chosen[acc_name] if acc_name else gen)[key] = value
         for acc_name, params in chosen.items():
             schema = ACCELERATORS.get(acc_name).params
             for key, p in schema.items():
@@ -215,7 +237,7 @@ def _expand_variant(source: str, index: int, raw: Mapping[str, Any]) -> list[tup
         if len(axes) > 1:
             suffix = "-".join(f"{k}{v:g}" if isinstance(v, float) else f"{k}{v}"
                               for (_, k, _), v in zip(axes, combo, strict=True))
-        expanded.append((f"{name}-{suffix}" if axes else name, chosen))
+        expanded.append((f"{name}-{suffix}" if axes else name, chosen, gen))
     return expanded
 
 
@@ -301,7 +323,7 @@ def parse_suite(raw: Mapping[str, Any], source: str, base_dir: Path) -> Suite:
     for index, rv in enumerate(raw_variants):
         if not isinstance(rv, dict):
             raise _fail(source, f"variant[{index}]", "expected a table")
-        for vname, accs in _expand_variant(source, index, rv):
+        for vname, accs, gen in _expand_variant(source, index, rv):
             if vname in seen:
                 raise _fail(source, f"variant.{vname}", "duplicate variant name")
             seen.add(vname)
@@ -310,18 +332,29 @@ def parse_suite(raw: Mapping[str, Any], source: str, base_dir: Path) -> Suite:
                 (AcceleratorUse(a, tuple(sorted(p.items()))) for a, p in accs.items()),
                 key=lambda u: (ACCELERATORS.get(u.name).order, u.name),
             ))
-            variants.append(Variant(vname, uses, variant_id(model, uses)))
+            overrides = tuple(sorted(gen.items()))
+            variants.append(Variant(vname, uses, variant_id(apply_overrides(model, gen), uses),
+                                    generation=overrides))
     baseline = raw.get("baseline", "baseline")
     if not isinstance(baseline, str) or baseline not in seen:
         raise _fail(source, "baseline", f"no variant named {baseline!r}")
-    if any(v.accelerators for v in variants if v.name == baseline):
-        raise _fail(source, "baseline", f"variant {baseline!r} must have no accelerators")
-    report = parse_report(source, _table(source, raw, "report"), {u.name for u in metric_uses})
+    if any(v.accelerators or v.generation for v in variants if v.name == baseline):
+        raise _fail(source, "baseline", f"variant {baseline!r} must have no accelerators and no "
+                    "steps/guidance/height/width of its own (set them in [model])")
+    report = parse_report(source, _table(source, raw, "report"), {u.name for u in metric_uses},
+                          model.steps)
     if report.noise_floor:
         noise_name = f"{baseline}~noise"
         if noise_name in seen:
             raise _fail(source, f"variant.{noise_name}", "name is reserved for the noise floor")
         variants.append(Variant(noise_name, (), variant_id(model, (), NOISE_SEED_OFFSET), NOISE_SEED_OFFSET))
+    for n in report.steps_frontier:  # the baseline at fewer steps (reports/frontier.py)
+        ref_name = f"{baseline}~steps-{n}"
+        if ref_name in seen:
+            raise _fail(source, f"variant.{ref_name}", "name is reserved for the steps frontier")
+        fewer = (("steps", n),)
+        variants.append(Variant(ref_name, (), variant_id(apply_overrides(model, dict(fewer)), ()),
+                                generation=fewer, role=FRONTIER_ROLE))
     return Suite(name, description, baseline, model, selection, hardware, run,
                  tuple(metric_uses), tuple(variants), source, report)
 

@@ -23,6 +23,7 @@ import torch
 import transformers
 
 from evalsuite.accelerators import ACCELERATORS
+from evalsuite.overrides import effective_model
 from evalsuite.pipeline import generate, load_pipeline
 from evalsuite.spec import ModelSpec, Variant
 from evalsuite.store import SampleRow, Store, telemetry_path
@@ -107,8 +108,9 @@ def run_worker(job: WorkerJob, conn: Any) -> None:
         store.set_variant_status(vid, "running", None, worker_start_s=worker_start_s)
         if job.group is not None:  # before loading: the context_parallel accelerator needs it
             job.group.join(job.device)
+        model = effective_model(job.model, job.variant)  # the variant's steps, guidance and size
         start = time.perf_counter()
-        pipe = load_pipeline(job.model, job.device)
+        pipe = load_pipeline(model, job.device)
         load_s = time.perf_counter() - start
         applied = [ACCELERATORS.get(a.name)().apply(pipe, dict(a.params))
                    for a in job.variant.accelerators]
@@ -119,7 +121,7 @@ def run_worker(job: WorkerJob, conn: Any) -> None:
         cold_s = None
         for i in range(job.warmup):
             first = job.items[0] if job.items else WorkItem("", WARMUP_PROMPT, 0)
-            gen = generate(pipe, job.model, job.device, first.text, first.seed)
+            gen = generate(pipe, model, job.device, first.text, first.seed)
             cold_s = gen.latency_s if i == 0 else cold_s
         for c in counters:  # warm-up decisions are not part of the run's telemetry
             c.total_skipped = 0
@@ -135,7 +137,7 @@ def run_worker(job: WorkerJob, conn: Any) -> None:
             if job.device.startswith("cuda"):
                 torch.cuda.reset_peak_memory_stats(job.device)
             # The noise-floor variant draws other seeds but stores under the original keys.
-            gen = generate(pipe, job.model, job.device, item.text, item.seed + job.variant.seed_offset)
+            gen = generate(pipe, model, job.device, item.text, item.seed + job.variant.seed_offset)
             if job.group is not None and not job.group.leader:
                 continue  # every member holds the same image; the group's leader stores it
             skipped = sum(c.skipped for c in counters)
