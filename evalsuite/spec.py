@@ -186,24 +186,28 @@ def _expand_variant(source: str, index: int, raw: Mapping[str, Any]) -> list[tup
     per_acc: dict[str, dict[str, Any]] = {}
     axes: list[tuple[str, str, list[Any]]] = []  # ("", key, values) for a generation setting
     generation: dict[str, Any] = {}
-    for acc_name, params in raw.items():
-        if acc_name == "name":
+    for written, params in raw.items():
+        if written == "name":
             continue
-        if acc_name in GENERATION_KEYS:
+        if written in GENERATION_KEYS:
             values = params if isinstance(params, list) else [params]
             if not values:
-                raise _fail(source, f"{where}.{acc_name}", "empty sweep list")
+                raise _fail(source, f"{where}.{written}", "empty sweep list")
             try:
-                values = [check_override(acc_name, v) for v in values]
+                values = [check_override(written, v) for v in values]
             except ValueError as exc:
-                raise _fail(source, f"{where}.{acc_name}", str(exc)) from None
+                raise _fail(source, f"{where}.{written}", str(exc)) from None
             if isinstance(params, list):
-                axes.append(("", acc_name, values))
-            generation[acc_name] = values[0]
+                axes.append(("", written, values))
+            generation[written] = values[0]
             continue
-        if acc_name not in ACCELERATORS:
-            raise _fail(source, f"{where}.{acc_name}",
-                        f"unknown accelerator (known: {', '.join(ACCELERATORS.names())})")
+        try:  # an old spelling warns and maps to the new key
+            acc_name = ACCELERATORS.resolve(written, where=f"{source}: {where}.{written}")
+        except KeyError:
+            raise _fail(source, f"{where}.{written}",
+                        f"unknown accelerator (known: {', '.join(ACCELERATORS.names())})") from None
+        if acc_name in per_acc:
+            raise _fail(source, f"{where}.{written}", f"{acc_name} is given twice")
         if params is True:
             params = {}
         if not isinstance(params, dict):
@@ -255,8 +259,9 @@ def _check_combination(source: str, name: str, accs: Mapping[str, Any]) -> None:
 
 def variant_id(model: ModelSpec, accelerators: tuple[AcceleratorUse, ...], seed_offset: int = 0) -> str:
     """Hash of the canonical JSON of everything that changes a variant's images."""
-    body: dict[str, Any] = {"model": asdict(model),
-                            "accelerators": [[a.name, dict(a.params)] for a in accelerators]}
+    # A renamed technique hashes under its first name, so a rename never re-generates work.
+    body: dict[str, Any] = {"model": asdict(model), "accelerators": [
+        [ACCELERATORS.first_name(a.name), dict(a.params)] for a in accelerators]}
     if seed_offset:
         body["seed_offset"] = seed_offset
     canon = json.dumps(body, sort_keys=True, separators=(",", ":"))

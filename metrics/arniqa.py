@@ -65,7 +65,7 @@ class _ARNIQAFromDir(_NoTrainArniqa):
         )
 
 
-@register("arniqa")
+@register
 class ARNIQA(BaseScorer):
     """ARNIQA quality in [0, 1] (the regressor's MOS range rescaled); higher is better.
 

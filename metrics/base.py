@@ -22,7 +22,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from prompts.registry import Registry
+from registry import Registry
 
 
 class Kind(StrEnum):
@@ -60,7 +60,8 @@ class Scorer(Protocol):
 class BaseScorer:
     """Defaults shared by the built-in scorers."""
 
-    name: ClassVar[str] = ""
+    name: ClassVar[str] = ""  # the key suite files use (snake_case); ``register`` reads it
+    deprecated_names: ClassVar[tuple[str, ...]] = ()  # old spellings, accepted with a warning
     higher_is_better: ClassVar[bool] = True
     kind: ClassVar[Kind] = Kind.PER_IMAGE
     ideal: ClassVar[float | None] = None

@@ -38,7 +38,7 @@ def _prompt_tuple(prompt: str | Sequence[str]) -> tuple[str | tuple[str, str], .
     return ((pair[0], pair[1]),)
 
 
-@register("clip_iqa")
+@register
 class CLIPIQA(ClipProcessorScorer, BaseScorer):
     """Probability in [0, 1] that the image matches the positive prompt; higher is better.
 

@@ -20,7 +20,7 @@ from metrics._torch import check_batch_size, resolve_dtype, uint8_chw
 from metrics.base import BaseScorer, Kind, Sample, register
 
 
-@register("clip_score")
+@register
 class CLIPScore(ClipProcessorScorer, BaseScorer):
     """max(100 * cos(image embedding, prompt embedding), 0), per image; higher is better.
 

@@ -85,7 +85,7 @@ def list_images(folder: str | Path) -> list[Path]:
     return files
 
 
-@register("cmmd")
+@register
 class CMMD(BaseScorer):
     """Set-level CLIP MMD of a variant's images against a reference set; lower is better.
 

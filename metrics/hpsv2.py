@@ -48,7 +48,7 @@ def image_transform(size: int) -> transforms.Compose:
     )
 
 
-@register("hpsv2")
+@register
 class HPSv2(BaseScorer):
     """HPSv2.1 score of an image for its prompt (cosine similarity; higher = preferred).
 

@@ -82,7 +82,7 @@ def load_tokenizer(name: str, revision: str | None) -> PreTrainedTokenizerBase:
     return tok
 
 
-@register("image_reward")
+@register
 class ImageReward(BaseScorer):
     """ImageReward v1.0 score of an image for its prompt (unbounded; ~N(0, 1) on its training data).
 

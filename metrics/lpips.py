@@ -55,7 +55,7 @@ def load_backbone(lpips: _NoTrainLpips, state_dict: dict[str, torch.Tensor]) -> 
     lpips.net.load_state_dict(mapped, strict=True)
 
 
-@register("lpips")
+@register
 class LPIPS(BaseScorer):
     """Learned perceptual distance to the baseline image; 0 means identical, lower is better.
 

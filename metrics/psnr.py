@@ -9,7 +9,7 @@ from torchmetrics.functional.image import peak_signal_noise_ratio
 from metrics.base import BaseScorer, Kind, Sample, register, require_references, to_tensor
 
 
-@register("psnr")
+@register
 class PSNR(BaseScorer):
     """Peak signal-to-noise ratio in dB; identical images give +inf."""
 

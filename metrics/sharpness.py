@@ -13,7 +13,7 @@ from metrics.base import BaseScorer, Kind, Sample, register, to_tensor
 _LAPLACIAN = torch.tensor([[0.0, 1.0, 0.0], [1.0, -4.0, 1.0], [0.0, 1.0, 0.0]])
 
 
-@register("sharpness")
+@register
 class Sharpness(BaseScorer):
     """Variance of the Laplacian of the grey image, on the 0-255 scale."""
 

@@ -9,7 +9,7 @@ from torchmetrics.functional.image import structural_similarity_index_measure
 from metrics.base import BaseScorer, Kind, Sample, register, require_references, to_tensor
 
 
-@register("ssim")
+@register
 class SSIM(BaseScorer):
     """Structural similarity (Gaussian window 11, sigma 1.5); 1 means identical."""
 

@@ -31,7 +31,7 @@ _PROCESSOR_KEYS = ("size", "min_pixels", "max_pixels", "crop_size", "patch_size"
                    "resample", "do_resize", "do_center_crop", "image_mean", "image_std")  # fmt: skip
 
 
-@register("vqascore")
+@register
 class VQAScore(BaseScorer):
     """P(answer | image, question) from a vision-language model, in [0, 1].
 

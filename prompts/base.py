@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Protocol
 
-from prompts.registry import Registry
+from registry import Registry
 
 
 class PromptError(ValueError):

@@ -57,7 +57,7 @@ def drawbench_prompts(rows: Sequence[Mapping[str, Any]], where: str) -> list[Pro
     ]
 
 
-@register(NAME)
+@register
 class DrawBenchSet:
     """DrawBench, from a local CSV (file or folder) or the pinned hub copy."""
 

@@ -70,7 +70,7 @@ def geneval_prompts(rows: Sequence[Mapping[str, Any]], where: str) -> list[Promp
     return prompts
 
 
-@register(NAME)
+@register
 class GenEvalSet:
     """GenEval's prompts with object metadata, from a local JSONL or the pinned GitHub file."""
 

@@ -81,7 +81,7 @@ def read_local(path: Path) -> tuple[dict[str, Any], str]:
     return data, str(file)
 
 
-@register(NAME)
+@register
 class HPSv2Set:
     """HPSv2 benchmark prompts, from a local copy or the pinned hub dataset."""
 

@@ -77,7 +77,7 @@ def parti_prompts(
     return prompts
 
 
-@register(NAME)
+@register
 class PartiPromptsSet:
     """PartiPrompts, from a local TSV (file or folder) or the pinned hub copy.
 

@@ -21,7 +21,7 @@ _SMOKE: tuple[tuple[str, str], ...] = (
 )
 
 
-@register("smoke")
+@register
 class SmokeSet:
     """Eight prompts in five categories, bundled with evalsuite (MIT, like the project)."""
 

@@ -40,11 +40,12 @@ def backends_in_use(module: Any) -> set[str]:
     return names
 
 
-@register("attention-backend")
+@register
 class AttentionBackend(Accelerator):
     """diffusers attention dispatcher backend for the transformer."""
 
-    name = "attention-backend"
+    name = "attention_backend"
+    deprecated_names = ("attention-backend",)
     family = "pipeline"
     order = ORDER_PIPELINE
     description = ("attention kernel via diffusers' dispatcher: native SDPA, a pinned SDPA kernel, "
@@ -64,7 +65,7 @@ class AttentionBackend(Accelerator):
 
     def conflicts(self, params: Mapping[str, Any], others: Mapping[str, Mapping[str, Any]]) -> str | None:
         if "context_parallel" in others:
-            return ("attention-backend with context_parallel: set context_parallel.attention_backend "
+            return ("attention_backend with context_parallel: set context_parallel.attention_backend "
                     "instead (the parallel attention chooses the kernel)")
         return None
 

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from prompts.registry import Registry
+from registry import Registry
 
 # Application order: structural pipeline changes first, then weights, then caches (which
 # hook the blocks), then compilation, which must see the final modules.
@@ -102,7 +102,8 @@ class Environment:
 class Accelerator:
     """Base class of every technique; subclasses set the class attributes and ``apply``."""
 
-    name: ClassVar[str]
+    name: ClassVar[str]  # the key suite files use (snake_case); ``register`` reads it
+    deprecated_names: ClassVar[tuple[str, ...]] = ()  # old spellings, accepted with a warning
     family: ClassVar[str]  # "cache", "quantization", "compile", "pipeline", "parallel"
     order: ClassVar[int]
     description: ClassVar[str]

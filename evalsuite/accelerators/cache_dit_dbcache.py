@@ -49,11 +49,12 @@ def count_with_summary(transformer: Any, counter: StepCounter) -> None:
     transformer.register_forward_hook(after_call)
 
 
-@register("cache-dit")
+@register
 class CacheDiTDBCache(Accelerator):
     """cache-dit DBCache (F{Fn}B{Bn}) with an optional TaylorSeer calibrator."""
 
-    name = "cache-dit"
+    name = "cache_dit"
+    deprecated_names = ("cache-dit",)
     family = "cache"
     order = ORDER_CACHE
     description = (

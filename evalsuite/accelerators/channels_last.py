@@ -22,11 +22,12 @@ def channels_last_weights(module: Any) -> int:
                and not p.is_contiguous() for p in module.parameters())
 
 
-@register("channels-last")
+@register
 class ChannelsLast(Accelerator):
     """torch.channels_last on every pipeline component with 4-D weights."""
 
-    name = "channels-last"
+    name = "channels_last"
+    deprecated_names = ("channels-last",)
     family = "pipeline"
     order = ORDER_PIPELINE
     description = "channels-last (NHWC) memory format for the convolutional components (FLUX: the VAE)"

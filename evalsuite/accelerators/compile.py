@@ -51,7 +51,7 @@ def set_cache_dir(path: str) -> str:
     return str(root)
 
 
-@register("compile")
+@register
 class TorchCompile(Accelerator):
     """torch.compile of the transformer (regional by default)."""
 

@@ -49,7 +49,7 @@ def _cpu_device_count() -> Iterator[None]:
         torch.accelerator.device_count = original  # type: ignore[assignment]
 
 
-@register("context_parallel")
+@register
 class ContextParallel(Accelerator):
     """diffusers' native context parallelism across the ranks of one group."""
 

@@ -16,7 +16,7 @@ from evalsuite.accelerators._hooks import count_first_hook, current_timestep
 from evalsuite.accelerators.base import ORDER_CACHE, Accelerator, Applied, Param, StepCounter, register
 
 
-@register("fastercache")
+@register
 class DiffusersFasterCache(Accelerator):
     """FasterCache attention approximation (plus CFG-branch skipping for non-distilled models)."""
 

@@ -44,7 +44,7 @@ def count_fbc_decisions(transformer: Any, counter: StepCounter) -> None:
     hook._should_compute_remaining_blocks = counted
 
 
-@register("fbcache")
+@register
 class DiffusersFirstBlockCache(Accelerator):
     """First Block Cache as shipped in diffusers' hooks."""
 

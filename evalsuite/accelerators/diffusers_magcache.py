@@ -37,7 +37,7 @@ class MagCacheApplied(Applied):
         return {**self.notes, **({"calibration_ratios": self.ratios} if self.calibrate else {})}
 
 
-@register("magcache")
+@register
 class DiffusersMagCache(Accelerator):
     """MagCache as shipped in diffusers' hooks."""
 

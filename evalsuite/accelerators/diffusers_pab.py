@@ -15,7 +15,7 @@ from evalsuite.accelerators._hooks import count_first_hook, current_timestep
 from evalsuite.accelerators.base import ORDER_CACHE, Accelerator, Applied, Param, StepCounter, register
 
 
-@register("pab")
+@register
 class DiffusersPyramidAttentionBroadcast(Accelerator):
     """Pyramid Attention Broadcast on the spatial (joint) attention of each block."""
 

@@ -17,7 +17,7 @@ from evalsuite.accelerators.base import ORDER_CACHE, Accelerator, Applied, Param
 FACTOR_DTYPES = ("bfloat16", "float32", "float16")
 
 
-@register("taylorseer")
+@register
 class DiffusersTaylorSeer(Accelerator):
     """TaylorSeer as shipped in diffusers' hooks."""
 

@@ -25,11 +25,12 @@ def fused_attention_count(module: Any) -> tuple[int, int]:
     return sum(bool(getattr(m, "fused_projections", False)) for m in attns), len(attns)
 
 
-@register("fuse-qkv")
+@register
 class FuseQKV(Accelerator):
     """diffusers' fused QKV projections on the transformer (and optionally the VAE)."""
 
-    name = "fuse-qkv"
+    name = "fuse_qkv"
+    deprecated_names = ("fuse-qkv",)
     family = "pipeline"
     order = ORDER_PIPELINE
     description = "fuse each attention's Q, K, V projections into one matmul (transformer; VAE optional)"

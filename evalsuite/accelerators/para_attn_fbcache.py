@@ -120,11 +120,12 @@ class ParaAttentionCache:
         self.context = None
 
 
-@register("para-attn")
+@register
 class ParaAttentionFirstBlockCache(Accelerator):
     """ParaAttention's First Block Cache, the implementation the seeds measured."""
 
-    name = "para-attn"
+    name = "para_attn"
+    deprecated_names = ("para-attn",)
     family = "cache"
     order = ORDER_CACHE
     description = (

@@ -162,7 +162,7 @@ def remove_teacache(transformer: torch.nn.Module) -> None:
     HookRegistry.check_if_exists_or_initialize(transformer).remove_hook(HOOK_NAME, recurse=True)
 
 
-@register("teacache")
+@register
 class TeaCache(Accelerator):
     """TeaCache with TeaCache4FLUX's published coefficients."""
 

@@ -62,7 +62,7 @@ def quantize(module: Any, scheme: str, what: str) -> dict[str, int]:
     return {f"{what}_quantized_linears": done, f"{what}_linears": total}
 
 
-@register("torchao")
+@register
 class TorchAOQuantization(Accelerator):
     """torchao weight (and dynamic activation) quantization."""
 

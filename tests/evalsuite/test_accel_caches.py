@@ -15,16 +15,16 @@ HUGE = 1.0e6
 # cache -> (parameter table with {t} for the threshold, steps always computed per image)
 THRESHOLD_CACHES = {
     "fbcache": ("{{ threshold = {t} }}", 1),  # step 0 has no previous residual
-    "para-attn": ("{{ residual_diff_threshold = {t} }}", 1),
+    "para_attn": ("{{ residual_diff_threshold = {t} }}", 1),
     "teacache": ("{{ threshold = {t} }}", 2),  # first and last step
     # retention_ratio 0.25 of 8 steps = 2 kept; no limit on consecutive skips
     "magcache": ("{{ threshold = {t}, retention_ratio = 0.25, max_skip_steps = 100 }}", 2),
-    "cache-dit": ("{{ Fn_compute_blocks = 1, max_warmup_steps = 2, residual_diff_threshold = {t} }}", 2),
+    "cache_dit": ("{{ Fn_compute_blocks = 1, max_warmup_steps = 2, residual_diff_threshold = {t} }}", 2),
 }
 THRESHOLDS = {"zero": 0.0, "mid": 0.15, "huge": HUGE}
 # Optional libraries: a cache whose package is absent is left out of the sweep and its
 # tests skip (importorskip); the others still run.
-PACKAGES = {"para-attn": "para_attn", "cache-dit": "cache_dit"}
+PACKAGES = {"para_attn": "para_attn", "cache_dit": "cache_dit"}
 
 
 def _available(cache: str) -> bool:
@@ -50,9 +50,9 @@ def sweep(tmp_path_factory: pytest.TempPathFactory) -> SweepResult:
     """One runner sweep: baseline + each threshold cache at 0, mid and huge thresholds."""
     tmp = tmp_path_factory.mktemp("caches")
     extra = (
-        '[[variant]]\nname = "para-lo"\npara-attn = { residual_diff_threshold = 0.05 }\n'
-        '[[variant]]\nname = "para-hi"\npara-attn = { residual_diff_threshold = 0.4 }\n'
-    ) if _available("para-attn") else ""
+        '[[variant]]\nname = "para-lo"\npara_attn = { residual_diff_threshold = 0.05 }\n'
+        '[[variant]]\nname = "para-hi"\npara_attn = { residual_diff_threshold = 0.4 }\n'
+    ) if _available("para_attn") else ""
     caches = [c for c in THRESHOLD_CACHES if _available(c)]
     return run_sweep(tmp, _variants(caches) + extra, steps=STEPS)
 
@@ -77,11 +77,11 @@ def test_skips_are_monotone_in_the_threshold(sweep: SweepResult, cache: str) -> 
 
 @pytest.mark.slow
 def test_para_attn_thresholds_are_isolated_per_variant(sweep: SweepResult) -> None:
-    _require("para-attn")
+    _require("para_attn")
     # Upstream's class-level patch would give both variants the first threshold's behaviour.
     lo, hi = sweep.skipped("para-lo"), sweep.skipped("para-hi")
     assert lo < hi
-    assert sweep.telemetry["para-lo"]["accelerators"]["para-attn"]["para_attn_version"] == "0.3.38"
+    assert sweep.telemetry["para-lo"]["accelerators"]["para_attn"]["para_attn_version"] == "0.3.38"
 
 
 @pytest.mark.slow
@@ -112,11 +112,11 @@ fastercache = { block_skip_range = 2 }
 name = "magcache-calibrate"
 magcache = { calibrate = true }
 """
-    if _available("cache-dit"):
+    if _available("cache_dit"):
         variants += """
 [[variant]]
 name = "cache-dit-taylorseer"
-cache-dit = { Fn_compute_blocks = 1, max_warmup_steps = 2, residual_diff_threshold = 0.3, taylorseer = true }
+cache_dit = { Fn_compute_blocks = 1, max_warmup_steps = 2, residual_diff_threshold = 0.3, taylorseer = true }
 """
     sweep = run_sweep(tmp_path, variants, steps=STEPS)
     for name in ("taylorseer", "pab", "fastercache", "cache-dit-taylorseer"):
@@ -132,6 +132,6 @@ cache-dit = { Fn_compute_blocks = 1, max_warmup_steps = 2, residual_diff_thresho
     calib = sweep.telemetry["magcache-calibrate"]["accelerators"]["magcache"]
     assert len(calib["calibration_ratios"]) == STEPS
     assert sweep.skipped("magcache-calibrate") == 0
-    _require("cache-dit")
-    cache_dit = sweep.telemetry["cache-dit-taylorseer"]["accelerators"]["cache-dit"]
+    _require("cache_dit")
+    cache_dit = sweep.telemetry["cache-dit-taylorseer"]["accelerators"]["cache_dit"]
     assert len(cache_dit["last_image_cached_steps"]) == sweep.skipped("cache-dit-taylorseer")

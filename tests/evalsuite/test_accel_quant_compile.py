@@ -59,16 +59,16 @@ def test_a_quantization_that_converts_nothing_is_an_error() -> None:
 def test_pipeline_optimizations_keep_the_output(tmp_path: Path) -> None:
     pipe, model = tiny_pipe(steps=3)
     reference = latents(pipe, model)
-    for name in ("fuse-qkv", "channels-last"):
+    for name in ("fuse_qkv", "channels_last"):
         applied = ACCELERATORS.get(name)().apply(pipe, full_params(name))
         assert applied.notes and all(v for v in applied.notes.values()), name
-    ACCELERATORS.get("attention-backend")().apply(pipe, full_params("attention-backend",
+    ACCELERATORS.get("attention_backend")().apply(pipe, full_params("attention_backend",
                                                                     backend="_native_math"))
     np.testing.assert_allclose(latents(pipe, model), reference, rtol=1e-4, atol=1e-4)
 
 
 def test_gpu_only_attention_backends_are_refused_on_cpu() -> None:
-    acc = ACCELERATORS.get("attention-backend")()
+    acc = ACCELERATORS.get("attention_backend")()
     with pytest.raises(ValueError, match="CUDA only|not installed"):
         acc.check_environment({"backend": "_native_flash"}, Environment("cpu"))
     with pytest.raises(ValueError, match="package"):
@@ -84,9 +84,9 @@ name = "compiled"
 compile = {{ regional = true, cache_dir = "{cache_dir}" }}
 [[variant]]
 name = "standard"
-fuse-qkv = true
-channels-last = true
-attention-backend = {{ backend = "_native_math" }}
+fuse_qkv = true
+channels_last = true
+attention_backend = {{ backend = "_native_math" }}
 """
     has_torchao = importlib.util.find_spec("torchao") is not None
     if has_torchao:  # optional library: its variants join the sweep only when installed
@@ -114,8 +114,8 @@ torchao = { scheme = "float8wo" }
     assert float(sweep.variants["compiled"]["metrics"]["psnr"]["mean"]) > 40, "compiled must match eager"
     assert float(sweep.variants["standard"]["metrics"]["psnr"]["mean"]) > 40
     standard = sweep.telemetry["standard"]["accelerators"]
-    assert standard["fuse-qkv"]["transformer_fused"] > 0
-    assert standard["attention-backend"]["backend"] == "_native_math"
+    assert standard["fuse_qkv"]["transformer_fused"] > 0
+    assert standard["attention_backend"]["backend"] == "_native_math"
     if not has_torchao:
         pytest.skip("torchao is not installed: its variants were left out")
     for name in ("int8dq", "fp8wo"):

@@ -39,7 +39,7 @@ REMOVABLE: list[tuple[str, dict[str, Any], Callable[[Any], None]]] = [
     ("fastercache", {"block_skip_range": 2}, _disable_diffusers_cache),
     ("pab", {"block_skip_range": 2}, _disable_diffusers_cache),
     ("teacache", {"threshold": 5.0}, _remove_teacache),
-    ("cache-dit", {"Fn_compute_blocks": 1, "max_warmup_steps": 1, "residual_diff_threshold": 0.5},
+    ("cache_dit", {"Fn_compute_blocks": 1, "max_warmup_steps": 1, "residual_diff_threshold": 0.5},
      _remove_cache_dit),
 ]
 
@@ -53,7 +53,7 @@ def baseline() -> np.ndarray:
 @pytest.mark.parametrize(("name", "params", "remove"), REMOVABLE, ids=[r[0] for r in REMOVABLE])
 def test_removing_a_cache_restores_the_baseline_exactly(
         baseline: np.ndarray, name: str, params: dict[str, Any], remove: Callable[[Any], None]) -> None:
-    if name == "cache-dit":
+    if name == "cache_dit":
         pytest.importorskip("cache_dit")
     pipe, model = tiny_pipe()
     applied = ACCELERATORS.get(name)().apply(pipe, full_params(name, **params))
@@ -88,8 +88,8 @@ def test_para_attn_threshold_zero_is_bit_identical_to_the_baseline(baseline: np.
     # re-implementation must compute exactly what diffusers' own loop computes.
     pytest.importorskip("para_attn")
     pipe, model = tiny_pipe()
-    applied = ACCELERATORS.get("para-attn")().apply(
-        pipe, full_params("para-attn", residual_diff_threshold=0.0))
+    applied = ACCELERATORS.get("para_attn")().apply(
+        pipe, full_params("para_attn", residual_diff_threshold=0.0))
     assert np.array_equal(latents(pipe, model), baseline)
     assert applied.counter is not None and applied.counter.total_skipped == 0
 

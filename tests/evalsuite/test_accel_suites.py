@@ -12,8 +12,8 @@ from evalsuite.spec import load_suite
 from tests.conftest import run_cli
 from tests.evalsuite._accel_helpers import suite_text
 
-EXPECTED = {"para-attn", "fbcache", "taylorseer", "magcache", "fastercache", "pab", "teacache",
-            "cache-dit", "torchao", "compile", "fuse-qkv", "channels-last", "attention-backend"}
+EXPECTED = {"para_attn", "fbcache", "taylorseer", "magcache", "fastercache", "pab", "teacache",
+            "cache_dit", "torchao", "compile", "fuse_qkv", "channels_last", "attention_backend"}
 
 
 def test_list_accelerators_shows_every_technique_with_its_parameters() -> None:
@@ -34,20 +34,20 @@ def test_seed_suites_validate(name: str) -> None:
 
 def test_seed_suites_carry_the_seeds_settings() -> None:
     para = {v.name: v.describe() for v in load_suite("para-attn-flux").variants}
-    thresholds = [p["para-attn"]["residual_diff_threshold"] for n, p in para.items() if n.startswith("fbc-")]
+    thresholds = [p["para_attn"]["residual_diff_threshold"] for n, p in para.items() if n.startswith("fbc-")]
     assert thresholds == [0.06, 0.08, 0.10, 0.12]
     stack = para["fbc0.12+fp8-dq+compile"]
     assert stack["torchao"]["scheme"] == "float8dq-tensor" and "compile" in stack
     study = {v.name for v in load_suite("flux-gpu-study").variants}
     assert {"teacache-0.2", "teacache-0.4", "teacache-0.6", "fbc-0.15", "fbc-0.4", "fp8", "int8"} <= study
     modal = {v.name: v.describe() for v in load_suite("modal-flux").variants}
-    assert set(modal["standard"]) == {"fuse-qkv", "channels-last", "compile"}
-    assert modal["standard+fbc0.12"]["para-attn"]["residual_diff_threshold"] == 0.12
+    assert set(modal["standard"]) == {"fuse_qkv", "channels_last", "compile"}
+    assert modal["standard+fbc0.12"]["para_attn"]["residual_diff_threshold"] == 0.12
 
 
 def test_accelerators_apply_in_a_fixed_order() -> None:
     stack = next(v for v in load_suite("modal-flux").variants if v.name == "standard+fbc0.12")
-    assert [a.name for a in stack.accelerators] == ["channels-last", "fuse-qkv", "para-attn", "compile"]
+    assert [a.name for a in stack.accelerators] == ["channels_last", "fuse_qkv", "para_attn", "compile"]
 
 
 BAD = {

@@ -42,6 +42,16 @@ def test_malformed_suites_exit_2_with_one_line_and_no_run_folder(tmp_path: Path,
     assert "Traceback" not in proc.stderr and not out.exists()
 
 
+def test_an_old_accelerator_spelling_warns_in_one_line(tmp_path: Path) -> None:
+    suite = tmp_path / "old.toml"  # the duplicate variant name stops the run before any work
+    suite.write_text(GOOD + '[[variant]]\nname = "q"\nfuse-qkv = true\n[[variant]]\nname = "q"\n')
+    proc = run_cli("run", str(suite), "--out", str(tmp_path / "run"))
+    warning, error = proc.stderr.strip().splitlines()
+    assert warning == (f"warning: {suite}: variant.q.fuse-qkv: accelerator name 'fuse-qkv' is "
+                       "deprecated; write 'fuse_qkv' (same settings)")
+    assert error.startswith("error: ") and proc.returncode == 2
+
+
 def test_list_commands() -> None:
     for what, expected in (("suites", "flux-dev-fbcache"), ("metrics", "psnr"),
                            ("accelerators", "threshold"), ("prompt-sets", "smoke")):

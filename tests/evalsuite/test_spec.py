@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import tomllib
+from dataclasses import asdict
 from pathlib import Path
 
 import pytest
@@ -100,3 +103,19 @@ def test_resolved_suite_round_trips(tmp_path: Path) -> None:
     path.write_text(tomli_w.dumps(suite.to_dict()))
     again = load_suite(str(path))
     assert [v.id for v in again.variants] == [v.id for v in suite.variants]
+
+
+def test_an_old_accelerator_spelling_still_works_with_a_deprecation_warning() -> None:
+    from registry import DeprecatedName
+
+    new = BASE + '\n[[variant]]\nname = "q"\nfuse_qkv = { vae = false }\n'
+    with pytest.warns(DeprecatedName, match=r"variant\.q\.fuse-qkv: accelerator name 'fuse-qkv' "
+                      r"is deprecated; write 'fuse_qkv'"):
+        old = parse(new.replace("fuse_qkv =", "fuse-qkv ="))
+    assert old.variants[-1] == parse(new).variants[-1]  # same key, settings and identity
+    # The identity hashes the first spelling, so runs made before the rename still resume.
+    assert old.variants[-1].id == hashlib.sha256(json.dumps(
+        {"model": asdict(old.model), "accelerators": [["fuse-qkv", {"vae": False}]]},
+        sort_keys=True, separators=(",", ":")).encode()).hexdigest()[:16]
+    with pytest.raises(UserError, match="fuse_qkv is given twice"), pytest.warns(DeprecatedName):
+        parse(new + "fuse-qkv = true\n")
