@@ -33,8 +33,8 @@ FLUX_TEACACHE_COEFFICIENTS = (4.98651651e02, -2.83781631e02, 5.58554382e01, -3.8
                               2.64230861e-01)
 
 # The parameter each cache's threshold is called, for callers that search it.
-THRESHOLD_PARAM = {"fbcache": "threshold", "para-attn": "residual_diff_threshold",
-                   "cache-dit": "residual_diff_threshold", "teacache": "threshold",
+THRESHOLD_PARAM = {"fbcache": "threshold", "para_attn": "residual_diff_threshold",
+                   "cache_dit": "residual_diff_threshold", "teacache": "threshold",
                    "magcache": "threshold"}
 
 
@@ -175,7 +175,7 @@ def predict_image(trace: ImageTrace, accelerator: str, params: Mapping[str, Any]
 
     Args:
         trace: the baseline's trace of the image.
-        accelerator: ``fbcache``, ``para-attn``, ``cache-dit``, ``teacache`` or ``magcache``.
+        accelerator: ``fbcache``, ``para_attn``, ``cache_dit``, ``teacache`` or ``magcache``.
         params: the accelerator's parameters (missing ones take the accelerator's default).
 
     Raises:
@@ -187,12 +187,12 @@ def predict_image(trace: ImageTrace, accelerator: str, params: Mapping[str, Any]
         tau = float(params.get("threshold", 0.05))
         pattern = _pairwise_rule(trace.signals["first_block"], n, lambda d: not d > tau, lambda t: False)
         return SkipPattern(pattern, 1 / blocks)
-    if accelerator == "para-attn":
+    if accelerator == "para_attn":
         tau, warm = float(params.get("residual_diff_threshold", 0.08)), int(params.get("warmup_steps", 0))
         pattern = _pairwise_rule(trace.signals["first_block"], n, lambda d: tau > 0 and d < tau,
                                  lambda t: t < warm)
         return SkipPattern(pattern, 1 / blocks)
-    if accelerator == "cache-dit":
+    if accelerator == "cache_dit":
         fn, bn = int(params.get("Fn_compute_blocks", 8)), int(params.get("Bn_compute_blocks", 0))
         tau = float(params.get("residual_diff_threshold", 0.08))
         warm = set(range(0, int(params.get("max_warmup_steps", 8)), int(params.get("warmup_interval", 1))))

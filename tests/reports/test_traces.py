@@ -44,26 +44,26 @@ def test_fbcache_compares_with_last_computed_step() -> None:
 
 def test_para_attn_strict_comparison_and_warmup() -> None:
     tr = _trace()
-    assert predict_image(tr, "para-attn", {"residual_diff_threshold": 0.04}).skipped == 0  # skip iff diff < t
-    p = predict_image(tr, "para-attn", {"residual_diff_threshold": 0.05, "warmup_steps": 3})
+    assert predict_image(tr, "para_attn", {"residual_diff_threshold": 0.04}).skipped == 0  # skip iff diff < t
+    p = predict_image(tr, "para_attn", {"residual_diff_threshold": 0.05, "warmup_steps": 3})
     assert p.computed[:3] == (True, True, True) and p.first_skip == 3  # steps 0-2 warm up
 
 
 def test_cache_dit_warmup_limits_and_partial_work() -> None:
     tr = _trace()
-    p = predict_image(tr, "cache-dit", {"Fn_compute_blocks": 2, "Bn_compute_blocks": 2,
+    p = predict_image(tr, "cache_dit", {"Fn_compute_blocks": 2, "Bn_compute_blocks": 2,
                                         "residual_diff_threshold": 0.05, "max_warmup_steps": 2})
     # fn2 drifts 0.02 per step: two steps skip (0.02, 0.04), the third (0.06) computes.
     assert p.computed == (True, True, False, False, True, False, False, True, False, False)
     assert p.partial == 4 / 20
-    capped = predict_image(tr, "cache-dit", {"Fn_compute_blocks": 2, "residual_diff_threshold": 0.05,
+    capped = predict_image(tr, "cache_dit", {"Fn_compute_blocks": 2, "residual_diff_threshold": 0.05,
                                              "max_warmup_steps": 2, "max_cached_steps": 2})
     assert capped.skipped == 2
-    run1 = predict_image(tr, "cache-dit", {"Fn_compute_blocks": 2, "residual_diff_threshold": 0.05,
+    run1 = predict_image(tr, "cache_dit", {"Fn_compute_blocks": 2, "residual_diff_threshold": 0.05,
                                            "max_warmup_steps": 2, "max_continuous_cached_steps": 1})
     assert "FF" not in "".join("T" if c else "F" for c in run1.computed)
     with pytest.raises(KeyError):
-        predict_image(tr, "cache-dit", {"Fn_compute_blocks": 8})  # no fn8 signal traced
+        predict_image(tr, "cache_dit", {"Fn_compute_blocks": 8})  # no fn8 signal traced
 
 
 def test_teacache_accumulates_and_keeps_first_and_last() -> None:
