@@ -1,0 +1,102 @@
+"""The small interface every endpoint protocol implements, and the failure kinds.
+
+A protocol turns one :class:`ImageRequest` into HTTP calls through an :class:`~evalsuite.
+endpoints.http.EndpointHTTP` (which owns retries, limits and the key) and hands back the
+image bytes with whatever timings the API reports. The request and response shapes are
+pure functions on each protocol, so tests can check them against the providers' docs.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar
+
+if TYPE_CHECKING:
+    from evalsuite.endpoints.http import EndpointHTTP
+    from evalsuite.endpoints.spec import EndpointSpec
+
+# Failure kinds, as recorded per attempt and counted in the summary.
+TIMEOUT = "timeout"
+RATE_LIMITED = "429"
+SERVER_ERROR = "5xx"
+CLIENT_ERROR = "4xx"
+NOT_AN_IMAGE = "not_an_image"
+OVERSIZE = "oversize"
+TRUNCATED = "truncated"
+WRONG_CONTENT_TYPE = "wrong_content_type"
+CONNECTION = "connection"
+BAD_RESPONSE = "bad_response"  # JSON without the documented fields
+PROVIDER_FAILED = "provider_failed"  # a queue API reported the job as failed
+REDIRECT = "redirect"  # too many redirects, or one to a refused URL
+
+# Worth another attempt: the same request may well succeed a moment later.
+RETRYABLE = frozenset({TIMEOUT, RATE_LIMITED, SERVER_ERROR, TRUNCATED, CONNECTION})
+
+
+class EndpointError(Exception):
+    """One failed HTTP call or response, with its kind; the message never holds the key."""
+
+    def __init__(self, kind: str, message: str, status: int | None = None,
+                 retry_after_s: float | None = None) -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.status = status
+        self.retry_after_s = retry_after_s
+
+
+@dataclass(frozen=True)
+class ImageRequest:
+    """The generation settings of one image, as the suite gives them to every variant."""
+
+    prompt: str
+    seed: int
+    steps: int
+    guidance: float
+    width: int
+    height: int
+
+
+@dataclass(frozen=True)
+class ProtocolResult:
+    """What a protocol got back for one image."""
+
+    data: bytes  # the encoded image (PNG, JPEG, WebP, ...)
+    queue_s: float | None = None  # time spent queued, as the API reports it
+    inference_s: float | None = None  # time spent generating, as the API reports it
+    reported_seed: int | None = None  # the seed the API says it used
+    notes: dict[str, Any] = field(default_factory=dict)
+
+
+class Protocol(ABC):
+    """One API family (openai-images, fal-queue, replicate)."""
+
+    name: ClassVar[str]
+    description: ClassVar[str]
+
+    @abstractmethod
+    def accepted(self, spec: EndpointSpec) -> dict[str, str | None]:
+        """evalsuite setting -> the API field that carries it (None: the API has no such field)."""
+
+    @abstractmethod
+    async def generate(self, http: EndpointHTTP, spec: EndpointSpec, req: ImageRequest) -> ProtocolResult:
+        """Request one image; raise :class:`EndpointError` on failure."""
+
+
+def require(data: Any, *path: str | int) -> Any:
+    """``data[path[0]][path[1]]...``, or a BAD_RESPONSE error naming the missing field."""
+    cur = data
+    for i, key in enumerate(path):
+        try:
+            cur = cur[key]
+        except (KeyError, IndexError, TypeError):
+            where = ".".join(str(p) for p in path[: i + 1])
+            raise EndpointError(BAD_RESPONSE, f"response has no field {where}") from None
+    return cur
+
+
+def seconds(value: Any, scale: float = 1.0) -> float | None:
+    """A reported duration as float seconds, or None when absent or not a number."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value) * scale

@@ -1,0 +1,235 @@
+"""The endpoint generator: a variant's missing images requested over HTTP, stored like local ones.
+
+It writes the same sample rows and PNGs into the same store as a local worker, so resume,
+scoring and reports do not care where an image came from. Per request it also records the
+request and every HTTP attempt (:mod:`evalsuite.endpoints.records`), and per variant it
+writes telemetry: latency percentiles, queue/inference time, images per minute, failures
+by kind, cost, what the API accepted and whether it honoured the seed.
+
+Requests run concurrently (``concurrency`` in flight) on one event loop; decoding and PNG
+writing run in threads so they do not stall other requests' timing. Each sample is
+committed as its request ends, so ``kill -9`` loses only the requests in flight.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import httpx
+import numpy as np
+
+from evalsuite.endpoints.base import EndpointError, ImageRequest, Protocol, ProtocolResult
+from evalsuite.endpoints.http import EndpointHTTP
+from evalsuite.endpoints.images import decode_image
+from evalsuite.endpoints.prices import cost_per_image, endpoint_price
+from evalsuite.endpoints.records import EndpointLog, RequestRow
+from evalsuite.endpoints.spec import EndpointSpec, read_api_key
+from evalsuite.endpoints.stats import endpoint_stats
+from evalsuite.store import SampleRow, Store, telemetry_path
+
+# A provider that fails this many requests before delivering any image is failing every
+# request: the rest of the variant is not sent, the variant is marked failed with the reason.
+FAIL_FAST_AFTER = 5
+
+
+@dataclass(frozen=True)
+class EndpointItem:
+    """One image to request (the same keys a local worker stores under)."""
+
+    prompt_id: str
+    text: str
+    seed: int
+
+
+@dataclass(frozen=True)
+class EndpointJob:
+    """Everything one endpoint variant's generation needs."""
+
+    run_dir: str
+    variant_id: str
+    variant_name: str
+    spec: EndpointSpec
+    steps: int
+    guidance: float
+    width: int
+    height: int
+    items: tuple[EndpointItem, ...]
+    image_dir: str  # relative to run_dir
+    seed_offset: int = 0
+    store_path: str = "results.sqlite"
+
+    def request(self, item: EndpointItem) -> ImageRequest:
+        """The generation settings of ``item``."""
+        return ImageRequest(item.text, item.seed + self.seed_offset, self.steps, self.guidance,
+                            self.width, self.height)
+
+
+@dataclass
+class EndpointOutcome:
+    """How the variant ended: ``failed`` with a reason, or not."""
+
+    failed: bool
+    reason: str | None
+    ok: int = 0
+    failed_requests: int = 0
+    kinds: dict[str, int] = field(default_factory=dict)
+
+
+FirstOk = tuple[EndpointItem, Any, str]  # the first delivered item, its image, its bytes' sha256
+
+
+def _write_png_atomically(image: Any, path: Path) -> None:
+    from evalsuite.worker import write_png_atomically  # one home for atomic image writes
+
+    write_png_atomically(image, path)
+
+
+async def _one(job: EndpointJob, protocol: Protocol, client: httpx.AsyncClient, key: str | None,
+               item: EndpointItem, **http_options: Any) -> tuple[RequestRow, Any, ProtocolResult | None,
+                                                             list[Any]]:
+    """Request, decode and store one image; return its request row, image, result and attempts."""
+    http = EndpointHTTP(client, job.spec, key, getattr(protocol, "auth_scheme", "Bearer"), **http_options)
+    start = time.perf_counter()
+    result, image = None, None
+    try:
+        result = await protocol.generate(http, job.spec, job.request(item))
+        image = await asyncio.to_thread(decode_image, result.data)
+        latency = time.perf_counter() - start
+    except EndpointError as exc:
+        return (RequestRow(job.variant_id, item.prompt_id, item.seed, exc.kind, None, None, None,
+                           len(http.attempts), None, str(exc)[:500]), None, None, http.attempts)
+    flag = "all-black image (a provider's safety filter?)" if np.asarray(image).max() < 1 else None
+    row = RequestRow(job.variant_id, item.prompt_id, item.seed, "flagged" if flag else "ok", latency,
+                     result.queue_s, result.inference_s, len(http.attempts),
+                     hashlib.sha256(result.data).hexdigest(), flag)
+    return row, image, result, http.attempts
+
+
+async def _generate(job: EndpointJob, protocol: Protocol, store: Store, log: EndpointLog,
+                    tick: Callable[[int], None], client: httpx.AsyncClient, key: str | None,
+                    **http_options: Any) -> tuple[int, list[RequestRow], FirstOk | None]:
+    """Run every item with ``concurrency`` in flight; return (ok count, failed rows, first ok)."""
+    sem = asyncio.Semaphore(job.spec.concurrency)
+    out_dir = Path(job.run_dir) / job.image_dir
+    out_dir.mkdir(parents=True, exist_ok=True)
+    ok, failed, first_ok, finished = 0, [], None, 0
+    stop = asyncio.Event()
+
+    async def run(item: EndpointItem) -> None:
+        nonlocal ok, first_ok, finished
+        async with sem:
+            if stop.is_set():  # left pending: a rerun sends it
+                return
+            row, image, _, attempts = await _one(job, protocol, client, key, item, **http_options)
+        rel = f"{job.image_dir}/{item.prompt_id}-{item.seed}.png"
+        if image is not None:
+            await asyncio.to_thread(_write_png_atomically, image, Path(job.run_dir) / rel)
+            store.put_sample(SampleRow(job.variant_id, item.prompt_id, item.seed, row.outcome,
+                                       row.latency_s, None, None, None, rel, row.reason))
+            ok += 1
+            first_ok = first_ok or (item, image, row.sha256)
+        else:
+            store.put_sample(SampleRow(job.variant_id, item.prompt_id, item.seed, "failed",
+                                       reason=f"{row.outcome}: {row.reason}"))
+            failed.append(row)
+            if ok == 0 and len(failed) >= FAIL_FAST_AFTER:
+                stop.set()
+        log.put(row, attempts)
+        finished += 1
+        tick(finished)
+
+    await asyncio.gather(*(run(item) for item in job.items))
+    return ok, failed, first_ok
+
+
+async def _seed_probe(job: EndpointJob, protocol: Protocol, client: httpx.AsyncClient, key: str | None,
+                      log: EndpointLog, first: FirstOk, **http_options: Any
+                      ) -> dict[str, Any]:
+    """Send the first delivered image's request again: the same bytes means the seed is honoured."""
+    item, image, first_sha = first
+    row, again, _, attempts = await _one(job, protocol, client, key, item, **http_options)
+    # Kept apart from the variant's own requests: the probe is not part of its statistics.
+    log.put(replace(row, outcome=f"probe:{row.outcome}"),
+            [replace(a, call=f"probe:{a.call}") for a in attempts])
+    if again is None:
+        return {"seed_honoured": None, "reason": f"the repeated request failed: {row.reason}"}
+    same_pixels = np.array_equal(np.asarray(image), np.asarray(again))
+    return {"seed_honoured": bool(same_pixels), "same_bytes": first_sha == row.sha256,
+            "same_pixels": bool(same_pixels), "probe": f"{item.prompt_id}-{item.seed}"}
+
+
+def run_endpoint(job: EndpointJob, protocol: Protocol, tick: Callable[[int], None] | None = None,
+                 transport: httpx.AsyncBaseTransport | None = None, **http_options: Any) -> EndpointOutcome:
+    """Generate ``job``'s images through its endpoint; the variant's status says how it went."""
+    run_dir = Path(job.run_dir)
+    store = Store(run_dir / job.store_path)
+    log = EndpointLog(run_dir / job.store_path)
+    try:
+        store.set_variant_status(job.variant_id, "running", None)
+        key = read_api_key(job.spec)
+
+        async def main() -> tuple[int, list[RequestRow], dict[str, Any] | None, float]:
+            limits = httpx.Limits(max_connections=job.spec.concurrency + 2)
+            async with httpx.AsyncClient(transport=transport, limits=limits, follow_redirects=False,
+                                         timeout=httpx.Timeout(job.spec.timeout_s)) as client:
+                start = time.perf_counter()
+                ok, failed, first = await _generate(job, protocol, store, log, tick or (lambda _: None),
+                                                    client, key, **http_options)
+                wall = time.perf_counter() - start  # the probe is not part of the throughput
+                probe = await _seed_probe(job, protocol, client, key, log, first, **http_options) \
+                    if first else None
+            return ok, failed, probe, wall
+
+        ok, failed, probe, wall = asyncio.run(main())
+        _write_telemetry(job, protocol, log, ok, wall, probe)
+        kinds: dict[str, int] = {}
+        for row in failed:
+            kinds[row.outcome] = kinds.get(row.outcome, 0) + 1
+        if failed and ok == 0:
+            summary = ", ".join(f"{n} x {k}" for k, n in sorted(kinds.items()))
+            reason = f"every request failed ({summary}); first: {failed[0].reason}"[:500]
+            store.set_variant_status(job.variant_id, "failed", reason)
+            return EndpointOutcome(True, reason, ok, len(failed), kinds)
+        store.set_variant_status(job.variant_id, "ok", None)
+        return EndpointOutcome(False, None, ok, len(failed), kinds)
+    except BaseException as exc:  # noqa: BLE001 - any failure marks the variant, then propagates
+        reason = f"{type(exc).__name__}: {exc}".splitlines()[0][:500]
+        store.set_variant_status(job.variant_id, "failed", reason)
+        raise
+    finally:
+        log.close()
+        store.close()
+
+
+def _write_telemetry(job: EndpointJob, protocol: Protocol, log: EndpointLog, ok: int, wall: float,
+                     probe: dict[str, Any] | None) -> None:
+    """Per-variant endpoint telemetry, merged with earlier sessions' (resume keeps their numbers)."""
+    path = telemetry_path(Path(job.run_dir), job.variant_name, job.variant_id)
+    path.parent.mkdir(exist_ok=True)
+    old = json.loads(path.read_text()) if path.is_file() else {}
+    sessions = [s for s in old.get("endpoint", {}).get("sessions", []) if s.get("session") != log.session]
+    if job.items:
+        sessions.append({"session": log.session, "wall_s": wall, "ok": ok, "sent": len(job.items)})
+    requests = [r for r in log.requests(job.variant_id) if not r["outcome"].startswith("probe:")]
+    price = endpoint_price(job.spec)
+    endpoint = {
+        "protocol": protocol.name, "url": job.spec.url, "model": job.spec.model,
+        "concurrency": job.spec.concurrency, "accepted": protocol.accepted(job.spec),
+        "extra": job.spec.extra_dict(),
+        "seed_probe": probe if probe is not None else old.get("endpoint", {}).get("seed_probe"),
+        "price": None if price is None else {"usd": price.usd, "unit": price.unit, "source": price.source,
+                                             "date": price.date},
+        "cost_per_image_usd": cost_per_image(price, job.width, job.height),
+        "sessions": sessions,
+        **endpoint_stats(requests, [a for a in log.attempts(job.variant_id)
+                                    if not a["call"].startswith("probe:")], sessions),
+    }
+    record = {"variant": job.variant_name, "variant_id": job.variant_id, "endpoint": endpoint}
+    path.write_text(json.dumps(record, indent=2, default=str))

@@ -1,0 +1,64 @@
+"""Shared bits of the endpoint tests: images, specs and one-request runs against a server."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import io
+import random
+from typing import Any
+
+import httpx
+from PIL import Image
+
+from evalsuite.endpoints import PROTOCOLS, ImageRequest, parse_endpoint
+from evalsuite.endpoints.http import EndpointHTTP
+
+KEY = "sk-test-0123456789abcdef"  # a fake key: tests check it never leaks
+REQ = ImageRequest("a red cube", seed=7, steps=4, guidance=3.5, width=32, height=16)
+
+
+def png_bytes(width: int = 32, height: int = 16, value: int = 128) -> bytes:
+    """A small, valid PNG."""
+    buf = io.BytesIO()
+    Image.new("RGB", (width, height), (value, 64, 200)).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def b64_answer(data: bytes | None = None) -> dict[str, Any]:
+    """An OpenAI-style answer carrying ``data`` (a PNG by default)."""
+    return {"created": 1713833628, "data": [{"b64_json": base64.b64encode(data or png_bytes()).decode()}]}
+
+
+def spec_for(url: str, protocol: str = "openai-images", **over: Any):
+    """A spec with small limits, so fault tests stay quick."""
+    raw = {"protocol": protocol, "url": url, "timeout_s": 30.0, "max_retries": 3, "poll_interval_s": 0.01,
+           "max_wait_s": 30.0, **over}
+    return parse_endpoint(raw, PROTOCOLS)
+
+
+class Sleeps:
+    """Records the backoff waits and does not wait, so retry tests take no wall time."""
+
+    def __init__(self) -> None:
+        self.waits: list[float] = []
+
+    async def __call__(self, seconds: float) -> None:
+        self.waits.append(seconds)
+        await asyncio.sleep(0)
+
+
+def run_once(spec, key: str | None = KEY, req: ImageRequest = REQ, sleeps: Sleeps | None = None):
+    """One protocol.generate; returns (result or the EndpointError, the attempts)."""
+    protocol = PROTOCOLS[spec.protocol]()
+
+    async def go():
+        async with httpx.AsyncClient(follow_redirects=False) as client:
+            http = EndpointHTTP(client, spec, key, protocol.auth_scheme, rng=random.Random(0),
+                                sleep=sleeps or Sleeps())
+            try:
+                return await protocol.generate(http, spec, req), http.attempts
+            except Exception as exc:  # noqa: BLE001 - the test inspects it
+                return exc, http.attempts
+
+    return asyncio.run(asyncio.wait_for(go(), 120))
