@@ -23,6 +23,7 @@ import torch
 import transformers
 
 from evalsuite.accelerators import ACCELERATORS
+from evalsuite.atomic import write_png_atomically
 from evalsuite.overrides import effective_model
 from evalsuite.pipeline import generate, load_pipeline
 from evalsuite.spec import ModelSpec, Variant
@@ -60,16 +61,6 @@ class WorkerJob:
     spawned_at: float  # time.time() when the parent started the process
     store_path: str = "results.sqlite"  # relative to run_dir; under torchrun, the rank's shard
     group: Any = None  # a CPGroup when K workers generate each image together (context parallel)
-
-
-def write_png_atomically(image: Any, path: Path) -> None:
-    """Write to a temporary file in the same folder, fsync, then rename over ``path``."""
-    tmp = path.with_name(f".{path.stem}.tmp{os.getpid()}.png")
-    with open(tmp, "wb") as fh:
-        image.save(fh, format="PNG")
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
 
 
 def _peak_memory(device: str) -> int:

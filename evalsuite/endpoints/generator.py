@@ -25,6 +25,7 @@ from typing import Any
 import httpx
 import numpy as np
 
+from evalsuite.atomic import write_png_atomically
 from evalsuite.endpoints.base import EndpointError, ImageRequest, Protocol, ProtocolResult
 from evalsuite.endpoints.http import EndpointHTTP
 from evalsuite.endpoints.images import decode_image
@@ -85,12 +86,6 @@ class EndpointOutcome:
 FirstOk = tuple[EndpointItem, Any, str]  # the first delivered item, its image, its bytes' sha256
 
 
-def _write_png_atomically(image: Any, path: Path) -> None:
-    from evalsuite.worker import write_png_atomically  # one home for atomic image writes
-
-    write_png_atomically(image, path)
-
-
 async def _one(job: EndpointJob, protocol: Protocol, client: httpx.AsyncClient, key: str | None,
                item: EndpointItem, **http_options: Any) -> tuple[RequestRow, Any, ProtocolResult | None,
                                                              list[Any]]:
@@ -130,7 +125,7 @@ async def _generate(job: EndpointJob, protocol: Protocol, store: Store, log: End
             row, image, _, attempts = await _one(job, protocol, client, key, item, **http_options)
         rel = f"{job.image_dir}/{item.prompt_id}-{item.seed}.png"
         if image is not None:
-            await asyncio.to_thread(_write_png_atomically, image, Path(job.run_dir) / rel)
+            await asyncio.to_thread(write_png_atomically, image, Path(job.run_dir) / rel)
             store.put_sample(SampleRow(job.variant_id, item.prompt_id, item.seed, row.outcome,
                                        row.latency_s, None, None, None, rel, row.reason))
             ok += 1
