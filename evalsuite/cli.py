@@ -69,6 +69,19 @@ def _parser() -> argparse.ArgumentParser:
     exp.add_argument("--format", choices=("csv", "parquet", "json"), default="csv")
     exp.add_argument("--out", type=Path, help="output folder (default: RUN_DIR/export)")
 
+    srv = sub.add_parser("serve", help="serve a pipeline over the openai-images protocol",
+                         description="Serves POST /v1/images/generations (b64_json PNGs) for the model, "
+                         "optionally with one variant's accelerators; requests beyond --max-queue get 429.")
+    srv.add_argument("--model", help="hub id, local folder or tiny (default: tiny, or the suite's model)")
+    srv.add_argument("--suite", help="suite file or built-in name whose [model] to serve")
+    srv.add_argument("--variant", help="apply this variant's accelerators (needs --suite)")
+    srv.add_argument("--host", default="127.0.0.1")
+    srv.add_argument("--port", type=int, default=8000, help="0 picks a free port (default: 8000)")
+    srv.add_argument("--device", help="auto | cpu | cuda | cuda:N (default: the model's)")
+    srv.add_argument("--max-queue", type=int, default=8, help="requests admitted at once (default: 8)")
+    srv.add_argument("--warmup", type=int, default=1, help="generations before serving (default: 1)")
+    srv.add_argument("--api-key-env", help="require 'Authorization: Bearer' with this variable's value")
+
     lst = sub.add_parser("list", help="list built-in suites, metrics, accelerators, prompt sets")
     lst.add_argument("what", choices=("suites", "metrics", "accelerators", "prompt-sets"))
     return p
@@ -209,6 +222,15 @@ def cmd_export(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    from evalsuite.serve import config_from_args, serve
+
+    config = config_from_args(args.model, args.suite, args.variant, args.device, args.max_queue,
+                              args.warmup, args.api_key_env)
+    serve(config, args.host, args.port)
+    return EXIT_OK
+
+
 def cmd_list(args: argparse.Namespace) -> int:
     if args.what == "suites":
         from evalsuite.spec import builtin_suites, load_suite
@@ -239,7 +261,8 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 COMMANDS = {"run": cmd_run, "score": cmd_score, "report": cmd_report,
-            "recommend": cmd_recommend, "export": cmd_export, "list": cmd_list}
+            "recommend": cmd_recommend, "export": cmd_export, "list": cmd_list,
+            "serve": cmd_serve}
 
 
 def _show_warning(message, category, filename, lineno, file=None, line=None):  # type: ignore[no-untyped-def]

@@ -1,0 +1,88 @@
+"""``evalsuite serve``: request validation, real generations, overflow and a small load test."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import importlib.util
+import io
+import sys
+
+import httpx
+import numpy as np
+import pytest
+from PIL import Image
+
+from evalsuite.serve import parse_generation
+from evalsuite.spec import ModelSpec
+from tests.conftest import REPO
+
+
+def _bench():
+    spec = importlib.util.spec_from_file_location("serve_load", REPO / "bench" / "serve_load.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["serve_load"] = module  # its dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def server():
+    bench = _bench()
+    proc, url = bench.start_serve(max_queue=2)
+    try:
+        yield bench, url
+    finally:
+        proc.terminate()
+        proc.wait(60)
+
+
+def test_parse_generation_fields_and_errors():
+    prompt, seed, model = parse_generation({"prompt": "x", "seed": 5, "size": "32x48",
+                                            "num_inference_steps": 3, "guidance_scale": 2}, ModelSpec())
+    assert (prompt, seed, model.width, model.height, model.steps, model.guidance) == ("x", 5, 32, 48, 3, 2.0)
+    for bad in ({"prompt": ""}, {"prompt": "x", "n": 2}, {"prompt": "x", "size": "33x32"},
+                {"prompt": "x", "seed": -1}, {"prompt": "x", "response_format": "url"},
+                {"prompt": "x", "num_inference_steps": 2.5}, [1]):
+        with pytest.raises(ValueError):
+            parse_generation(bad, ModelSpec())
+
+
+def _image(url: str, seed: int) -> tuple[bytes, dict]:
+    resp = httpx.post(f"{url}/images/generations", timeout=600,
+                      json={"prompt": "a red cube", "seed": seed, "size": "32x48", "num_inference_steps": 2})
+    assert resp.status_code == 200, resp.text
+    body = resp.json()
+    return base64.b64decode(body["data"][0]["b64_json"]), body
+
+
+def test_generations_honour_seed_and_size(server):
+    _, url = server
+    first, body = _image(url, 1)
+    again, _ = _image(url, 1)
+    other, _ = _image(url, 2)
+    img = Image.open(io.BytesIO(first))
+    assert img.size == (32, 48) and img.format == "PNG"
+    assert first == again and first != other
+    assert body["seed"] == 1 and body["timings"]["inference_s"] > 0 and body["timings"]["queue_s"] >= 0
+
+
+def test_bad_request_is_a_400_with_a_reason(server):
+    _, url = server
+    resp = httpx.post(f"{url}/images/generations", json={"prompt": "x", "size": "7x7"}, timeout=60)
+    assert resp.status_code == 400 and "size" in resp.json()["error"]["message"]
+    resp = httpx.post(f"{url}/images/generations", content=b"not json", timeout=60)
+    assert resp.status_code == 400
+
+
+def test_load_at_1_4_16_accounts_for_every_request(server):
+    bench, url = server
+    body = {"prompt": "a red cube", "size": "32x32", "num_inference_steps": 2}
+    for concurrency in (1, 4, 16):
+        result = asyncio.run(bench.load_level(url, concurrency, max(4, concurrency), body))
+        assert result.accounted, result
+        assert set(result.outcomes) <= {"200", "429"}, result  # the bounded queue says 429, never fails
+        assert result.outcomes.get("200", 0) >= 1 and result.p99_s is not None
+    assert bench.healthy(url)
+    arr = np.asarray(Image.open(io.BytesIO(_image(url, 3)[0])))
+    assert arr.shape == (48, 32, 3)  # still serving real images after the load
