@@ -180,6 +180,7 @@ def build_app(runner: PipelineRunner) -> Starlette:
 def config_from_args(model: str | None, suite_ref: str | None, variant: str | None, device: str | None,
                      max_queue: int, warmup: int, api_key_env: str | None) -> ServeConfig:
     """A ServeConfig from the CLI's arguments; UserError on bad ones."""
+    from evalsuite.overrides import effective_model
     from evalsuite.spec import load_suite
 
     accelerators: tuple[AcceleratorUse, ...] = ()
@@ -194,6 +195,7 @@ def config_from_args(model: str | None, suite_ref: str | None, variant: str | No
             if getattr(found, "endpoint", None) is not None:
                 raise UserError(f"--variant: {variant!r} is an endpoint variant; serve runs local ones")
             accelerators = found.accelerators
+            spec = effective_model(spec, found)  # the variant's own steps, guidance and size
             name = f"{suite.name}/{variant}"
         if model is not None and model != spec.id:
             raise UserError("--model: give either --model or --suite (the suite names its model)")
