@@ -28,13 +28,9 @@ from typing import Any
 
 import torch
 
-# FLUX.1-dev's transformer/config.json.
-FLUX_DEV = dict(patch_size=1, in_channels=64, num_layers=19, num_single_layers=38, attention_head_dim=128,
-                num_attention_heads=24, joint_attention_dim=4096, pooled_projection_dim=768,
-                guidance_embeds=True, axes_dims_rope=(16, 56, 56))
-TINY = dict(patch_size=1, in_channels=16, num_layers=2, num_single_layers=2, attention_head_dim=16,
-            num_attention_heads=2, joint_attention_dim=32, pooled_projection_dim=16,
-            guidance_embeds=True, axes_dims_rope=(4, 6, 6))
+from evalsuite.random_flux import FLUX_DEV_TRANSFORMER as FLUX_DEV  # FLUX.1-dev's config.json
+from evalsuite.random_flux import FLUX_TINY_TRANSFORMER as TINY
+
 VARIANTS = ("eager", "compile", "fp8", "fp8+compile", "cache50")
 TARGET_RATIO = 1.3
 

@@ -82,8 +82,16 @@ def _parser() -> argparse.ArgumentParser:
     srv.add_argument("--warmup", type=int, default=1, help="generations before serving (default: 1)")
     srv.add_argument("--api-key-env", help="require 'Authorization: Bearer' with this variable's value")
 
-    lst = sub.add_parser("list", help="list built-in suites, metrics, accelerators, prompt sets")
-    lst.add_argument("what", choices=("suites", "metrics", "accelerators", "prompt-sets"))
+    cmp = sub.add_parser("compare", help="one report across run folders (machines, providers, dates)",
+                         description="Pareto fronts of quality against latency, cost and energy "
+                         "over every run's variants, and paired deltas against the first run's "
+                         "baseline, computed over the (prompt, seed) pairs all runs share. Runs of "
+                         "different models, or with no pair in common, are refused (exit 2).")
+    cmp.add_argument("run_dirs", type=Path, nargs="+", metavar="RUN_DIR")
+    cmp.add_argument("--out", type=Path, required=True, help="folder for index.html and compare.json")
+
+    lst = sub.add_parser("list", help="list built-in suites, metrics, accelerators, prompt sets, prices")
+    lst.add_argument("what", choices=("suites", "metrics", "accelerators", "prompt-sets", "prices"))
     return p
 
 
@@ -231,8 +239,23 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_compare(args: argparse.Namespace) -> int:
+    from evalsuite.compare import compare_runs
+
+    result = compare_runs(args.run_dirs, args.out)
+    print(f"compared over {result['pairing']['shared']}")
+    print(f"report: {args.out / 'index.html'}")
+    return EXIT_OK
+
+
 def cmd_list(args: argparse.Namespace) -> int:
-    if args.what == "suites":
+    if args.what == "prices":
+        from evalsuite.prices import price_rows
+
+        print(f"{'gpu':10} {'USD/hour':>9}  {'read':8} source")
+        for key, usd, source, date in price_rows():
+            print(f"{key:10} {usd:>9}  {date:8} {source}")
+    elif args.what == "suites":
         from evalsuite.spec import builtin_suites, load_suite
 
         for name in builtin_suites():
@@ -262,7 +285,7 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 COMMANDS = {"run": cmd_run, "score": cmd_score, "report": cmd_report,
             "recommend": cmd_recommend, "export": cmd_export, "list": cmd_list,
-            "serve": cmd_serve}
+            "serve": cmd_serve, "compare": cmd_compare}
 
 
 def _show_warning(message, category, filename, lineno, file=None, line=None):  # type: ignore[no-untyped-def]

@@ -24,6 +24,12 @@ def resolve_device(device: str) -> str:
 
 def load_pipeline(model: ModelSpec, device: str) -> Any:
     """Load ``model`` with ``from_pretrained`` (the built-in tiny model takes the same path)."""
+    from evalsuite.random_flux import build_random_flux, is_random_model
+
+    if is_random_model(model.id):  # benchmarking at full size without weights (bench/)
+        pipe = build_random_flux(model.id, getattr(torch, model.dtype), device)
+        pipe.set_progress_bar_config(disable=True)
+        return pipe
     if model.id == "tiny":
         source, revision = str(tiny_model_path(model.tiny_seed)), None
     else:
