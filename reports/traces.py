@@ -205,7 +205,15 @@ def predict_image(trace: ImageTrace, accelerator: str, params: Mapping[str, Any]
         coefficients = params.get("coefficients") or FLUX_TEACACHE_COEFFICIENTS
         return SkipPattern(_teacache(trace, float(params.get("threshold", 0.4)), coefficients), 0.0)
     if accelerator == "magcache":
-        ratios = params.get("mag_ratios") or trace.signals["mag_ratio"]
+        # MagCache decides from its ratio table alone, not from the images: the prediction is
+        # exact at every step. An empty table means diffusers' FLUX table, which this leaf
+        # package cannot import: evalsuite.tracing.prediction_params fills it in.
+        if params.get("calibrate"):
+            return SkipPattern((True,) * n, 0.0)
+        ratios = params.get("mag_ratios")
+        if not ratios:
+            raise ValueError("magcache: pass the ratio table as mag_ratios (the trace's own "
+                             "measured ratios are signals['mag_ratio'])")
         pattern = magcache_pattern(nearest_interp(ratios, n), n, float(params.get("threshold", 0.06)),
                                    int(params.get("max_skip_steps", 3)),
                                    float(params.get("retention_ratio", 0.2)))

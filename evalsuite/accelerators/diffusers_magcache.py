@@ -5,6 +5,8 @@ per-step residual magnitude ratios stays below ``threshold`` (at most ``max_skip
 row, never during the first ``retention_ratio`` of the steps). The ratios are
 checkpoint-specific: diffusers ships FLUX.1-dev's, and ``calibrate = true`` measures them for
 the model at hand instead (it then skips nothing and reports the ratios in its telemetry).
+``mag_ratios = [...]`` runs with a measured table: the baseline's traces give one averaged over
+the traced prompts (summary.json ``calibration.magcache``; docs/FRONTIER.md).
 
 MagCache interpolates the ratios to the number of denoising steps and resets its state when
 that count is reached, so its config must know the step count; we read it from the pipeline
@@ -55,9 +57,19 @@ class DiffusersMagCache(Accelerator):
                                  min=0.0, max=1.0),
         "calibrate": Param(bool, False, "measure this model's ratios (no skipping); they appear "
                            "in the variant's telemetry"),
+        "mag_ratios": Param(list, [], "this model's per-step magnitude ratios (a calibration's "
+                            "output); empty = diffusers' FLUX.1-dev table"),
     }
 
+    def check_environment(self, params: Mapping[str, Any], env: Any) -> None:
+        ratios = params["mag_ratios"]
+        if not all(isinstance(r, int | float) and not isinstance(r, bool) and r > 0 for r in ratios):
+            raise ValueError("mag_ratios: expected a list of positive numbers")
+        if ratios and len(ratios) < 2:
+            raise ValueError("mag_ratios: expected one ratio per step (at least 2)")
+
     def apply(self, pipe: Any, params: Mapping[str, Any]) -> Applied:
+        import torch
         from diffusers import MagCacheConfig
         from diffusers.hooks.mag_cache import (
             FLUX_MAG_RATIOS,
@@ -67,14 +79,16 @@ class DiffusersMagCache(Accelerator):
         )
 
         calibrate = params["calibrate"]
+        own = params["mag_ratios"]
+        table = torch.tensor([float(r) for r in own]) if own else FLUX_MAG_RATIOS
         # diffusers skips while `error <= threshold`; FLUX's table has steps whose ratio is
         # exactly 1.0 (zero error), so a literal 0 would still skip them. Our 0 means "never",
         # as for every other cache; any positive threshold is passed through unchanged.
         threshold = params["threshold"] if params["threshold"] > 0 else -1.0
         config = MagCacheConfig(
             threshold=threshold, max_skip_steps=params["max_skip_steps"],
-            retention_ratio=params["retention_ratio"], num_inference_steps=len(FLUX_MAG_RATIOS),
-            mag_ratios=None if calibrate else FLUX_MAG_RATIOS, calibrate=calibrate,
+            retention_ratio=params["retention_ratio"], num_inference_steps=len(table),
+            mag_ratios=None if calibrate else table, calibrate=calibrate,
         )
 
         def sync_steps(_module: Any, _args: Any) -> None:
@@ -82,14 +96,15 @@ class DiffusersMagCache(Accelerator):
             if n is not None and n != config.num_inference_steps:
                 config.num_inference_steps = n
                 if not calibrate:
-                    config.mag_ratios = nearest_interp(FLUX_MAG_RATIOS, n)
+                    config.mag_ratios = nearest_interp(table, n)
 
         pipe.transformer.register_forward_pre_hook(sync_steps)
         pipe.transformer.enable_cache(config)
         counter = StepCounter()
         count_first_hook(pipe.transformer, MagCacheHeadHook, counter)
         applied = MagCacheApplied(counter=counter, calibrate=calibrate,
-                                  notes={"mag_ratios": "calibrating" if calibrate else "FLUX (diffusers)"})
+                                  notes={"mag_ratios": "calibrating" if calibrate else (
+                                      "suite" if params["mag_ratios"] else "FLUX (diffusers)")})
         if calibrate:
             _capture_ratios(find_hooks(pipe.transformer, MagCacheBlockHook), applied.ratios)
         return applied

@@ -20,9 +20,9 @@ from typing import TYPE_CHECKING, Any
 
 from evalsuite.accelerators._hooks import num_steps
 from evalsuite.accelerators.base import ORDER_CACHE, Accelerator, Applied, Param, StepCounter, register
+from reports.traces import FLUX_TEACACHE_COEFFICIENTS as FLUX_COEFFICIENTS
+from reports.traces import polyval
 
-# TeaCache4FLUX's rescale polynomial, highest power first (numpy.poly1d order).
-FLUX_COEFFICIENTS = (4.98651651e02, -2.83781631e02, 5.58554382e01, -3.82021401e00, 2.64230861e-01)
 HOOK_NAME = "evalsuite_teacache"
 
 if TYPE_CHECKING:  # torch is imported lazily: the suite parser imports this package
@@ -31,10 +31,7 @@ if TYPE_CHECKING:  # torch is imported lazily: the suite parser imports this pac
 
 def rescale(rel_l1: float, coefficients: tuple[float, ...] = FLUX_COEFFICIENTS) -> float:
     """The fitted polynomial: estimated output change from the input change."""
-    value = 0.0
-    for c in coefficients:
-        value = value * rel_l1 + c
-    return value
+    return polyval(coefficients, rel_l1)
 
 
 def _hook_classes() -> tuple[type, type, type]:
@@ -80,9 +77,10 @@ def _hook_classes() -> tuple[type, type, type]:
         _is_stateful = True
 
         def __init__(self, state_manager: Any, threshold: float, steps: Callable[[], int | None],
-                     counter: StepCounter) -> None:
+                     counter: StepCounter, coefficients: tuple[float, ...]) -> None:
             super().__init__(state_manager)
             self.threshold, self.steps, self.counter = threshold, steps, counter
+            self.coefficients = coefficients
 
         def new_forward(self, module: torch.nn.Module, *args: Any, **kwargs: Any) -> Any:
             hidden = self.meta._get_parameter_from_args_kwargs("hidden_states", args, kwargs)
@@ -103,7 +101,7 @@ def _hook_classes() -> tuple[type, type, type]:
             else:
                 prev = state.previous_modulated
                 rel = ((modulated - prev).abs().mean() / prev.abs().mean()).item()
-                state.accumulated += rescale(rel)
+                state.accumulated += rescale(rel, self.coefficients)
                 compute = state.accumulated >= self.threshold
                 if compute:
                     state.accumulated = 0.0
@@ -139,7 +137,7 @@ def _hook_classes() -> tuple[type, type, type]:
 
 
 def apply_teacache(transformer: torch.nn.Module, threshold: float, steps: Callable[[], int | None],
-                   counter: StepCounter) -> None:
+                   counter: StepCounter, coefficients: tuple[float, ...] = FLUX_COEFFICIENTS) -> None:
     """Hook TeaCache onto a FLUX transformer's double and single blocks."""
     from diffusers.hooks.hooks import HookRegistry, StateManager
 
@@ -149,7 +147,7 @@ def apply_teacache(transformer: torch.nn.Module, threshold: float, steps: Callab
         raise ValueError(f"TeaCache's FLUX rule needs FLUX blocks; {type(transformer).__name__} has none")
     manager = StateManager(state_cls)
     HookRegistry.check_if_exists_or_initialize(blocks[0]).register_hook(
-        head_cls(manager, threshold, steps, counter), HOOK_NAME)
+        head_cls(manager, threshold, steps, counter, tuple(coefficients)), HOOK_NAME)
     for i, block in enumerate(blocks[1:], 1):
         HookRegistry.check_if_exists_or_initialize(block).register_hook(
             block_cls(manager, is_tail=i == len(blocks) - 1), HOOK_NAME)
@@ -164,7 +162,7 @@ def remove_teacache(transformer: torch.nn.Module) -> None:
 
 @register
 class TeaCache(Accelerator):
-    """TeaCache with TeaCache4FLUX's published coefficients."""
+    """TeaCache with TeaCache4FLUX's published coefficients, or the suite's own refit."""
 
     name = "teacache"
     family = "cache"
@@ -177,9 +175,18 @@ class TeaCache(Accelerator):
     params = {
         "threshold": Param(float, 0.4, "accumulated rescaled relative-L1 budget; below the "
                            "polynomial's minimum (0.18 per step) nothing is skipped", min=0.0),
+        "coefficients": Param(list, [], "rescale polynomial, highest power first (a refit from the "
+                              "baseline's traces, summary.json calibration.teacache); empty = "
+                              "TeaCache4FLUX's"),
     }
+
+    def check_environment(self, params: Mapping[str, Any], env: Any) -> None:
+        if not all(isinstance(c, int | float) and not isinstance(c, bool) for c in params["coefficients"]):
+            raise ValueError("coefficients: expected a list of numbers, highest power first")
 
     def apply(self, pipe: Any, params: Mapping[str, Any]) -> Applied:
         counter = StepCounter()
-        apply_teacache(pipe.transformer, params["threshold"], lambda: num_steps(pipe), counter)
-        return Applied(counter=counter, notes={"coefficients": list(FLUX_COEFFICIENTS)})
+        coefficients = tuple(float(c) for c in params["coefficients"]) or FLUX_COEFFICIENTS
+        apply_teacache(pipe.transformer, params["threshold"], lambda: num_steps(pipe), counter,
+                       coefficients)
+        return Applied(counter=counter, notes={"coefficients": list(coefficients)})

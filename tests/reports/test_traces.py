@@ -85,8 +85,12 @@ def test_magcache_rule_matches_hand_computation() -> None:
     assert p == (True, True, False, False, True, True, False, False)
     assert magcache_pattern(ratios, 8, threshold=0.0, max_skip_steps=2, retention_ratio=0.0) == (True,) * 8
     tr = _trace(steps=8, mag_ratio=tuple(ratios))
-    via = predict_image(tr, "magcache", {"threshold": 0.03, "max_skip_steps": 2, "retention_ratio": 0.25})
+    params = {"threshold": 0.03, "max_skip_steps": 2, "retention_ratio": 0.25}
+    via = predict_image(tr, "magcache", {**params, "mag_ratios": tr.signals["mag_ratio"]})
     assert via.computed == p
+    assert predict_image(tr, "magcache", {**params, "calibrate": True}).skipped == 0
+    with pytest.raises(ValueError, match="ratio table"):
+        predict_image(tr, "magcache", params)
     table = predict_image(tr, "magcache", {"threshold": 0.03, "max_skip_steps": 2, "retention_ratio": 0.25,
                                            "mag_ratios": [1.0] * 4})
     assert table.computed == (True, True, False, False, True, False, False, True)
