@@ -21,7 +21,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tests.conftest import REPO, run_cli
+from tests.conftest import REPO, hang_guard, run_cli
 
 SUITE = """
 name = "dist"
@@ -53,7 +53,7 @@ def torchrun_cmd(suite: Path, out: Path) -> list[str]:
 
 def torchrun(suite: Path, out: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     return subprocess.run(torchrun_cmd(suite, out), cwd=REPO, capture_output=True, text=True,
-                          timeout=300, env=env or ENV)
+                          timeout=hang_guard(), env=env or ENV)
 
 
 def rows(run: Path) -> dict[tuple[str, str, int], tuple[str, str]]:
@@ -79,7 +79,7 @@ def dist_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     assert proc.returncode == 0, proc.stderr[-3000:]
     single = subprocess.run([sys.executable, "-m", "evalsuite", "run", str(tmp / "one.toml"),
                              "--out", str(tmp / "one")], cwd=REPO, capture_output=True, text=True,
-                            timeout=300, env=ENV)
+                            timeout=hang_guard(), env=ENV)
     assert single.returncode == 0, single.stderr[-3000:]
     return tmp / "two", tmp / "one"
 
@@ -137,7 +137,7 @@ def test_killing_one_rank_then_rerunning_completes_without_duplicates(tmp_path: 
     marker = uuid.uuid4().hex
     launch = subprocess.Popen(torchrun_cmd(suite, run), cwd=REPO, env={**ENV, "EVALSUITE_TEST_MARK": marker},
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    shard, deadline = run / "shards" / "rank-1.sqlite", time.time() + 180
+    shard, deadline = run / "shards" / "rank-1.sqlite", time.time() + hang_guard()
     while time.time() < deadline and launch.poll() is None:
         try:
             with sqlite3.connect(shard) as db:
@@ -149,7 +149,7 @@ def test_killing_one_rank_then_rerunning_completes_without_duplicates(tmp_path: 
     pid = _rank_pid(marker, 1)
     assert pid is not None and launch.poll() is None, "rank 1 finished before it could be killed"
     os.kill(pid, signal.SIGKILL)
-    assert launch.wait(timeout=120) != 0  # torchrun stops the other rank and fails
+    assert launch.wait(timeout=hang_guard()) != 0  # torchrun stops the other rank and fails
     partial = 0
     for path in (run / "shards").glob("rank-*.sqlite"):
         with sqlite3.connect(path) as db:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from PIL import Image
 
-from tests.conftest import REPO, run_cli
+from tests.conftest import REPO, hang_guard, run_cli
 
 MINI = """
 name = "mini"
@@ -99,8 +99,8 @@ def test_kill_9_then_rerun_completes_without_duplicates(tmp_path: Path) -> None:
     suite, run = write_suite(tmp_path, limit=4), tmp_path / "run"
     proc = subprocess.Popen([sys.executable, "-m", "evalsuite", "run", str(suite), "--out", str(run)],
                             cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.time() + 120
-    while time.time() < deadline:
+    deadline = time.time() + hang_guard()
+    while time.time() < deadline and proc.poll() is None:
         try:
             if len(sample_rows(run)) >= 5:
                 break

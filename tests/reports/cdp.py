@@ -17,6 +17,8 @@ import tempfile
 import time
 from typing import Any
 
+from tests.conftest import hang_guard
+
 # Without these, headless Chromium on a closed network spends its time (and fails) on
 # update checks, sync and first-run work; --no-sandbox because CI runs as root.
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -40,8 +42,8 @@ class CDPError(RuntimeError):
 class Browser:
     """One headless Chromium with a fresh profile, driven over the debugging pipe."""
 
-    def __init__(self, executable: str, timeout: float = 60.0) -> None:
-        self.timeout = timeout
+    def __init__(self, executable: str, timeout: float | None = None) -> None:
+        self.timeout = hang_guard() if timeout is None else timeout
         self.profile = tempfile.mkdtemp(prefix="evalsuite-chromium-")
         to_child_r, self._to_child = os.pipe()
         self._from_child, from_child_w = os.pipe()

@@ -29,7 +29,10 @@ pytestmark = [
 INSPECT = """(async () => {
   const sleep = ms => new Promise(r => setTimeout(r, ms));
   const charts = () => Array.from(document.querySelectorAll("div.chart"));
-  for (let i = 0; i < 100 && !charts().every(d => d.querySelector(".main-svg")); i++) await sleep(100);
+  // Charts draw during load; poll a bounded number of ticks (a count, not a clock, so a slow
+  // machine only stretches it) and stop at once when plotly.js never loaded.
+  for (let i = 0; i < 300 && typeof Plotly !== "undefined"
+       && !charts().every(d => d.querySelector(".main-svg")); i++) await sleep(100);
   // Gallery images are lazy; load them all, as scrolling through the page would.
   for (const img of document.images) img.loading = "eager";
   await Promise.all(Array.from(document.images).map(img => img.complete ? null :

@@ -1,0 +1,26 @@
+"""No test may fail only because the machine is slow: every wait uses the hang guard.
+
+A literal number of seconds in a test's ``timeout=``, ``wait(timeout=...)`` or a
+``time.time() + N`` deadline is a limit a loaded machine can reach (defect: 8 tests errored
+under load with the old 300 s). Waits go through ``tests.conftest.hang_guard()`` instead.
+"""
+
+from __future__ import annotations
+
+import re
+
+from tests.conftest import REPO
+
+ABSOLUTE = re.compile(
+    r"\btimeout(?:_s)?\s*(?::\s*float\s*)?=\s*\d"  # timeout=300, timeout: float = 60.0
+    r"|(?:time|monotonic|perf_counter)\(\)\s*\+\s*\d"  # time.time() + 120
+)
+
+
+def test_no_test_waits_on_an_absolute_limit() -> None:
+    offenders = [f"{path.relative_to(REPO)}:{n}: {line.strip()}"
+                 for path in sorted((REPO / "tests").rglob("*.py"))
+                 for n, line in enumerate(path.read_text().splitlines(), 1)
+                 if ABSOLUTE.search(line) and path.name != "test_timeouts.py"]
+    assert not offenders, "use tests.conftest.hang_guard():\n" + "\n".join(offenders)
+
