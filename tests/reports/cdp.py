@@ -140,7 +140,7 @@ class Browser:
         with contextlib.suppress(CDPError, OSError):
             self.call("Browser.close")
         try:
-            self.proc.wait(10)
+            self.proc.wait(10)  # grace period, not a limit: then it is killed
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait()

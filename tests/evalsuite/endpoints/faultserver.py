@@ -15,6 +15,8 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
+from tests.conftest import hang_guard
+
 HANG_LIMIT_S = 120.0  # a "hang" ends at the latest when the server stops, or after this
 
 
@@ -67,7 +69,7 @@ class FaultServer:
         self._ready = threading.Event()
         self._thread = threading.Thread(target=self._serve, daemon=True)
         self._thread.start()
-        if not self._ready.wait(30):
+        if not self._ready.wait(hang_guard()):
             raise RuntimeError("fault server did not start")
         return self
 

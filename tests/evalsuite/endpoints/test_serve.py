@@ -15,7 +15,7 @@ from PIL import Image
 
 from evalsuite.serve import parse_generation
 from evalsuite.spec import ModelSpec
-from tests.conftest import REPO
+from tests.conftest import REPO, hang_guard
 
 
 def _bench():
@@ -34,7 +34,7 @@ def server():
         yield bench, url
     finally:
         proc.terminate()
-        proc.wait(60)
+        proc.wait(hang_guard())
 
 
 def test_parse_generation_fields_and_errors():
@@ -49,7 +49,7 @@ def test_parse_generation_fields_and_errors():
 
 
 def _image(url: str, seed: int) -> tuple[bytes, dict]:
-    resp = httpx.post(f"{url}/images/generations", timeout=600,
+    resp = httpx.post(f"{url}/images/generations", timeout=hang_guard(),
                       json={"prompt": "a red cube", "seed": seed, "size": "32x48", "num_inference_steps": 2})
     assert resp.status_code == 200, resp.text
     body = resp.json()
@@ -69,9 +69,9 @@ def test_generations_honour_seed_and_size(server):
 
 def test_bad_request_is_a_400_with_a_reason(server):
     _, url = server
-    resp = httpx.post(f"{url}/images/generations", json={"prompt": "x", "size": "7x7"}, timeout=60)
+    resp = httpx.post(f"{url}/images/generations", json={"prompt": "x", "size": "7x7"}, timeout=hang_guard())
     assert resp.status_code == 400 and "size" in resp.json()["error"]["message"]
-    resp = httpx.post(f"{url}/images/generations", content=b"not json", timeout=60)
+    resp = httpx.post(f"{url}/images/generations", content=b"not json", timeout=hang_guard())
     assert resp.status_code == 400
 
 
