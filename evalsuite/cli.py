@@ -189,29 +189,26 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_recommend(args: argparse.Namespace) -> int:
+    from reports.jsonio import SchemaError
     from reports.recommend import BudgetError, recommend
+    from reports.summary import load_summary
 
-    path = args.run_dir / "summary.json"
-    if not path.is_file():
-        raise UserError(f"{args.run_dir}: no summary.json (run `evalsuite report` first)")
     try:
-        summary = json.loads(path.read_text())
-    except json.JSONDecodeError as exc:
-        raise UserError(f"{path}: not valid JSON ({exc})") from None
-    for v in summary["variants"]:  # summary.json writes infinities as strings
-        for entry in v["metrics"].values():
-            if isinstance(entry.get("mean"), str):
-                entry["mean"] = float(entry["mean"])
+        summary = load_summary(args.run_dir / "summary.json")
+    except SchemaError as exc:
+        raise UserError(str(exc)) from None
     try:
         rec = recommend(summary, _budgets(args.ordered or []), args.objective, args.bound)
     except BudgetError as exc:
         raise UserError(f"recommend: {exc}") from None
     if args.json:
-        print(json.dumps(rec.to_dict(), indent=2))
+        from reports.jsonio import to_json
+
+        print(json.dumps(to_json(rec), indent=2))
     else:
         print(f"recommended: {rec.variant or 'none'} ({rec.reason})")
-        for name, why in rec.rejected:
-            print(f"  rejected {name}: {why}")
+        for r in rec.rejected:
+            print(f"  rejected {r.variant}: {r.reason}")
     return EXIT_OK if rec.variant else EXIT_FAILED_VARIANTS
 
 

@@ -24,10 +24,13 @@ def cp_params(variant: Variant) -> dict[str, Any] | None:
     return next((dict(a.params) for a in variant.accelerators if a.name == CP), None)
 
 
-def gpus_per_image(variant: Variant) -> int:
-    """Ranks that generate one image of ``variant`` together (1 without context parallelism)."""
+def gpus_per_image(variant: Variant, default: int = 1) -> int:
+    """GPUs that make one image of ``variant``: its context-parallel group's size, else ``default``.
+
+    The runner schedules ranks with ``default`` 1; the report bills ``[hardware] gpus``.
+    """
     params = cp_params(variant)
-    return degree(params) if params else 1
+    return degree(params) if params else default
 
 
 def model_config(model: ModelSpec, component: str) -> dict[str, Any] | None:

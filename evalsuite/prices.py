@@ -7,6 +7,7 @@ comparisons citing modal.com/pricing; RunPod's are the per-second "flex" rates o
 serverless price list (docs.runpod.io/serverless/pricing) x 3600, for the GPUs Modal does
 not list. A GPU we found no public list price for is named in ``UNSOURCED`` with the
 reason, rather than given an invented number.
+The cost of an image is computed in one place, ``reports.records.cost_per_image``.
 """
 
 from __future__ import annotations
@@ -51,11 +52,6 @@ _DEVICE_NAMES = (("H200", "H200"), ("H100", "H100"), ("B200", "B200"), ("A100", 
 def gpu_key_for_device(device_name: str) -> str | None:
     """Map a device name such as 'NVIDIA H100 80GB HBM3' to a table key."""
     return next((key for part, key in _DEVICE_NAMES if part in device_name), None)
-
-
-def cost_per_image(latency_s: float, usd_per_hour: float, gpus: int) -> float:
-    """$/image = latency x price per hour / 3600 x GPUs."""
-    return latency_s * usd_per_hour / 3600.0 * gpus
 
 
 def price_rows() -> list[tuple[str, str, str, str]]:

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from evalsuite.errors import UserError
+from reports.records import BUDGET_KINDS, Budget
 
 
 def _fail(source: str, key: str, message: str) -> UserError:
@@ -28,16 +29,6 @@ def _fail(source: str, key: str, message: str) -> UserError:
 
 
 NOISE_SEED_OFFSET = 100_000  # far from any suite's own seeds, so the second set never overlaps
-BUDGET_KINDS = ("max_drop", "max_rise", "min", "max")
-
-
-@dataclass(frozen=True)
-class BudgetSpec:
-    """One quality budget for the report's recommendation (see reports.recommend)."""
-
-    metric: str
-    kind: str  # one of BUDGET_KINDS
-    value: float
 
 
 @dataclass(frozen=True)
@@ -51,7 +42,7 @@ class ReportSpec:
 
     noise_floor: bool = False
     objective: str = "latency"  # or "cost"
-    budgets: tuple[BudgetSpec, ...] = ()
+    budgets: tuple[Budget, ...] = ()
     steps_frontier: tuple[int, ...] = ()  # reduced step counts of the fewer-steps reference
 
 
@@ -85,7 +76,8 @@ def _parse_frontier(source: str, value: Any, base_steps: int) -> tuple[int, ...]
 def parse_report(source: str, table: Mapping[str, Any], used: set[str], base_steps: int = 1) -> ReportSpec:
     """Validate ``[report]``: noise_floor, objective, ``[[report.budget]]`` and steps_frontier."""
     from metrics import SCORERS
-    from reports.recommend import Budget, BudgetError, check_budget
+    from reports.recommend import BudgetError, check_budget
+    from reports.records import MetricInfo
 
     for key in table:
         if key not in ("noise_floor", "objective", "budget", "steps_frontier"):
@@ -118,12 +110,11 @@ def parse_report(source: str, table: Mapping[str, Any], used: set[str], base_ste
         value = b[kinds[0]]
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise _fail(source, f"{where}.{kinds[0]}", f"expected a number, got {type(value).__name__}")
-        cls = SCORERS.get(metric)
+        budget = Budget(metric, kinds[0], float(value))
         try:
-            info = {"higher_is_better": cls.higher_is_better, "kind": str(cls.kind), "ideal": cls.ideal}
-            check_budget(Budget(metric, kinds[0], float(value)), info)  # type: ignore[arg-type]
+            check_budget(budget, MetricInfo.of(SCORERS.get(metric)))
         except BudgetError as exc:
             raise _fail(source, f"{where}.{kinds[0]}", str(exc)) from None
-        budgets.append(BudgetSpec(metric, kinds[0], float(value)))
+        budgets.append(budget)
     frontier = _parse_frontier(source, table.get("steps_frontier", False), base_steps)
     return ReportSpec(noise, objective, tuple(budgets), frontier)

@@ -1,53 +1,58 @@
-"""Glue between the store and the pure ``reports`` package: summary.json, the HTML, exports."""
+"""Glue between the store and the pure ``reports`` package: summary.json, the HTML, exports.
+
+The store's rows become typed records here (reports/records.py); from then on nothing is a
+dict until the edges: summary.json, the export tables and the page's data.
+"""
 
 from __future__ import annotations
 
 import json
-import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import prompts as prompt_sets
 from evalsuite.accelerators import ACCELERATORS
+from evalsuite.cp_checks import gpus_per_image
 from evalsuite.errors import UserError
 from evalsuite.prices import PRICES, gpu_key_for_device
 from evalsuite.scoring import build_scorer, scorer_identity
 from evalsuite.spec import Suite, Variant
 from evalsuite.store import Store, telemetry_path
 from reports.export import sample_table, variant_table, write_table
+from reports.files import write_atomic
 from reports.gallery import gallery_rows, write_thumbnails
 from reports.html import render_report
-from reports.recommend import Budget, BudgetError, recommend
-from reports.summary import NOISE_ROLE, build_summary, index_scores
+from reports.recommend import BudgetError, budget_failure, recommend
+from reports.records import (
+    CacheUse,
+    MetricInfo,
+    Pricing,
+    Recommendation,
+    Sample,
+    Score,
+    SetScore,
+    Summary,
+    VariantRun,
+)
+from reports.summary import NOISE_ROLE, build_summary, index_scores, summary_to_json
+
+SUMMARY_FILE = "summary.json"
 
 
-def resolve_pricing(suite: Suite, device_name: str | None) -> dict[str, Any]:
+def resolve_pricing(suite: Suite, device_name: str | None) -> Pricing:
     """Price per GPU-hour from the suite, else the default table (by name or device)."""
     hw = suite.hardware
     key = hw.gpu
     if key == "auto":
         key = gpu_key_for_device(device_name or "") or ("cpu-2vcpu" if not device_name else "")
     if hw.price_per_hour is not None:
-        return {"gpu": key or hw.gpu, "usd_per_hour": hw.price_per_hour, "gpus": hw.gpus,
-                "source": "suite hardware.price_per_hour", "date": None}
+        return Pricing(key or hw.gpu, hw.price_per_hour, hw.gpus, "suite hardware.price_per_hour")
     if key not in PRICES:
         raise UserError(f"{suite.source}: hardware.gpu: no default price for {key or device_name!r} "
                         f"(known: {', '.join(PRICES)}); set hardware.price_per_hour")
     p = PRICES[key]
-    return {"gpu": key, "usd_per_hour": p.usd_per_hour, "gpus": hw.gpus, "source": p.source,
-            "date": p.date}
-
-
-def _json_safe(obj: Any) -> Any:
-    """Strict JSON has no NaN/inf: write them as null (NaN) or a string (inf)."""
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return None if math.isnan(obj) else ("inf" if obj > 0 else "-inf")
-    if isinstance(obj, dict):
-        return {k: _json_safe(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [_json_safe(v) for v in obj]
-    return obj
+    return Pricing(key, p.usd_per_hour, hw.gpus, p.source, p.date)
 
 
 def selected_keys(suite: Suite) -> set[tuple[str, int]]:
@@ -59,23 +64,24 @@ def selected_keys(suite: Suite) -> set[tuple[str, int]]:
     return {(p.id, seed) for p in chosen for seed in suite.prompts.seeds}
 
 
-@dataclass
+@dataclass(frozen=True)
 class RunTables:
     """What the summary, gallery and export read from the store, for the suite's variants."""
 
-    variants: list[dict[str, Any]]  # suite order, the noise-floor variant last
-    samples: list[dict[str, Any]]
-    scores: list[dict[str, Any]]
-    set_scores: list[dict[str, Any]]
-    metrics: dict[str, dict[str, Any]]
-    pricing: dict[str, Any]
+    variants: tuple[VariantRun, ...]  # suite order, the noise-floor variant last
+    samples: tuple[Sample, ...]
+    scores: tuple[Score, ...]
+    set_scores: tuple[SetScore, ...]
+    metrics: dict[str, MetricInfo]
+    pricing: Pricing
     expected: int  # prompts x seeds
 
 
-def _cache_of(v: Variant) -> dict[str, Any] | None:
+def cache_of(v: Variant) -> CacheUse | None:
+    """The variant's cache accelerator (a suite allows at most one), or None."""
     for a in v.accelerators:
         if ACCELERATORS.get(a.name).family == "cache":
-            return {"accelerator": a.name, "params": dict(a.params)}
+            return CacheUse(a.name, dict(a.params))
     return None
 
 
@@ -88,74 +94,96 @@ def _compile_seconds(path: Path) -> float | None:
     return telemetry.get("accelerators", {}).get("compile", {}).get("compile_s")
 
 
+def variant_run(suite: Suite, v: Variant, row: dict[str, Any] | None, run_dir: Path) -> VariantRun:
+    """One suite variant with what the store holds about it (``row``: its variants row)."""
+    row = row or {}
+    return VariantRun(
+        id=v.id, name=v.name, status=row.get("status", "pending"), error=row.get("error"),
+        accelerators=v.describe(), generation=dict(v.generation), cache=cache_of(v),
+        gpus_per_image=gpus_per_image(v, suite.hardware.gpus), group=v.group, sweep=v.sweep,
+        role=NOISE_ROLE if v.seed_offset else None, seed_offset=v.seed_offset,
+        worker_start_s=row.get("worker_start_s"), load_s=row.get("load_s"), cold_s=row.get("cold_s"),
+        compile_s=_compile_seconds(telemetry_path(run_dir, v.name, v.id)),
+        checks=tuple(json.loads(row.get("checks") or "[]")))
+
+
+def _record(cls: type, row: dict[str, Any]) -> Any:
+    """A store row as a record (the columns the record has; others are ignored)."""
+    return cls(**{k: row[k] for k in cls.__dataclass_fields__ if k in row})  # type: ignore[attr-defined]
+
+
+def metric_infos(suite: Suite) -> dict[str, MetricInfo]:
+    """Each metric of the suite with its scorer's identity (models load lazily: none here)."""
+    infos = {}
+    for use in suite.metrics:
+        scorer = build_scorer(use, "cpu")
+        infos[use.name] = MetricInfo.of(scorer, scorer_identity(scorer))
+    return infos
+
+
 def collect(suite: Suite, run_dir: Path, store: Store) -> RunTables:
     """Read the suite's current variants, prompts and seeds from the store."""
     keys = selected_keys(suite)
-    in_suite = lambda r: (r["prompt_id"], r["seed"]) in keys  # noqa: E731
-    rows = {v["id"]: v for v in store.variants()}
-    variants = []
-    for v in suite.variants:
-        row = rows.get(v.id, {"status": "pending", "error": None})
-        variants.append({
-            "id": v.id, "name": v.name, "status": row["status"], "error": row.get("error"),
-            "spec": v.describe(), "cache": _cache_of(v), "is_cache": _cache_of(v) is not None,
-            "role": NOISE_ROLE if v.seed_offset else None, "seed_offset": v.seed_offset,
-            "worker_start_s": row.get("worker_start_s"), "load_s": row.get("load_s"),
-            "cold_s": row.get("cold_s"), "checks": json.loads(row.get("checks") or "[]"),
-            "compile_s": _compile_seconds(telemetry_path(run_dir, v.name, v.id)),
-        })
-    ids = [v.id for v in suite.variants]
-    metrics = {}
-    for use in suite.metrics:
-        scorer = build_scorer(use, "cpu")
-        metrics[use.name] = {"higher_is_better": scorer.higher_is_better, "kind": str(scorer.kind),
-                             "ideal": scorer.ideal, "identity": scorer_identity(scorer)}
+    rows = {r["id"]: r for r in store.variants()}
+    variants = tuple(variant_run(suite, v, rows.get(v.id), run_dir) for v in suite.variants)
+    ids = {v.id for v in suite.variants}
     manifest_path = run_dir / "manifest.json"
     device_name = None
     if manifest_path.exists():
         device_name = json.loads(manifest_path.read_text()).get("hardware", {}).get("gpu")
     return RunTables(
-        variants=variants, samples=[r for r in store.samples(ids) if in_suite(r)],
-        scores=[r for r in store.scores() if r["variant_id"] in ids and in_suite(r)],
-        set_scores=[r for r in store.set_scores() if r["variant_id"] in ids],
-        metrics=metrics, pricing=resolve_pricing(suite, device_name), expected=len(keys))
+        variants=variants,
+        samples=tuple(_record(Sample, r) for r in store.samples(sorted(ids))
+                      if (r["prompt_id"], r["seed"]) in keys),
+        scores=tuple(_record(Score, r) for r in store.scores()
+                     if r["variant_id"] in ids and (r["prompt_id"], r["seed"]) in keys),
+        set_scores=tuple(_record(SetScore, r) for r in store.set_scores() if r["variant_id"] in ids),
+        metrics=metric_infos(suite), pricing=resolve_pricing(suite, device_name), expected=len(keys))
 
 
-def summarize(suite: Suite, run_dir: Path, store: Store, tables: RunTables | None = None) -> dict[str, Any]:
+def suite_recommendation(suite: Suite, summary: Summary) -> Recommendation | None:
+    """The recommendation under the suite's own ``[[report.budget]]`` tables, if it sets any."""
+    budgets = suite.report.budgets
+    if not budgets:
+        return None
+    objective = suite.report.objective
+    try:
+        return recommend(summary, budgets, "cost" if objective == "cost" else "latency")
+    except BudgetError as exc:  # e.g. a metric whose scorer failed for every image
+        return budget_failure(budgets, objective, exc)
+
+
+def summarize(suite: Suite, run_dir: Path, store: Store, tables: RunTables | None = None) -> Summary:
     """Build the summary (with the suite's own recommendation, if it sets budgets)."""
     t = tables or collect(suite, run_dir, store)
     summary = build_summary(
         suite=suite.name, baseline=suite.baseline, variants=t.variants, samples=t.samples,
         scores=t.scores, set_scores=t.set_scores, metrics=t.metrics, pricing=t.pricing,
         expected_per_variant=t.expected)
-    if suite.report.budgets:
-        budgets = [Budget(b.metric, b.kind, b.value) for b in suite.report.budgets]  # type: ignore[arg-type]
-        try:
-            rec = recommend(summary, budgets, suite.report.objective)  # type: ignore[arg-type]
-            summary["recommendation"] = rec.to_dict()
-        except BudgetError as exc:  # e.g. a metric whose scorer failed for every image
-            summary["recommendation"] = {"variant": None, "reason": str(exc), "budgets": [
-                b.describe() for b in budgets], "objective": suite.report.objective, "rejected": [],
-                "bound": "ci", "objective_value": None}
-    return summary
+    return replace(summary, recommendation=suite_recommendation(suite, summary))
+
+
+def write_summary(run_dir: Path, summary: Summary) -> Path:
+    """Write summary.json atomically (strict JSON)."""
+    text = json.dumps(summary_to_json(summary), indent=2, allow_nan=False)
+    return write_atomic(run_dir / SUMMARY_FILE, text)
 
 
 def _gallery(suite: Suite, t: RunTables) -> list[dict[str, Any]]:
     scores_by, _ = index_scores(t.scores)
-    baseline_id = next(v["id"] for v in t.variants if v["name"] == suite.baseline)
+    baseline_id = next(v.id for v in t.variants if v.name == suite.baseline)
     return gallery_rows(t.samples, scores_by, t.metrics, t.variants, baseline_id)
 
 
-def write_reports(suite: Suite, run_dir: Path, store: Store,
-                  recommendation: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Write summary.json and report/index.html (with gallery thumbnails); return the summary."""
+def write_reports(suite: Suite, run_dir: Path, store: Store) -> Summary:
+    """Write summary.json and report/ (index.html, plotly.js, thumbnails); return the summary.
+
+    Every file is written atomically, and a report folder left broken by a killed run
+    (e.g. an empty plotly.min.js) is repaired.
+    """
     tables = collect(suite, run_dir, store)
     summary = summarize(suite, run_dir, store, tables)
-    if recommendation is not None:
-        summary["recommendation"] = recommendation
-    tmp = run_dir / "summary.json.tmp"
-    tmp.write_text(json.dumps(_json_safe(summary), indent=2, allow_nan=False))
-    tmp.replace(run_dir / "summary.json")
+    write_summary(run_dir, summary)
     rows = _gallery(suite, tables)
     write_thumbnails(run_dir, run_dir / "report", rows)
     render_report(summary, run_dir / "report", gallery=rows)
@@ -166,7 +194,7 @@ def export_run(suite: Suite, run_dir: Path, store: Store, fmt: str, out_dir: Pat
     """Write samples.<fmt> (one row per image) and variants.<fmt> (one row per variant)."""
     tables = collect(suite, run_dir, store)
     summary = summarize(suite, run_dir, store, tables)
-    per_image = [m for m, i in tables.metrics.items() if i["kind"] != "set"]
+    per_image = [m for m, i in tables.metrics.items() if i.kind != "set"]
     out_dir.mkdir(parents=True, exist_ok=True)
     try:
         return [write_table(sample_table(tables.samples, tables.scores, tables.variants, per_image),

@@ -21,6 +21,7 @@ from evalsuite.accelerators import ACCELERATORS
 from evalsuite.errors import UserError
 from evalsuite.overrides import GENERATION_KEYS, apply_overrides, check_override
 from evalsuite.report_spec import NOISE_SEED_OFFSET, ReportSpec, parse_report, report_dict
+from reports.records import SweepAxis
 
 BUILTIN_DIR = Path(__file__).parent / "suites"
 DTYPES = ("float32", "bfloat16", "float16")
@@ -86,10 +87,41 @@ class Variant:
     seed_offset: int = 0  # != 0 only for the noise-floor pseudo-variant (see ReportSpec)
     generation: tuple[tuple[str, Any], ...] = ()  # steps/guidance/height/width overrides (overrides.py)
     role: str | None = None  # "steps_frontier" for the fewer-steps reference variants
+    group: str = ""  # the [[variant]] table it was expanded from ("" if none)
+    sweep: tuple[SweepAxis, ...] = ()  # the parameters that table sweeps, in its own order
 
     def describe(self) -> dict[str, dict[str, Any]]:
         """Accelerator name -> parameters."""
         return {a.name: dict(a.params) for a in self.accelerators}
+
+
+def _variant_tables(variants: tuple[Variant, ...]) -> list[dict[str, Any]]:
+    """The ``[[variant]]`` tables that expand to ``variants``: a sweep is written as its lists."""
+    tables: list[dict[str, Any]] = []
+    done: set[str] = set()
+    for v in variants:
+        if v.seed_offset or v.role is not None or (v.sweep and v.group in done):
+            continue
+        if not v.sweep:
+            tables.append({"name": v.name, **v.describe(), **dict(v.generation)})
+            continue
+        done.add(v.group)
+        # Swept keys first, in the sweep's order: expansion walks the table in order, so this
+        # reproduces the same names and the same variant order. Accelerator "" is a
+        # generation setting (steps, guidance, ...), written at the table's top level.
+        table: dict[str, Any] = {"name": v.group}
+        for axis in v.sweep:
+            if axis.accelerator:
+                table.setdefault(axis.accelerator, {})[axis.param] = list(axis.values)
+            else:
+                table[axis.param] = list(axis.values)
+        for key, value in v.generation:
+            table.setdefault(key, value)
+        for acc, params in v.describe().items():
+            fixed = table.setdefault(acc, {})
+            fixed.update({k: x for k, x in params.items() if k not in fixed})
+        tables.append(table)
+    return tables
 
 
 @dataclass(frozen=True)
@@ -119,8 +151,7 @@ class Suite:
             "prompts": drop_none(self.prompts.to_dict()),
             "hardware": drop_none(asdict(self.hardware)), "run": drop_none(asdict(self.run)),
             "metrics": metrics,
-            "variant": [{"name": v.name, **v.describe(), **dict(v.generation)} for v in self.variants
-                        if not v.seed_offset and v.role is None],
+            "variant": _variant_tables(self.variants),
             **({"report": report_dict(self.report)} if self.report != ReportSpec() else {}),
         }
 
@@ -173,10 +204,13 @@ def _check_model(source: str, m: ModelSpec) -> None:
                         f"invalid value {getattr(m, key)!r}" + (f" ({hint[key]})" if key in hint else ""))
 
 
-def _expand_variant(source: str, index: int, raw: Mapping[str, Any]) -> list[tuple[str, dict, dict]]:
+def _expand_variant(source: str, index: int, raw: Mapping[str, Any]
+                    ) -> tuple[list[tuple[str, dict, dict]], tuple[SweepAxis, ...]]:
     """Validate one ``[[variant]]`` table and expand list-valued parameters into a grid.
 
-    Returns (name, accelerator -> params, generation overrides) per concrete variant.
+    Returns:
+        (name, accelerator -> params, generation overrides) per concrete variant, and the
+        swept axes in the table's order (accelerator "" for steps/guidance/height/width).
     """
     where = f"variant[{index}]"
     name = raw.get("name")
@@ -242,7 +276,7 @@ def _expand_variant(source: str, index: int, raw: Mapping[str, Any]) -> list[tup
             suffix = "-".join(f"{k}{v:g}" if isinstance(v, float) else f"{k}{v}"
                               for (_, k, _), v in zip(axes, combo, strict=True))
         expanded.append((f"{name}-{suffix}" if axes else name, chosen, gen))
-    return expanded
+    return expanded, tuple(SweepAxis(a, k, tuple(values)) for a, k, values in axes)
 
 
 def _check_combination(source: str, name: str, accs: Mapping[str, Any]) -> None:
@@ -328,7 +362,8 @@ def parse_suite(raw: Mapping[str, Any], source: str, base_dir: Path) -> Suite:
     for index, rv in enumerate(raw_variants):
         if not isinstance(rv, dict):
             raise _fail(source, f"variant[{index}]", "expected a table")
-        for vname, accs, gen in _expand_variant(source, index, rv):
+        expanded, sweep = _expand_variant(source, index, rv)
+        for vname, accs, gen in expanded:
             if vname in seen:
                 raise _fail(source, f"variant.{vname}", "duplicate variant name")
             seen.add(vname)
@@ -339,7 +374,7 @@ def parse_suite(raw: Mapping[str, Any], source: str, base_dir: Path) -> Suite:
             ))
             overrides = tuple(sorted(gen.items()))
             variants.append(Variant(vname, uses, variant_id(apply_overrides(model, gen), uses),
-                                    generation=overrides))
+                                    generation=overrides, group=str(rv["name"]), sweep=sweep))
     baseline = raw.get("baseline", "baseline")
     if not isinstance(baseline, str) or baseline not in seen:
         raise _fail(source, "baseline", f"no variant named {baseline!r}")

@@ -36,9 +36,9 @@ class Interval(NamedTuple):
     n_prompts: int  # clusters that were resampled
 
     @property
-    def ci(self) -> list[float] | None:
-        """``[lo, hi]`` or None, the form summary.json stores."""
-        return None if self.lo is None or self.hi is None else [self.lo, self.hi]
+    def ci(self) -> tuple[float, float] | None:
+        """``(lo, hi)`` or None, the form summary.json stores (as a list)."""
+        return None if self.lo is None or self.hi is None else (self.lo, self.hi)
 
     def excludes(self, value: float = 0.0) -> bool | None:
         """True when the interval lies entirely above or below ``value`` (None: no interval)."""

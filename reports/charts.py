@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import html
 import math
-from collections.abc import Mapping
 from typing import Any
 
 import plotly.graph_objects as go
 
+from reports.records import Pair, Summary
 from reports.summary import quality_of
 
 LAYOUT = {"height": 380, "margin": {"l": 70, "r": 20, "t": 50, "b": 50}}
@@ -23,8 +23,9 @@ def esc(text: Any) -> str:
     return html.escape(str(text), quote=True)
 
 
-def _num(x: Any) -> float | None:
-    return float(x) if isinstance(x, int | float | str) and x is not None else None
+def finite_ci(ci: Pair | None) -> Pair | None:
+    """An interval a chart can draw: both ends finite, else none."""
+    return ci if ci and all(math.isfinite(c) for c in ci) else None
 
 
 def _ci_errors(points: list[dict[str, Any]]) -> dict[str, Any] | None:
@@ -42,31 +43,30 @@ def _finite_plot_value(values: list[float], higher_is_better: bool) -> float:
     return (max(finite) if higher_is_better else min(finite)) if finite else 0.0
 
 
-def pareto_figure(summary: Mapping[str, Any], metric: str, axis: str) -> go.Figure:
+def pareto_figure(summary: Summary, metric: str, axis: str) -> go.Figure:
     """Quality (mean, 95% CI bars) against latency p50 (p90 whiskers) or cost per image.
 
     Pareto members are stars joined by the dotted front line; dominated variants are dots.
     """
-    info = summary["metrics"][metric]
+    info = summary.metrics[metric]
     pts = []
-    for v in summary["variants"]:
-        x = (v["latency_s"] or {}).get("p50") if axis == "latency" else v["cost_per_image_usd"]
+    for v in summary.variants:
+        x = (v.latency_s.p50 if v.latency_s else None) if axis == "latency" else v.cost_per_image_usd
         q = quality_of(v, metric, info)
-        if v["status"] != "ok" or x is None or math.isnan(q):
+        if v.status != "ok" or x is None or math.isnan(q):
             continue
-        entry = v["metrics"].get(metric, {})
-        ci = entry.get("ci")
-        pts.append({"v": v, "x": x, "y": q, "ci": [_num(ci[0]), _num(ci[1])] if ci else None,
-                    "p90": (v["latency_s"] or {}).get("p90"),
-                    "front": bool(v["pareto"].get(metric, {}).get(axis))})
+        entry = v.metrics.get(metric)
+        member = v.pareto.get(metric)
+        pts.append({"v": v, "x": x, "y": q, "ci": entry.ci if entry else None,
+                    "p90": v.latency_s.p90 if v.latency_s else None,
+                    "front": bool(member and getattr(member, axis))})
     # A paired metric's baseline sits at the ideal; PSNR's ideal is infinite, so plot the
     # baseline on the best finite value seen instead of dropping it from the chart.
-    stand_in = _finite_plot_value([p["y"] for p in pts], info["higher_is_better"])
+    stand_in = _finite_plot_value([p["y"] for p in pts], info.higher_is_better)
     for p in pts:
         if not math.isfinite(p["y"]):
             p["y"], p["ci"] = stand_in, None
-        if p["ci"] and not all(c is not None and math.isfinite(c) for c in p["ci"]):
-            p["ci"] = None
+        p["ci"] = finite_ci(p["ci"])
     fig = go.Figure()
     front = sorted((p for p in pts if p["front"]), key=lambda p: p["x"])
     fig.add_trace(go.Scatter(x=[p["x"] for p in front], y=[p["y"] for p in front], mode="lines",
@@ -83,50 +83,49 @@ def pareto_figure(summary: Mapping[str, Any], metric: str, axis: str) -> go.Figu
                        "arrayminus": [0.0] * len(sel)}
         fig.add_trace(go.Scatter(
             x=[p["x"] for p in sel], y=[p["y"] for p in sel], mode="markers+text",
-            text=[esc(p["v"]["name"]) for p in sel], textposition="top center", name=name,
+            text=[esc(p["v"].name) for p in sel], textposition="top center", name=name,
             marker={"size": 13 if members else 9, "symbol": symbol}, error_y=_ci_errors(sel),
             error_x=error_x))
     xlabel = "latency p50 (s), whisker to p90" if axis == "latency" else "cost per image (USD)"
-    arrow = "higher is better" if info["higher_is_better"] else "lower is better"
+    arrow = "higher is better" if info.higher_is_better else "lower is better"
     fig.update_layout(title=f"{esc(metric)} vs {xlabel.split(',')[0]}", xaxis_title=xlabel,
                       yaxis_title=f"{esc(metric)} ({arrow}), 95% CI", **LAYOUT)
     return fig
 
 
-def speedup_figure(summary: Mapping[str, Any], metric: str) -> go.Figure:
+def speedup_figure(summary: Summary, metric: str) -> go.Figure:
     """Speedup (p50) against the quality delta vs the baseline, with CI bars.
 
     The grey band is the noise floor (how far reseeding alone moves the mean), when the
     suite measured one. Metrics without a delta (PSNR) plot their value instead.
     """
-    info = summary["metrics"][metric]
-    has_delta = info["kind"] == "per-image" or info.get("ideal") is not None
-    pts = []
-    for v in summary["variants"]:
-        entry = v["metrics"].get(metric, {})
-        y = _num(entry.get("delta_vs_baseline") if has_delta else entry.get("mean"))
-        if v["status"] != "ok" or v.get("speedup_p50") is None or y is None or not math.isfinite(y):
+    info = summary.metrics[metric]
+    pts: list[dict[str, Any]] = []
+    for v in summary.variants:
+        entry = v.metrics.get(metric)
+        if entry is None:
             continue
-        ci = entry.get("delta_ci") if has_delta else entry.get("ci")
-        ci = [_num(ci[0]), _num(ci[1])] if ci else None
-        if ci and not all(c is not None and math.isfinite(c) for c in ci):
-            ci = None
-        pts.append({"v": v, "x": v["speedup_p50"], "y": y, "ci": ci})
+        y = entry.delta_vs_baseline if info.has_delta else entry.mean
+        if v.status != "ok" or v.speedup_p50 is None or y is None or not math.isfinite(y):
+            continue
+        pts.append({"v": v, "x": v.speedup_p50, "y": y,
+                    "ci": finite_ci(entry.delta_ci if info.has_delta else entry.ci)})
     fig = go.Figure()
-    floor = ((summary.get("noise_floor") or {}).get("metrics", {}).get(metric) or {}).get("floor")
-    if has_delta and info["kind"] == "per-image" and floor:
+    noise = summary.noise_floor.metrics.get(metric) if summary.noise_floor else None
+    floor = noise.floor if noise else None
+    if info.kind == "per-image" and floor:
         fig.add_hrect(y0=-floor, y1=floor, fillcolor="#999", opacity=0.18, line_width=0,
                       annotation_text="seed noise", annotation_position="top left")
-    if has_delta:
+    if info.has_delta:
         fig.add_hline(y=0, line={"color": "#444", "width": 1})
     fig.add_trace(go.Scatter(
         x=[p["x"] for p in pts], y=[p["y"] for p in pts], mode="markers+text",
-        text=[esc(p["v"]["name"]) for p in pts], textposition="top center", name=esc(metric),
+        text=[esc(p["v"].name) for p in pts], textposition="top center", name=esc(metric),
         marker={"size": 10}, error_y=_ci_errors(pts)))
-    arrow = "higher is better" if info["higher_is_better"] else "lower is better"
-    ytitle = (f"{esc(metric)} delta vs baseline ({arrow})" if has_delta
+    arrow = "higher is better" if info.higher_is_better else "lower is better"
+    ytitle = (f"{esc(metric)} delta vs baseline ({arrow})" if info.has_delta
               else f"{esc(metric)} ({arrow})")
-    fig.update_layout(title=f"speedup × vs {esc(metric)} {'delta' if has_delta else ''}",
+    fig.update_layout(title=f"speedup × vs {esc(metric)} {'delta' if info.has_delta else ''}",
                       xaxis_title="speedup × (baseline p50 / variant p50)",
                       yaxis_title=ytitle + ", 95% CI", showlegend=False, **LAYOUT)
     return fig

@@ -14,7 +14,9 @@ from urllib.parse import quote
 
 from PIL import Image
 
+from reports.files import atomic_path
 from reports.metric_stats import oriented_loss
+from reports.records import MetricInfo, Sample, VariantRun
 
 THUMB_SIZE = 192  # px, longest side; enough to spot artefacts, small enough for 1000s of rows
 
@@ -26,7 +28,7 @@ def thumb_path(image: str) -> str:
     return str(Path("thumbs", *parts).with_suffix(".jpg"))
 
 
-def image_loss(info: Mapping[str, Any], value: float | None, base: float | None) -> float | None:
+def image_loss(info: MetricInfo, value: float | None, base: float | None) -> float | None:
     """How much worse one image is than the baseline's of the same prompt and seed.
 
     Per-image metrics: the oriented difference with the baseline's value. Paired metrics:
@@ -34,26 +36,25 @@ def image_loss(info: Mapping[str, Any], value: float | None, base: float | None)
     """
     if value is None or math.isnan(value):
         return None
-    if info["kind"] == "paired":
-        ideal = info.get("ideal")
-        return oriented_loss(info, value - ideal) if ideal is not None else oriented_loss(info, value)
+    if info.kind == "paired":
+        return oriented_loss(info, value - info.ideal if info.ideal is not None else value)
     if base is None or math.isnan(base):
         return None
     return oriented_loss(info, value - base)
 
 
-def gallery_rows(samples: Sequence[Mapping[str, Any]],
+def gallery_rows(samples: Sequence[Sample],
                  scores_by: Mapping[tuple[str, str], Mapping[tuple[str, int], float | None]],
-                 metrics: Mapping[str, Mapping[str, Any]], variants: Sequence[Mapping[str, Any]],
+                 metrics: Mapping[str, MetricInfo], variants: Sequence[VariantRun],
                  baseline_id: str) -> list[dict[str, Any]]:
     """One row per (prompt, seed), cells in ``variants`` order.
 
     Args:
         samples: sample rows with prompt text and category (store.samples()).
         scores_by: (variant id, metric) -> {(prompt, seed): value}.
-        metrics: name -> {higher_is_better, kind, ideal}; set-level metrics are left out.
-        variants: {"id", "name", "role"} in display order; role "noise_floor" marks the
-            reseeded baseline, shown but never counted as the worst variant.
+        metrics: name -> info; set-level metrics are left out.
+        variants: in display order; role "noise_floor" marks the reseeded baseline, shown
+            but never counted as the worst variant.
         baseline_id: id of the baseline.
 
     Returns:
@@ -61,35 +62,34 @@ def gallery_rows(samples: Sequence[Mapping[str, Any]],
         status, reason, scores, losses) and worst: metric -> {"loss", "variant"}, the
         largest loss among the accelerated variants (the gallery sorts on it).
     """
-    per_image = {m: i for m, i in metrics.items() if i["kind"] != "set"}
-    by_key: dict[tuple[str, int], dict[str, Mapping[str, Any]]] = {}
-    meta: dict[tuple[str, int], Mapping[str, Any]] = {}
+    per_image = {m: i for m, i in metrics.items() if i.kind != "set"}
+    by_key: dict[tuple[str, int], dict[str, Sample]] = {}
+    meta: dict[tuple[str, int], Sample] = {}
     for s in samples:
-        key = (s["prompt_id"], s["seed"])
-        by_key.setdefault(key, {})[s["variant_id"]] = s
+        key = (s.prompt_id, s.seed)
+        by_key.setdefault(key, {})[s.variant_id] = s
         meta.setdefault(key, s)
     rows = []
     for key in sorted(by_key, key=lambda k: (str(k[0]), k[1])):
         cells, worst = [], {}
         for v in variants:
-            s = by_key[key].get(v["id"])
+            s = by_key[key].get(v.id)
             scores, losses = {}, {}
             for m, info in per_image.items():
-                value = scores_by.get((v["id"], m), {}).get(key)
+                value = scores_by.get((v.id, m), {}).get(key)
                 base = scores_by.get((baseline_id, m), {}).get(key)
                 scores[m] = value
-                losses[m] = None if v["id"] == baseline_id else image_loss(info, value, base)
-                if v.get("role") is None and losses[m] is not None and (
+                losses[m] = None if v.id == baseline_id else image_loss(info, value, base)
+                if v.role is None and losses[m] is not None and (
                         m not in worst or losses[m] > worst[m]["loss"]):
-                    worst[m] = {"loss": losses[m], "variant": v["name"]}
-            image = s.get("image") if s else None
-            cells.append({"variant": v["name"], "role": v.get("role"),
-                          "is_baseline": v["id"] == baseline_id, "image": image,
-                          "thumb": thumb_path(image) if image else None,
-                          "status": s["status"] if s else "missing",
-                          "reason": s.get("reason") if s else None, "scores": scores, "losses": losses})
-        rows.append({"prompt_id": key[0], "seed": key[1], "text": meta[key].get("text", ""),
-                     "category": meta[key].get("category") or "", "cells": cells, "worst": worst})
+                    worst[m] = {"loss": losses[m], "variant": v.name}
+            image = s.image if s else None
+            cells.append({"variant": v.name, "role": v.role, "is_baseline": v.id == baseline_id,
+                          "image": image, "thumb": thumb_path(image) if image else None,
+                          "status": s.status if s else "missing",
+                          "reason": s.reason if s else None, "scores": scores, "losses": losses})
+        rows.append({"prompt_id": key[0], "seed": key[1], "text": meta[key].text,
+                     "category": meta[key].category or "", "cells": cells, "worst": worst})
     return rows
 
 
@@ -114,14 +114,11 @@ def write_thumbnails(run_dir: Path, report_dir: Path, rows: Sequence[dict[str, A
             if not src.is_file():
                 cell["thumb"] = None
                 continue
-            if dst.is_file() and dst.stat().st_mtime >= src.stat().st_mtime:
+            if dst.is_file() and dst.stat().st_size and dst.stat().st_mtime >= src.stat().st_mtime:
                 continue
-            dst.parent.mkdir(parents=True, exist_ok=True)
-            with Image.open(src) as im:
+            with Image.open(src) as im, atomic_path(dst) as tmp:
                 im = im.convert("RGB")
                 im.thumbnail((size, size), Image.Resampling.LANCZOS)
-                tmp = dst.with_name(f".{dst.name}.tmp")
                 im.save(tmp, format="JPEG", quality=85)
-            tmp.replace(dst)
             written += 1
     return written

@@ -7,9 +7,9 @@ never become markup or script. Nothing here is marked ``safe`` by hand.
 
 from __future__ import annotations
 
+import hashlib
 import json
-import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -17,21 +17,25 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from plotly.offline import get_plotlyjs
 
 from reports.charts import pareto_figure, speedup_figure
-from reports.charts_more import category_figure, telemetry_figure
+from reports.charts_more import category_figure, telemetry_figure, telemetry_params
+from reports.files import write_atomic
 from reports.gallery import url
+from reports.jsonio import read_number, to_json
 from reports.metric_stats import NOISE, SAME
+from reports.records import Recommendation, Summary
 
 _ENV = Environment(loader=PackageLoader("reports", "templates"),
                    autoescape=select_autoescape(["html", "j2"]))
 MARKS = {"indistinguishable": "≈", "within seed noise": "~", "worse": "▼", "better": "▲",
          "reference": "ref"}
+PLOTLY_JS = "plotly.min.js"
 
 
 def _fmt(value: Any, digits: int = 4) -> str:
     if value is None:
         return "–"
     if isinstance(value, str) and value in ("inf", "-inf"):
-        value = float(value)
+        value = read_number(value)
     if isinstance(value, float):
         if value != value:
             return "NaN"
@@ -51,18 +55,7 @@ _ENV.filters["mark"] = lambda verdict: MARKS.get(verdict or "", "")
 _ENV.filters["url"] = url
 
 
-def _clean(obj: Any) -> Any:
-    """JSON for the page's scripts: JavaScript's JSON.parse has no NaN or Infinity."""
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return None
-    if isinstance(obj, dict):
-        return {k: _clean(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [_clean(v) for v in obj]
-    return obj
-
-
-def build_charts(summary: Mapping[str, Any]) -> list[dict[str, Any]]:
+def build_charts(summary: Summary) -> list[dict[str, Any]]:
     """Every chart of the report as {id, section, metric, figure (plotly JSON)}."""
     charts: list[dict[str, Any]] = []
 
@@ -71,57 +64,69 @@ def build_charts(summary: Mapping[str, Any]) -> list[dict[str, Any]]:
             charts.append({"id": f"chart-{len(charts)}", "section": section, "metric": metric,
                            "figure": json.loads(fig.to_json())})
 
-    for metric in summary["metrics"]:
+    for metric in summary.metrics:
         add("pareto", metric, pareto_figure(summary, metric, "latency"))
         add("pareto", metric, pareto_figure(summary, metric, "cost"))
         add("speedup", metric, speedup_figure(summary, metric))
         add("categories", metric, category_figure(summary, metric))
-    add("telemetry", "", telemetry_figure(summary))
+    for param in telemetry_params(summary):
+        add("telemetry", "", telemetry_figure(summary, param))
     return charts
 
 
-def indistinguishable(summary: Mapping[str, Any]) -> dict[str, list[str] | None]:
+def indistinguishable(summary: Summary) -> dict[str, list[str] | None]:
     """Metric -> variants indistinguishable from the baseline or within seed noise on it
     (None: the metric has no test, like PSNR); key ``""``: those that are on every tested
     metric."""
     out: dict[str, list[str] | None] = {}
-    ok = [v for v in summary["variants"] if not v["is_baseline"] and v["status"] == "ok"]
-    for m in summary["metrics"]:
-        tested = [v for v in ok if v["metrics"][m].get("verdict")]
-        same = [v["name"] for v in tested if v["metrics"][m]["verdict"] in (SAME, NOISE)]
+    ok = [v for v in summary.variants if not v.is_baseline and v.status == "ok"]
+    for m in summary.metrics:
+        tested = [v for v in ok if m in v.metrics and v.metrics[m].verdict]
+        same = [v.name for v in tested if v.metrics[m].verdict in (SAME, NOISE)]
         out[m] = same if tested else None
     every = []
     for v in ok:
-        verdicts = [e.get("verdict") for e in v["metrics"].values() if e.get("verdict")]
+        verdicts = [e.verdict for e in v.metrics.values() if e.verdict]
         if verdicts and all(vd in (SAME, NOISE) for vd in verdicts):
-            every.append(v["name"])
+            every.append(v.name)
     out[""] = every
     return out
 
 
-def render_report(summary: Mapping[str, Any], out_dir: Path,
-                  recommendation: Mapping[str, Any] | None = None,
-                  gallery: Sequence[Mapping[str, Any]] | None = None) -> Path:
+def ensure_plotly(out_dir: Path) -> bool:
+    """Write ``plotly.min.js`` unless the one there is whole; True if it was (re)written.
+
+    A report folder from a killed run may hold an empty or truncated copy, and no chart
+    draws without it, so the copy is checked against plotly's own (size, then SHA-256).
+    """
+    expected = get_plotlyjs().encode("utf-8")
+    js = out_dir / PLOTLY_JS
+    try:
+        if js.stat().st_size == len(expected) and \
+                hashlib.sha256(js.read_bytes()).digest() == hashlib.sha256(expected).digest():
+            return False
+    except OSError:
+        pass
+    write_atomic(js, expected)
+    return True
+
+
+def render_report(summary: Summary, out_dir: Path, recommendation: Recommendation | None = None,
+                  gallery: Sequence[Any] | None = None) -> Path:
     """Write ``index.html`` and ``plotly.min.js`` into ``out_dir``; return the HTML path.
+
+    Every write is atomic, and a broken ``plotly.min.js`` is repaired.
 
     Args:
         summary: the built summary.
         out_dir: the report folder (thumbnails, if any, are already under ``thumbs/``).
-        recommendation: shown instead of ``summary["recommendation"]`` when given.
+        recommendation: shown instead of ``summary.recommendation`` when given.
         gallery: rows from :func:`reports.gallery.gallery_rows`.
     """
-    out_dir.mkdir(parents=True, exist_ok=True)
-    js = out_dir / "plotly.min.js"
-    if not js.exists():
-        js.write_text(get_plotlyjs(), encoding="utf-8")
-    charts = build_charts(summary)
-    per_image = [m for m, i in summary["metrics"].items() if i["kind"] != "set"]
+    ensure_plotly(out_dir)
+    per_image = [m for m, i in summary.metrics.items() if i.kind != "set"]
     html = _ENV.get_template("index.html.j2").render(
-        s=summary, charts=_clean(charts), rec=recommendation or summary.get("recommendation"),
-        gallery=gallery or [], gallery_metrics=per_image, same=indistinguishable(summary),
-        clean=_clean, marks=MARKS)
-    path = out_dir / "index.html"
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(html, encoding="utf-8")
-    tmp.replace(path)
-    return path
+        s=summary, charts=to_json(build_charts(summary), nonfinite="null"),
+        rec=recommendation or summary.recommendation, gallery=gallery or [],
+        gallery_metrics=per_image, same=indistinguishable(summary), marks=MARKS)
+    return write_atomic(out_dir / "index.html", html)

@@ -15,13 +15,14 @@ compares point estimates instead. Set-level metrics have one value per set, so n
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from collections.abc import Sequence
+from typing import Literal
 
+from reports.records import Budget, MetricInfo, Recommendation, Rejection, Summary, VariantResult
 from reports.summary import quality_of
 
-BudgetKind = Literal["max_drop", "max_rise", "min", "max"]
+__all__ = ["Budget", "BudgetError", "Recommendation", "check_budget", "recommend", "validate_budgets"]
+
 Bound = Literal["ci", "mean"]
 
 
@@ -29,95 +30,53 @@ class BudgetError(ValueError):
     """A budget that cannot be applied to its metric (one-line message)."""
 
 
-@dataclass(frozen=True)
-class Budget:
-    """One quality constraint."""
-
-    metric: str
-    kind: BudgetKind
-    value: float
-
-    def describe(self) -> str:
-        """E.g. ``ssim drop <= 0.02``."""
-        words = {"max_drop": "drop <=", "max_rise": "rise <=", "min": ">=", "max": "<="}
-        return f"{self.metric} {words[self.kind]} {self.value:g}"
-
-
-@dataclass(frozen=True)
-class Recommendation:
-    """The pick, why, and why each faster (or cheaper) variant was rejected."""
-
-    variant: str | None
-    objective: str
-    objective_value: float | None
-    reason: str
-    budgets: tuple[str, ...]
-    rejected: list[tuple[str, str]] = field(default_factory=list)
-    bound: str = "ci"
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-able form."""
-        return {"variant": self.variant, "objective": self.objective,
-                "objective_value": self.objective_value, "reason": self.reason,
-                "budgets": list(self.budgets), "bound": self.bound,
-                "rejected": [{"variant": n, "reason": r} for n, r in self.rejected]}
-
-
-def _num(x: Any) -> float | None:
-    """summary.json writes infinities as strings; read them back."""
-    if x is None:
-        return None
-    return float(x) if isinstance(x, str | int | float) else None
-
-
-def _delta_bound(entry: Mapping[str, Any], kind: BudgetKind, bound: Bound) -> float | None:
+def _delta_bound(v: VariantResult, b: Budget, bound: Bound) -> float | None:
     """The loss to hold against a drop/rise budget: the CI end on the losing side."""
-    ci = entry.get("delta_ci")
-    if bound == "ci" and ci:
-        return -_num(ci[0]) if kind == "max_drop" else _num(ci[1])  # type: ignore[operator]
-    delta = _num(entry.get("delta_vs_baseline"))
-    if delta is None:
+    entry = v.metrics[b.metric]
+    if bound == "ci" and entry.delta_ci:
+        return -entry.delta_ci[0] if b.kind == "max_drop" else entry.delta_ci[1]
+    if entry.delta_vs_baseline is None:
         return None
-    return -delta if kind == "max_drop" else delta
+    return -entry.delta_vs_baseline if b.kind == "max_drop" else entry.delta_vs_baseline
 
 
-def _check(budget: Budget, variant: Mapping[str, Any], base: Mapping[str, Any],
-           info: Mapping[str, Any], bound: Bound = "ci") -> str | None:
+def _check(budget: Budget, variant: VariantResult, base: VariantResult, info: MetricInfo,
+           bound: Bound = "ci") -> str | None:
     """None if ``variant`` meets ``budget``, else the reason it does not."""
-    entry = variant["metrics"].get(budget.metric, {})
+    entry = variant.metrics.get(budget.metric)
     value = quality_of(variant, budget.metric, info)
-    if math.isnan(value):
+    if entry is None or math.isnan(value):
         return f"no valid {budget.metric} values"
-    ci = entry.get("ci") if bound == "ci" and not entry.get("reference") else None
+    ci = entry.ci if bound == "ci" and not entry.reference else None
     at = " at its 95% CI bound" if ci else ""
     if budget.kind == "min":
-        low = _num(ci[0]) if ci else value
+        low = ci[0] if ci else value
         return None if low >= budget.value else (
             f"{budget.metric} {low:.4g}{at} < {budget.value:g} (mean {value:.4g})")
     if budget.kind == "max":
-        high = _num(ci[1]) if ci else value
+        high = ci[1] if ci else value
         return None if high <= budget.value else (
             f"{budget.metric} {high:.4g}{at} > {budget.value:g} (mean {value:.4g})")
-    if entry.get("reference"):
+    if entry.reference:
         return None  # the baseline against itself: no loss
-    loss = _delta_bound(entry, budget.kind, bound)
+    loss = _delta_bound(variant, budget, bound)
     if loss is None:  # no delta stored (an old summary): compare the means
         ref = quality_of(base, budget.metric, info)
         loss = ref - value if budget.kind == "max_drop" else value - ref
     if loss <= budget.value + 1e-12:
         return None
     word = "drop" if budget.kind == "max_drop" else "rise"
-    at = " at the 95% CI bound" if bound == "ci" and entry.get("delta_ci") else ""
-    mean = _num(entry.get("delta_vs_baseline"))
+    at = " at the 95% CI bound" if bound == "ci" and entry.delta_ci else ""
+    mean = entry.delta_vs_baseline
     mean_loss = f", mean {(-mean if budget.kind == 'max_drop' else mean):.4g}" if mean is not None else ""
     return f"{budget.metric} {word} {loss:.4g}{at} > {budget.value:g}{mean_loss}"
 
 
-def check_budget(b: Budget, info: Mapping[str, Any]) -> None:
-    """Raise :class:`BudgetError` if ``b`` makes no sense for a metric described by ``info``.
+def check_budget(b: Budget, info: MetricInfo) -> None:
+    """Raise :class:`BudgetError` if ``b`` makes no sense for the metric ``info`` describes.
 
-    ``info`` is {higher_is_better, kind, ideal}: a summary's metric entry, or a scorer
-    class's attributes when a suite file is validated before anything runs.
+    ``info`` comes from a summary, or from a scorer class when a suite file is validated
+    before anything runs (``MetricInfo.of``).
     """
     if b.kind not in ("max_drop", "max_rise", "min", "max"):
         raise BudgetError(f"{b.metric}: unknown budget kind {b.kind!r}")
@@ -125,34 +84,32 @@ def check_budget(b: Budget, info: Mapping[str, Any]) -> None:
         raise BudgetError(f"{b.describe()}: the budget must be a finite number")
     if b.value < 0 and b.kind in ("max_drop", "max_rise"):
         raise BudgetError(f"{b.describe()}: a drop or rise budget must be >= 0")
-    if b.kind == "max_drop" and not info["higher_is_better"]:
+    if b.kind == "max_drop" and not info.higher_is_better:
         raise BudgetError(f"{b.metric} is lower-is-better: use --max-rise")
-    if b.kind == "max_rise" and info["higher_is_better"]:
+    if b.kind == "max_rise" and info.higher_is_better:
         raise BudgetError(f"{b.metric} is higher-is-better: use --max-drop")
-    if b.kind in ("max_drop", "max_rise") and str(info["kind"]) != "per-image" \
-            and info.get("ideal") is None:
+    if b.kind in ("max_drop", "max_rise") and not info.has_delta:
         raise BudgetError(f"{b.metric} compares each image with the baseline's, so the "
                           f"baseline has no finite {b.metric} to {b.kind[4:]} from: "
                           f"bound it with --min/--max instead")
 
 
-def validate_budgets(summary: Mapping[str, Any], budgets: Sequence[Budget]) -> None:
+def validate_budgets(summary: Summary, budgets: Sequence[Budget]) -> None:
     """Raise :class:`BudgetError` for budgets that make no sense for their metric."""
-    metrics = summary["metrics"]
     if not budgets:
         raise BudgetError("give at least one budget, e.g. --metric ssim --max-drop 0.02")
     for b in budgets:
-        if b.metric not in metrics:
-            raise BudgetError(f"metric {b.metric!r} is not in this run (have: {', '.join(metrics)})")
-        check_budget(b, metrics[b.metric])
+        if b.metric not in summary.metrics:
+            raise BudgetError(f"metric {b.metric!r} is not in this run (have: {', '.join(summary.metrics)})")
+        check_budget(b, summary.metrics[b.metric])
 
 
-def recommend(summary: Mapping[str, Any], budgets: Sequence[Budget],
+def recommend(summary: Summary, budgets: Sequence[Budget],
               objective: Literal["latency", "cost"] = "latency", bound: Bound = "ci") -> Recommendation:
     """Pick the fastest (``latency``: p50) or cheapest (``cost``: $/image) variant within budget.
 
     Args:
-        summary: the summary dict (as built, or read back from summary.json).
+        summary: the summary (as built, or read back from summary.json).
         budgets: every constraint; a variant must meet all of them.
         objective: what "best" means among the variants within budget.
         bound: ``ci`` holds the pessimistic end of each 95% CI to the budget, ``mean`` the
@@ -164,25 +121,31 @@ def recommend(summary: Mapping[str, Any], budgets: Sequence[Budget],
     """
     validate_budgets(summary, budgets)
     described = tuple(b.describe() for b in budgets)
-    variants = [v for v in summary["variants"] if v["status"] == "ok" and v["latency_s"]]
-    base = next((v for v in summary["variants"] if v["is_baseline"]), None)
-    if base is None or base["status"] != "ok":
+    base = summary.base
+    if base is None or base.status != "ok":
         return Recommendation(None, objective, None, "the baseline did not complete, so no "
-                              "quality loss can be measured", described)
+                              "quality loss can be measured", described, bound)
 
-    def key(v: Mapping[str, Any]) -> float:
-        return v["latency_s"]["p50"] if objective == "latency" else (v["cost_per_image_usd"] or math.inf)
+    def key(v: VariantResult) -> float:
+        if objective == "latency":
+            return v.latency_s.p50  # type: ignore[union-attr]
+        return v.cost_per_image_usd if v.cost_per_image_usd is not None else math.inf
 
-    rejected: list[tuple[str, str]] = []
-    for v in sorted(variants, key=key):
-        reasons = [r for b in budgets if (r := _check(b, v, base, summary["metrics"][b.metric], bound))]
-        if v.get("inert"):
+    rejected: list[Rejection] = []
+    for v in sorted((v for v in summary.variants if v.status == "ok" and v.latency_s), key=key):
+        reasons = [r for b in budgets if (r := _check(b, v, base, summary.metrics[b.metric], bound))]
+        if v.inert:
             reasons.append("inert: its cache never skipped a step")
         if not reasons:
             what = "p50 latency" if objective == "latency" else "cost per image"
-            reason = (f"fastest within budget by {what}" if not v["is_baseline"]
+            reason = (f"fastest within budget by {what}" if not v.is_baseline
                       else "no accelerated variant that is faster stays within budget")
-            return Recommendation(v["name"], objective, key(v), reason, described, rejected, bound)
-        rejected.append((v["name"], "; ".join(reasons)))
-    return Recommendation(None, objective, None, "no variant stays within budget", described,
-                          rejected, bound)
+            return Recommendation(v.name, objective, key(v), reason, described, bound, tuple(rejected))
+        rejected.append(Rejection(v.name, "; ".join(reasons)))
+    return Recommendation(None, objective, None, "no variant stays within budget", described, bound,
+                          tuple(rejected))
+
+
+def budget_failure(budgets: Sequence[Budget], objective: str, error: BudgetError) -> Recommendation:
+    """The recommendation when the budgets cannot be applied (e.g. a metric that failed everywhere)."""
+    return Recommendation(None, objective, None, str(error), tuple(b.describe() for b in budgets))

@@ -4,21 +4,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import NamedTuple
 
 import numpy as np
 
-
-class Latency(NamedTuple):
-    """Warm latency percentiles and mean, in seconds."""
-
-    p50: float
-    p90: float
-    p99: float
-    mean: float
+from reports.records import Latency
 
 
-def latency_stats(values: Sequence[float]) -> Latency | None:
+def latency_stats(values: Sequence[float | None]) -> Latency | None:
     """Percentiles (linear interpolation) and mean of the finite latencies; None if none."""
     arr = np.asarray([v for v in values if v is not None and math.isfinite(v)], dtype=float)
     if arr.size == 0:

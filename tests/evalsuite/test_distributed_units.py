@@ -11,10 +11,12 @@ from evalsuite.cp_checks import check_parallel_variants, gpus_per_image
 from evalsuite.dist_phases import set_metric_variants
 from evalsuite.distributed import make_plan
 from evalsuite.errors import UserError
+from evalsuite.reporting import variant_run
 from evalsuite.runner import validate_run
 from evalsuite.shards import RankStatus, ScoringView, combine_statuses, merge_shards, shard_path
 from evalsuite.spec import parse_suite
 from evalsuite.store import SampleRow, Store
+from reports.records import Pricing, Sample
 from reports.summary import build_summary
 
 SUITE = """
@@ -137,15 +139,12 @@ def test_validation_rejects_cp_with_a_cache_ring_on_cpu_and_degree_one(monkeypat
         validate_run(suite(), "cpu")
 
 
-def test_summary_counts_the_gpus_of_a_cp_group_in_the_cost() -> None:
+def test_summary_counts_the_gpus_of_a_cp_group_in_the_cost(tmp_path: Path) -> None:
     s = suite("ulysses = 2, ring = 2")
     assert [gpus_per_image(v) for v in s.variants] == [1, 1, 4]
-    variants = [{"id": v.id, "name": v.name, "status": "ok", "spec": v.describe()} for v in s.variants]
-    samples = [{"variant_id": v.id, "prompt_id": "p", "seed": 0, "status": "ok", "latency_s": 2.0,
-                "peak_mem_bytes": 1, "steps_computed": 1, "steps_skipped": 0, "reason": None}
-               for v in s.variants]
+    variants = [variant_run(s, v, {"status": "ok"}, tmp_path) for v in s.variants]
+    samples = [Sample(v.id, "p", 0, "ok", latency_s=2.0, peak_mem_bytes=1, steps_computed=1,
+                      steps_skipped=0) for v in s.variants]
     out = build_summary(suite="t", baseline="baseline", variants=variants, samples=samples, scores=[],
-                        set_scores=[], metrics={}, expected_per_variant=1,
-                        pricing={"gpu": "x", "usd_per_hour": 3600.0, "gpus": 1, "source": "", "date": None})
-    assert [(v["gpus_per_image"], v["cost_per_image_usd"]) for v in out["variants"]] == [(1, 2.0), (1, 2.0),
-                                                                                          (4, 8.0)]
+                        set_scores=[], metrics={}, expected_per_variant=1, pricing=Pricing("x", 3600.0))
+    assert [(v.gpus_per_image, v.cost_per_image_usd) for v in out.variants] == [(1, 2.0), (1, 2.0), (4, 8.0)]

@@ -8,19 +8,33 @@ variants' effects, so only paired deltas can resolve them; ``ssim`` (paired, ide
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from PIL import Image
 
+from reports.records import (
+    CacheUse,
+    MetricInfo,
+    Pricing,
+    Recommendation,
+    Sample,
+    Score,
+    SetScore,
+    Summary,
+    SweepAxis,
+    VariantRun,
+)
+
 METRICS = {
-    "quality": {"higher_is_better": True, "kind": "per-image", "ideal": None, "identity": {}},
-    "ssim": {"higher_is_better": True, "kind": "paired", "ideal": 1.0, "identity": {}},
-    "psnr": {"higher_is_better": True, "kind": "paired", "ideal": None, "identity": {}},
-    "cmmd": {"higher_is_better": False, "kind": "set", "ideal": 0.0, "identity": {}},
+    "quality": MetricInfo(True, "per-image", None),
+    "ssim": MetricInfo(True, "paired", 1.0),
+    "psnr": MetricInfo(True, "paired", None),
+    "cmmd": MetricInfo(False, "set", 0.0),
 }
-PRICING = {"gpu": "test", "usd_per_hour": 3.6, "gpus": 1, "source": "test", "date": None}
+PRICING = Pricing("test", 3.6, 1, "test")
 
 
 def synthetic_kwargs(*, thresholds: Sequence[float] = (0.05, 0.1, 0.2),
@@ -51,17 +65,16 @@ def synthetic_kwargs(*, thresholds: Sequence[float] = (0.05, 0.1, 0.2),
     prompts = [(f"p{i:03d}", prompt_text.format(i=i), categories[i % len(categories)])
                for i in range(n_prompts)]
     effect = {p: rng.normal(0, 1.0) for p, _, _ in prompts}  # prompt difficulty: large
-    variants = [{"id": "v-base", "name": baseline_name, "spec": {}, "cache": None, "is_cache": False}]
+    sweep = (SweepAxis("fbcache", "threshold", tuple(thresholds)),)
+    variants = [VariantRun("v-base", baseline_name, group=baseline_name)]
     for i, t in enumerate(thresholds):
-        variants.append({"id": f"v-{i}", "name": f"fbc-{t:g}", "spec": {"fbcache": {"threshold": t}},
-                         "cache": {"accelerator": "fbcache", "params": {"threshold": t}}, "is_cache": True})
+        variants.append(VariantRun(f"v-{i}", f"fbc-{t:g}", accelerators={"fbcache": {"threshold": t}},
+                                   cache=CacheUse("fbcache", {"threshold": t}), group="fbc", sweep=sweep))
     if noise:
-        variants.append({"id": "v-noise", "name": f"{baseline_name}~noise", "spec": {}, "cache": None,
-                         "is_cache": False, "role": "noise_floor", "seed_offset": 100_000})
-    for v in variants:
-        v["name"] = (names or {}).get(v["id"], v["name"])
-        v.update({"status": "ok", "error": None, "checks": [], "cold_s": 1.0, "load_s": 0.5,
-                  "worker_start_s": 0.1})
+        variants.append(VariantRun("v-noise", f"{baseline_name}~noise", group=f"{baseline_name}~noise",
+                                   role="noise_floor", seed_offset=100_000))
+    variants = [replace(v, name=(names or {}).get(v.id, v.name), status="ok", cold_s=1.0, load_s=0.5,
+                        worker_start_s=0.1) for v in variants]
     samples, scores, set_scores = [], [], []
     for vi, v in enumerate(variants):
         idx = vi - 1  # -1: baseline; len(thresholds): noise
@@ -69,37 +82,33 @@ def synthetic_kwargs(*, thresholds: Sequence[float] = (0.05, 0.1, 0.2),
         latency = 10.0 / (1 + (idx + 1) * 0.5) if is_acc else 10.0
         for p, text, cat in prompts:
             for s in seeds:
-                key = {"variant_id": v["id"], "prompt_id": p, "seed": s}
                 skip = (skipped[idx] if skipped else 2 * idx + 2) if is_acc else 0
-                samples.append({**key, "status": "ok", "latency_s": latency + rng.normal(0, 0.05),
-                                "peak_mem_bytes": 2**30, "steps_computed": 20 - skip, "steps_skipped": skip,
-                                "image": f"images/{v['name']}-{v['id']}/{p}-{s}.png", "reason": None,
-                                "text": text, "set_name": "synthetic", "category": cat})
+                samples.append(Sample(v.id, p, s, "ok", latency + rng.normal(0, 0.05), 2**30, 20 - skip, skip,
+                                      None, f"images/{v.name}-{v.id}/{p}-{s}.png", text, "synthetic", cat))
                 base = 5.0 + effect[p] + 0.3 * s
                 if is_acc:
                     value = base - drops[idx] - (category_drop or {}).get(cat, 0.0) * (idx + 1)
                     value += rng.normal(0, 0.02)
-                elif v.get("role"):
+                elif v.role:
                     value = base + rng.normal(0, 0.1)  # reseeding: a little noise, no drop
                 else:
                     value = base
-                scores.append({**key, "metric": "quality", "value": value, "reason": None})
+                scores.append(Score(v.id, p, s, "quality", value))
                 if vi:
                     loss = (drops[idx] if is_acc else 0.9) + abs(rng.normal(0, 0.001))
-                    scores.append({**key, "metric": "ssim", "value": 1 - loss / 2, "reason": None})
-                    scores.append({**key, "metric": "psnr", "value": 60 - 40 * loss, "reason": None})
+                    scores.append(Score(v.id, p, s, "ssim", 1 - loss / 2))
+                    scores.append(Score(v.id, p, s, "psnr", 60 - 40 * loss))
         if vi:
-            set_scores.append({"variant_id": v["id"], "metric": "cmmd", "value": 0.1 * vi, "reason": None,
-                               "n": n_prompts * len(seeds)})
+            set_scores.append(SetScore(v.id, "cmmd", 0.1 * vi, None, n_prompts * len(seeds)))
     return {"suite": "synthetic", "baseline": baseline_name, "variants": variants, "samples": samples,
             "scores": scores, "set_scores": set_scores, "metrics": METRICS, "pricing": PRICING,
             "expected_per_variant": n_prompts * len(seeds)}
 
 
-def write_images(run_dir: Path, samples: Sequence[Mapping[str, Any]], size: int = 96) -> None:
+def write_images(run_dir: Path, samples: Sequence[Sample], size: int = 96) -> None:
     """Small PNGs at every sample's image path (a gradient, so thumbnails have content)."""
     for i, s in enumerate(samples):
-        path = run_dir / s["image"]
+        path = run_dir / str(s.image)
         path.parent.mkdir(parents=True, exist_ok=True)
         arr = np.zeros((size, size, 3), dtype=np.uint8)
         arr[..., 0] = np.linspace(0, 255, size, dtype=np.uint8)[None, :]
@@ -107,8 +116,8 @@ def write_images(run_dir: Path, samples: Sequence[Mapping[str, Any]], size: int 
         Image.fromarray(arr).save(path)
 
 
-def render_synthetic(run_dir: Path, recommendation: Mapping[str, Any] | None = None,
-                     **kwargs: Any) -> tuple[Path, dict[str, Any], list[dict[str, Any]]]:
+def render_synthetic(run_dir: Path, recommendation: Recommendation | None = None,
+                     **kwargs: Any) -> tuple[Path, Summary, list[dict[str, Any]]]:
     """A full report (images, thumbnails, HTML) of synthetic tables under ``run_dir``.
 
     Returns the HTML path, the summary and the gallery rows.
@@ -119,9 +128,7 @@ def render_synthetic(run_dir: Path, recommendation: Mapping[str, Any] | None = N
 
     kw = synthetic_kwargs(**kwargs)
     write_images(run_dir, kw["samples"])
-    summary = build_summary(**kw)
-    if recommendation is not None:
-        summary["recommendation"] = dict(recommendation)
+    summary = replace(build_summary(**kw), recommendation=recommendation)
     rows = gallery_rows(kw["samples"], index_scores(kw["scores"])[0], kw["metrics"], kw["variants"], "v-base")
     write_thumbnails(run_dir, run_dir / "report", rows)
     return render_report(summary, run_dir / "report", gallery=rows), summary, rows

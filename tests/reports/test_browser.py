@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from reports.records import Recommendation
 from tests.reports._synthetic import render_synthetic
 from tests.reports.cdp import Browser, find_chromium
 
@@ -92,8 +93,8 @@ def test_smoke_report_in_chromium(browser: Browser, smoke_run: Path) -> None:
 
 
 def test_hostile_strings_never_run(browser: Browser, tmp_path: Path) -> None:
-    rec = {"variant": "<img src=x onerror=window.__xss=3>", "objective": "latency", "objective_value": 1.0,
-           "reason": "<script>window.__xss=4</script>", "budgets": ["q"], "bound": "ci", "rejected": []}
+    rec = Recommendation("<img src=x onerror=window.__xss=3>", "latency", 1.0,
+                         "<script>window.__xss=4</script>", ("q",))
     html, _, _ = render_synthetic(tmp_path, recommendation=rec, n_prompts=4,
                                   prompt_text="<script>window.__xss=1</script>{i}",
                                   names={"v-0": '<img src=x onerror="window.__xss=2">'},

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import math
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -18,10 +19,11 @@ from tests.reports._synthetic import synthetic_kwargs
 @pytest.fixture(scope="module")
 def kw() -> dict:
     kw = synthetic_kwargs(n_prompts=4, seeds=(0,))
-    quality = {(r["variant_id"], r["prompt_id"]): r for r in kw["scores"] if r["metric"] == "quality"}
     # Sample rows 5 and 6 (variant order, then prompt): one failed, one infinite value.
-    quality[("v-0", "p001")].update(value=None, reason="scorer returned NaN")
-    quality[("v-0", "p002")]["value"] = math.inf
+    changes = {("v-0", "p001"): {"value": None, "reason": "scorer returned NaN"},
+               ("v-0", "p002"): {"value": math.inf}}
+    kw["scores"] = [replace(r, **changes.get((r.variant_id, r.prompt_id), {})) if r.metric == "quality"
+                    else r for r in kw["scores"]]
     return kw
 
 

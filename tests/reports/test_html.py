@@ -11,17 +11,17 @@ from PIL import Image
 
 from reports.gallery import THUMB_SIZE, image_loss, thumb_path
 from reports.html import _ENV, build_charts
+from reports.records import MetricInfo, Recommendation, Rejection, Summary
 from tests.reports._synthetic import render_synthetic
 
 EVIL_PROMPT = '<script>window.__xss = 1</script> "quoted" & {i}'
 EVIL_NAME = '<img src=x onerror="window.__xss=2">'
-REC = {"variant": EVIL_NAME, "objective": "latency", "objective_value": 1.0, "reason": "fastest <b>",
-       "budgets": ["quality drop <= 0.2"], "bound": "ci",
-       "rejected": [{"variant": "fbc-0.2", "reason": "quality drop 0.6 > 0.2 </li><script>x()</script>"}]}
+REC = Recommendation(EVIL_NAME, "latency", 1.0, "fastest <b>", ("quality drop <= 0.2",), "ci",
+                     (Rejection("fbc-0.2", "quality drop 0.6 > 0.2 </li><script>x()</script>"),))
 
 
 @pytest.fixture(scope="module")
-def evil(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict, list]:
+def evil(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Summary, list]:
     run = tmp_path_factory.mktemp("evil")
     return render_synthetic(run, recommendation=REC, prompt_text=EVIL_PROMPT, names={"v-1": EVIL_NAME},
                             categories=("<b>cat</b>", "text"), n_prompts=6)
@@ -31,7 +31,7 @@ def test_autoescape_is_on_for_the_template() -> None:
     assert _ENV.autoescape("index.html.j2") is True  # type: ignore[operator]
 
 
-def test_user_strings_reach_the_html_escaped(evil: tuple[Path, dict, list]) -> None:
+def test_user_strings_reach_the_html_escaped(evil: tuple[Path, Summary, list]) -> None:
     html = evil[0].read_text()
     assert "<script>window.__xss" not in html and "<img src=x" not in html
     assert "<script>x()" not in html and "<b>cat</b>" not in html and "fastest <b>" not in html
@@ -42,7 +42,7 @@ def test_user_strings_reach_the_html_escaped(evil: tuple[Path, dict, list]) -> N
     assert "&lt;img src=x onerror=" in html
 
 
-def test_every_chart_has_data_and_names_are_escaped_for_plotly(evil: tuple[Path, dict, list]) -> None:
+def test_every_chart_has_data_and_names_are_escaped_for_plotly(evil: tuple[Path, Summary, list]) -> None:
     charts = build_charts(evil[1])
     sections = [c["section"] for c in charts]
     assert sections.count("pareto") == 2 * 4 and sections.count("speedup") == 4
@@ -53,7 +53,7 @@ def test_every_chart_has_data_and_names_are_escaped_for_plotly(evil: tuple[Path,
     assert "<img" not in text and "&lt;img src=x" in text
 
 
-def test_gallery_uses_thumbnails_not_full_images(evil: tuple[Path, dict, list]) -> None:
+def test_gallery_uses_thumbnails_not_full_images(evil: tuple[Path, Summary, list]) -> None:
     path, _, rows = evil
     html = path.read_text()
     assert "data:image" not in html
@@ -67,18 +67,17 @@ def test_gallery_uses_thumbnails_not_full_images(evil: tuple[Path, dict, list]) 
     assert re.findall(r'<a href="(\.\./images/[^"]+\.png)"', html)
 
 
-def test_gallery_rows_know_the_worst_variant(evil: tuple[Path, dict, list]) -> None:
+def test_gallery_rows_know_the_worst_variant(evil: tuple[Path, Summary, list]) -> None:
     rows = evil[2]
     for row in rows:
         assert row["worst"]["quality"]["variant"] == "fbc-0.2"  # the largest true drop
         noise = row["cells"][-1]
         assert noise["role"] == "noise_floor" and noise["losses"]["quality"] is not None
-    info = {"higher_is_better": True, "kind": "paired", "ideal": None}
-    assert image_loss(info, 30.0, None) == -30.0  # PSNR: lowest first
+    assert image_loss(MetricInfo(True, "paired", None), 30.0, None) == -30.0  # PSNR: lowest first
     assert thumb_path("images/a b-1/p-0.png") == "thumbs/a b-1/p-0.jpg"
 
 
-def test_recommendation_and_noise_floor_are_shown(evil: tuple[Path, dict, list]) -> None:
+def test_recommendation_and_noise_floor_are_shown(evil: tuple[Path, Summary, list]) -> None:
     html = evil[0].read_text()
     assert 'id="recommendation"' in html and "Recommended:" in html and "rejected" in html
     assert 'id="noise-floor"' in html and "seed noise" in html

@@ -9,8 +9,9 @@ import pytest
 import tomli_w
 
 from evalsuite.errors import UserError
-from evalsuite.report_spec import NOISE_SEED_OFFSET, BudgetSpec
+from evalsuite.report_spec import NOISE_SEED_OFFSET
 from evalsuite.spec import load_suite, parse_suite
+from reports.records import Budget
 
 BASE = """
 name = "s"
@@ -43,7 +44,7 @@ metric = "psnr"
 min = 30
 """)
     assert suite.report.objective == "cost" and suite.report.noise_floor
-    assert suite.report.budgets == (BudgetSpec("ssim", "max_drop", 0.01), BudgetSpec("psnr", "min", 30.0))
+    assert suite.report.budgets == (Budget("ssim", "max_drop", 0.01), Budget("psnr", "min", 30.0))
     noise = suite.variants[-1]
     assert noise.name == "baseline~noise" and noise.seed_offset == NOISE_SEED_OFFSET
     assert noise.accelerators == () and noise.id != suite.variants[0].id
