@@ -87,3 +87,34 @@ def test_reserved_noise_name() -> None:
 def test_smoke_suite_has_a_noise_floor_and_budgets() -> None:
     smoke = load_suite("smoke")
     assert smoke.report.noise_floor and smoke.report.budgets
+
+
+GRID = """
+[[variant]]
+name = "grid"
+compile = { regional = false }
+fbcache = { threshold = [0, 0.1] }
+torchao = { scheme = ["int8wo", "int8dq"] }
+"""
+
+
+def test_variants_carry_their_sweep_and_the_run_folders_copy_keeps_it() -> None:
+    suite = parse(BASE + GRID)
+    by_name = {v.name: v for v in suite.variants}
+    fbc = by_name["fbc-0.05"]
+    assert fbc.group == "fbc" and [(a.accelerator, a.param, a.values) for a in fbc.sweep] == [
+        ("fbcache", "threshold", (0.05, 0.1))]
+    assert by_name["baseline"].group == "baseline" and by_name["baseline"].sweep == ()
+    grid = [v for v in suite.variants if v.group == "grid"]
+    assert [v.name for v in grid] == ["grid-threshold0-schemeint8wo", "grid-threshold0-schemeint8dq",
+                                      "grid-threshold0.1-schemeint8wo", "grid-threshold0.1-schemeint8dq"]
+    axes = [(a.accelerator, a.param) for a in grid[0].sweep]
+    assert axes == [("fbcache", "threshold"), ("torchao", "scheme")]
+    # suite.toml in the run folder writes each sweep as its lists again: same variants, same
+    # ids, same sweeps when `report` reads it back.
+    table = suite.to_dict()["variant"]
+    assert [t["name"] for t in table] == ["baseline", "fbc", "grid"]
+    assert table[2]["fbcache"]["threshold"] == [0, 0.1] and table[2]["compile"]["regional"] is False
+    again = parse_suite(tomllib.loads(tomli_w.dumps(suite.to_dict())), "copy.toml", Path("."))
+    assert [(v.name, v.id, v.group, v.sweep) for v in again.variants] == [
+        (v.name, v.id, v.group, v.sweep) for v in suite.variants]
