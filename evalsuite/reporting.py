@@ -78,10 +78,15 @@ class RunTables:
 
 
 def cache_of(v: Variant) -> CacheUse | None:
-    """The variant's cache accelerator (a suite allows at most one), or None."""
+    """The variant's step-skipping cache (a suite allows at most one), or None.
+
+    A cache in calibration mode (MagCache's ``calibrate``) skips nothing by design, so it is
+    no cache here: neither inert nor part of a skip-rate sweep.
+    """
     for a in v.accelerators:
-        if ACCELERATORS.get(a.name).family == "cache":
-            return CacheUse(a.name, dict(a.params))
+        params = dict(a.params)
+        if ACCELERATORS.get(a.name)().skips_steps(params):
+            return CacheUse(a.name, params)
     return None
 
 

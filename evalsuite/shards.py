@@ -86,9 +86,8 @@ def merge_shards(run_dir: Path, store: Store) -> MergeResult:
 def combine_statuses(expected: list[int], found: list[RankStatus]) -> RankStatus:
     """One variant's outcome from the ranks that ran it: failed if any rank failed or vanished.
 
-    Timings are the slowest rank's. Checks are the union, except "inert" ones: whether a
-    cache skipped any step is a property of the whole sweep, which the summary recomputes
-    from the merged samples (one rank's share may happen never to skip).
+    Timings are the slowest rank's; checks are the union. (Whether a cache is inert is not a
+    rank's check: the summary decides it from the merged samples.)
     """
     by_rank = {s.rank: s for s in found}
     errors = []
@@ -102,7 +101,7 @@ def combine_statuses(expected: list[int], found: list[RankStatus]) -> RankStatus
     for k in _TIMINGS:
         values = [s.timings[k] for s in found if s.timings.get(k) is not None]
         timings[k] = max(values) if values else None
-    checks = list(dict.fromkeys(c for s in found for c in s.checks if not c.startswith("inert")))
+    checks = list(dict.fromkeys(c for s in found for c in s.checks))
     if errors:
         return RankStatus(-1, "failed", "; ".join(errors)[:500], timings, checks)
     return RankStatus(-1, "ok", None, timings, checks)

@@ -3,7 +3,9 @@
 An accelerator declares its parameters (validated when the suite loads), checks that the
 machine can run it, applies itself to a loaded pipeline inside the worker, counts per-image
 telemetry (denoising steps computed vs skipped for caches) and, after the run, says whether
-it had any effect at all: a cache that never skipped a step is "inert".
+it had any effect at all. Whether a cache is "inert" (it skipped no step) is not decided
+here: one worker may see only part of a run, so the report decides it over the whole run
+(``reports.telemetry.is_inert``).
 """
 
 from __future__ import annotations
@@ -79,8 +81,6 @@ class Applied:
 
     def check(self) -> str | None:
         """After the run: a reason the technique had no effect, or None if it did."""
-        if self.counter is not None and self.counter.total_skipped == 0:
-            return "inert: the cache skipped no denoising step in the whole run"
         return None
 
     def warmed_up(self) -> None:
@@ -111,6 +111,11 @@ class Accelerator:
 
     def check_environment(self, params: Mapping[str, Any], env: Environment) -> None:
         """Raise ``ValueError`` if this machine cannot run the technique with ``params``."""
+
+    def skips_steps(self, params: Mapping[str, Any]) -> bool:
+        """Whether this technique, with ``params``, is meant to skip denoising steps (a cache
+        that then skips none is inert); a calibration run is not."""
+        return self.family == "cache"
 
     def conflicts(self, params: Mapping[str, Any], others: Mapping[str, Mapping[str, Any]]) -> str | None:
         """Why this technique cannot run beside ``others`` (name -> params), checked at load time."""

@@ -68,6 +68,9 @@ class DiffusersMagCache(Accelerator):
         if ratios and len(ratios) < 2:
             raise ValueError("mag_ratios: expected one ratio per step (at least 2)")
 
+    def skips_steps(self, params: Mapping[str, Any]) -> bool:
+        return not params.get("calibrate", False)  # a calibration run measures, never skips
+
     def apply(self, pipe: Any, params: Mapping[str, Any]) -> Applied:
         import torch
         from diffusers import MagCacheConfig

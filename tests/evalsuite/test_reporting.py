@@ -18,6 +18,7 @@ from PIL import Image
 import prompts as prompt_sets
 from evalsuite.errors import UserError
 from evalsuite.reporting import (
+    cache_of,
     collect,
     export_run,
     resolve_pricing,
@@ -199,3 +200,13 @@ def test_export_run_writes_both_tables(run: tuple[Suite, Path, Store], tmp_path:
     assert len(samples) == 3 * 6 and {r["seed"] for r in samples} == {0, 1}
     variants = json.loads(paths[1].read_text())
     assert [r["variant"] for r in variants] == ["baseline", "fbc-0.05", "fbc-0.2", "late"]
+
+
+def test_a_calibration_run_is_no_cache_so_never_inert() -> None:
+    text = SUITE.format(gpus=1) + '[[variant]]\nname = "cal"\nmagcache = { calibrate = true }\n' \
+        '[[variant]]\nname = "mag"\nmagcache = { threshold = 0.1 }\n'
+    suite = parse_suite(tomllib.loads(text), "unit.toml", Path("."))
+    by_name = {v.name: v for v in suite.variants}
+    assert cache_of(by_name["cal"]) is None
+    assert cache_of(by_name["mag"]) == CacheUse("magcache", dict(by_name["mag"].accelerators[0].params))
+    assert cache_of(by_name["baseline"]) is None
