@@ -17,6 +17,8 @@ from typing import Any
 from evalsuite.errors import UserError
 from reports.compare import CompareError, RunView, VariantRun, compare
 from reports.compare_html import render_compare
+from reports.files import write_atomic
+from reports.jsonio import to_json
 
 
 def _read_json(path: Path) -> dict[str, Any]:
@@ -96,21 +98,7 @@ def compare_runs(run_dirs: list[Path], out_dir: Path) -> dict[str, Any]:
     except CompareError as exc:
         raise UserError(str(exc)) from None
     result["run_dirs"] = [str(d) for d in run_dirs]
-    out_dir.mkdir(parents=True, exist_ok=True)
-    safe = _json_safe(result)
-    (out_dir / "compare.json").write_text(json.dumps(safe, indent=2, allow_nan=False))
+    safe = to_json(result)  # strict JSON: NaN as null, infinities as "inf"/"-inf"
+    write_atomic(out_dir / "compare.json", json.dumps(safe, indent=2, allow_nan=False))
     render_compare(safe, out_dir)
     return safe
-
-
-def _json_safe(obj: Any) -> Any:
-    """Strict JSON: NaN as null, infinities as strings, tuples (intervals) as lists."""
-    if isinstance(obj, float) and obj != obj:
-        return None
-    if isinstance(obj, float) and obj in (float("inf"), float("-inf")):
-        return "inf" if obj > 0 else "-inf"
-    if isinstance(obj, dict):
-        return {str(k): _json_safe(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [_json_safe(v) for v in obj]
-    return obj

@@ -15,9 +15,10 @@ from typing import Any
 
 import plotly.graph_objects as go
 from jinja2 import Environment, PackageLoader, select_autoescape
-from plotly.offline import get_plotlyjs
 
 from reports.charts import LAYOUT, esc
+from reports.files import write_atomic
+from reports.html import ensure_plotly
 
 _ENV = Environment(loader=PackageLoader("reports", "templates"),
                    autoescape=select_autoescape(["html", "j2"]))
@@ -86,15 +87,8 @@ def build_charts(result: Mapping[str, Any]) -> list[dict[str, Any]]:
 
 def render_compare(result: Mapping[str, Any], out_dir: Path) -> Path:
     """Write ``index.html`` and ``plotly.min.js`` into ``out_dir``; return the HTML path."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    js = out_dir / "plotly.min.js"
-    if not js.exists():
-        js.write_text(get_plotlyjs(), encoding="utf-8")
+    ensure_plotly(out_dir)  # atomic, and repaired if a killed run left it broken
     charts = build_charts(result)
     energy = any(_num(p["energy"]) is not None for p in result["points"])
     html = _ENV.get_template("compare.html.j2").render(r=result, charts=charts, energy=energy)
-    path = out_dir / "index.html"
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(html, encoding="utf-8")
-    tmp.replace(path)
-    return path
+    return write_atomic(out_dir / "index.html", html)

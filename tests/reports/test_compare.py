@@ -85,3 +85,16 @@ def test_energy_axis_when_measured() -> None:
     rows = {r["label"]: r for r in result["points"]}
     assert rows["b/fast"]["energy"] == pytest.approx(50.0)
     assert result["fronts"]["q"]["energy"][0] == "b/fast"
+
+
+def test_the_compare_page_is_written_atomically_and_repairs_plotly(tmp_path) -> None:
+    from reports.compare_html import render_compare
+    from reports.html import PLOTLY_JS
+    from reports.jsonio import to_json
+
+    result = to_json(compare([run("a", 4, 1.0, joules=300.0), run("b", 4, 2.0, joules=100.0)]))
+    (tmp_path / PLOTLY_JS).write_bytes(b"")  # what a killed run leaves behind
+    html = render_compare(result, tmp_path)
+    assert html.read_text(encoding="utf-8").rstrip().endswith("</html>")
+    assert (tmp_path / PLOTLY_JS).stat().st_size > 1_000_000
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["index.html", PLOTLY_JS]
