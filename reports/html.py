@@ -20,7 +20,7 @@ from reports.charts import pareto_figure, speedup_figure
 from reports.charts_more import category_figure, telemetry_figure, telemetry_params
 from reports.files import write_atomic
 from reports.gallery import url
-from reports.jsonio import read_number, to_json
+from reports.jsonio import to_json
 from reports.metric_stats import NOISE, SAME
 from reports.records import Recommendation, Summary
 
@@ -34,8 +34,6 @@ PLOTLY_JS = "plotly.min.js"
 def _fmt(value: Any, digits: int = 4) -> str:
     if value is None:
         return "–"
-    if isinstance(value, str) and value in ("inf", "-inf"):
-        value = read_number(value)
     if isinstance(value, float):
         if value != value:
             return "NaN"
