@@ -15,6 +15,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from evalsuite.errors import EXIT_BAD_INPUT, EXIT_FAILED_VARIANTS, EXIT_INTERNAL, EXIT_OK, UserError
+from evalsuite.tune_cli import add_parser as add_tune_parser
+from evalsuite.tune_cli import cmd_tune
 
 
 class _Ordered(argparse.Action):
@@ -68,6 +70,8 @@ def _parser() -> argparse.ArgumentParser:
     exp.add_argument("run_dir", type=Path)
     exp.add_argument("--format", choices=("csv", "parquet", "json"), default="csv")
     exp.add_argument("--out", type=Path, help="output folder (default: RUN_DIR/export)")
+
+    add_tune_parser(sub)
 
     srv = sub.add_parser("serve", help="serve a pipeline over the openai-images protocol",
                          description="Serves POST /v1/images/generations (b64_json PNGs) for the model, "
@@ -282,7 +286,7 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 COMMANDS = {"run": cmd_run, "score": cmd_score, "report": cmd_report,
             "recommend": cmd_recommend, "export": cmd_export, "list": cmd_list,
-            "serve": cmd_serve, "compare": cmd_compare}
+            "serve": cmd_serve, "compare": cmd_compare, "tune": cmd_tune}
 
 
 def _show_warning(message, category, filename, lineno, file=None, line=None):  # type: ignore[no-untyped-def]

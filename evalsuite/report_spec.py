@@ -75,10 +75,6 @@ def _parse_frontier(source: str, value: Any, base_steps: int) -> tuple[int, ...]
 
 def parse_report(source: str, table: Mapping[str, Any], used: set[str], base_steps: int = 1) -> ReportSpec:
     """Validate ``[report]``: noise_floor, objective, ``[[report.budget]]`` and steps_frontier."""
-    from metrics import SCORERS
-    from reports.recommend import BudgetError, check_budget
-    from reports.records import MetricInfo
-
     for key in table:
         if key not in ("noise_floor", "objective", "budget", "steps_frontier"):
             raise _fail(source, f"report.{key}",
@@ -89,32 +85,41 @@ def parse_report(source: str, table: Mapping[str, Any], used: set[str], base_ste
     objective = table.get("objective", "latency")
     if objective not in ("latency", "cost"):
         raise _fail(source, "report.objective", f"expected \"latency\" or \"cost\", got {objective!r}")
-    raw_budgets = table.get("budget", [])
+    budgets = parse_budgets(source, table.get("budget", []), used, "report.budget")
+    frontier = _parse_frontier(source, table.get("steps_frontier", False), base_steps)
+    return ReportSpec(noise, objective, budgets, frontier)
+
+
+def parse_budgets(source: str, raw_budgets: Any, used: set[str], where: str) -> tuple[Budget, ...]:
+    """Validate a list of budget tables (``[[report.budget]]`` or ``[[tune.budget]]``)."""
+    from metrics import SCORERS
+    from reports.recommend import BudgetError, check_budget
+    from reports.records import MetricInfo
+
     if not isinstance(raw_budgets, list):
-        raise _fail(source, "report.budget", "expected [[report.budget]] tables")
+        raise _fail(source, where, f"expected [[{where}]] tables")
     budgets = []
     for i, b in enumerate(raw_budgets):
-        where = f"report.budget[{i}]"
+        at = f"{where}[{i}]"
         if not isinstance(b, dict):
-            raise _fail(source, where, "expected a table")
+            raise _fail(source, at, "expected a table")
         unknown = set(b) - {"metric", *BUDGET_KINDS}
         if unknown:
-            raise _fail(source, f"{where}.{sorted(unknown)[0]}",
+            raise _fail(source, f"{at}.{sorted(unknown)[0]}",
                         f"unknown key (known: metric, {', '.join(BUDGET_KINDS)})")
         kinds = [k for k in BUDGET_KINDS if k in b]
         metric = b.get("metric")
         if not isinstance(metric, str) or metric not in used:
-            raise _fail(source, f"{where}.metric", f"expected a metric from metrics.use, got {metric!r}")
+            raise _fail(source, f"{at}.metric", f"expected a metric from metrics.use, got {metric!r}")
         if len(kinds) != 1:
-            raise _fail(source, where, f"expected exactly one of {', '.join(BUDGET_KINDS)}")
+            raise _fail(source, at, f"expected exactly one of {', '.join(BUDGET_KINDS)}")
         value = b[kinds[0]]
         if isinstance(value, bool) or not isinstance(value, int | float):
-            raise _fail(source, f"{where}.{kinds[0]}", f"expected a number, got {type(value).__name__}")
+            raise _fail(source, f"{at}.{kinds[0]}", f"expected a number, got {type(value).__name__}")
         budget = Budget(metric, kinds[0], float(value))
         try:
             check_budget(budget, MetricInfo.of(SCORERS.get(metric)))
         except BudgetError as exc:
-            raise _fail(source, f"{where}.{kinds[0]}", str(exc)) from None
+            raise _fail(source, f"{at}.{kinds[0]}", str(exc)) from None
         budgets.append(budget)
-    frontier = _parse_frontier(source, table.get("steps_frontier", False), base_steps)
-    return ReportSpec(noise, objective, tuple(budgets), frontier)
+    return tuple(budgets)

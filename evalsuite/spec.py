@@ -21,6 +21,7 @@ from evalsuite.accelerators import ACCELERATORS
 from evalsuite.errors import UserError
 from evalsuite.overrides import GENERATION_KEYS, apply_overrides, check_override
 from evalsuite.report_spec import NOISE_SEED_OFFSET, ReportSpec, parse_report, report_dict
+from evalsuite.tune_spec import TuneSpec, parse_tune, tune_dict
 from reports.records import SweepAxis
 
 BUILTIN_DIR = Path(__file__).parent / "suites"
@@ -139,6 +140,7 @@ class Suite:
     variants: tuple[Variant, ...]
     source: str
     report: ReportSpec = ReportSpec()
+    tune: TuneSpec | None = None  # the [tune] table, for `evalsuite tune`
 
     def to_dict(self) -> dict[str, Any]:
         """The resolved suite, defaults filled in, in the suite file's own layout."""
@@ -153,6 +155,7 @@ class Suite:
             "metrics": metrics,
             "variant": _variant_tables(self.variants),
             **({"report": report_dict(self.report)} if self.report != ReportSpec() else {}),
+            **({"tune": tune_dict(self.tune)} if self.tune else {}),
         }
 
 
@@ -307,7 +310,7 @@ def parse_suite(raw: Mapping[str, Any], source: str, base_dir: Path) -> Suite:
     from metrics import SCORERS
 
     known = {"name", "description", "baseline", "model", "prompts", "hardware", "run",
-             "metrics", "variant", "report"}
+             "metrics", "variant", "report", "tune"}
     for key in raw:
         if key not in known:
             raise _fail(source, key, f"unknown key (known: {', '.join(sorted(known))})")
@@ -383,6 +386,8 @@ def parse_suite(raw: Mapping[str, Any], source: str, base_dir: Path) -> Suite:
                     "steps/guidance/height/width of its own (set them in [model])")
     report = parse_report(source, _table(source, raw, "report"), {u.name for u in metric_uses},
                           model.steps)
+    tune = (parse_tune(source, _table(source, raw, "tune"), {u.name for u in metric_uses}, report)
+            if "tune" in raw else None)
     if report.noise_floor:
         noise_name = f"{baseline}~noise"
         if noise_name in seen:
@@ -396,7 +401,7 @@ def parse_suite(raw: Mapping[str, Any], source: str, base_dir: Path) -> Suite:
         variants.append(Variant(ref_name, (), variant_id(apply_overrides(model, dict(fewer)), ()),
                                 generation=fewer, role=FRONTIER_ROLE))
     return Suite(name, description, baseline, model, selection, hardware, run,
-                 tuple(metric_uses), tuple(variants), source, report)
+                 tuple(metric_uses), tuple(variants), source, report, tune)
 
 
 def builtin_suites() -> dict[str, Path]:

@@ -12,7 +12,7 @@ import math
 from collections import Counter
 from collections.abc import Mapping
 
-from reports.bootstrap import EMPTY, Interval, Key, cluster_bootstrap, paired_delta, shift
+from reports.bootstrap import EMPTY, LEVEL, Interval, Key, cluster_bootstrap, paired_delta, shift
 from reports.records import MetricEntry, MetricInfo, NoiseEntry, SetScore
 
 # Verdicts on a delta, in the order the report explains them.
@@ -31,12 +31,12 @@ def oriented_loss(info: MetricInfo, delta: float | None) -> float | None:
 
 
 def delta_interval(info: MetricInfo, values: Mapping[Key, float | None],
-                   base: Mapping[Key, float | None]) -> tuple[Interval, Interval]:
-    """(the variant's mean interval, its delta interval against the reference)."""
-    mean = cluster_bootstrap(values)
+                   base: Mapping[Key, float | None], level: float = LEVEL) -> tuple[Interval, Interval]:
+    """(the variant's mean interval, its delta interval against the reference), at ``level``."""
+    mean = cluster_bootstrap(values, level=level)
     if info.kind == "paired":
         return mean, (shift(mean, info.ideal) if info.ideal is not None else EMPTY)
-    return mean, paired_delta(values, base)
+    return mean, paired_delta(values, base, level=level)
 
 
 def noise_floor_of(delta: Interval) -> float | None:

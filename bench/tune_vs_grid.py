@@ -1,0 +1,81 @@
+"""Benchmark: ``evalsuite tune`` against an exhaustive grid, on the tiny model (CPU, offline).
+
+    python bench/tune_vs_grid.py                       # tune-smoke, PSNR >= 59, 55, 52 dB
+    python bench/tune_vs_grid.py --budgets 57 53 --out /tmp/tvg
+
+For each budget it runs a tune in a fresh folder (the real CLI path: isolated workers,
+stored probes, holdout confirmation) and times it; it runs the grid once, in a fresh folder
+(every grid value on every search prompt), times it, and judges every budget from it at the
+same CI bound as the tune's last look. It prints per budget: images and wall time of each,
+the ratio, and whether the answers agree within one grid step. The goal: the grid's answer
+for at most 30% of its images. Exit 1 when an answer disagrees. Record `uptime` beside the
+figures: the tiny model's speed on a shared machine swings with its load.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import os
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+from evalsuite.progress import Reporter
+from evalsuite.spec import Suite, load_suite
+from evalsuite.tune import run_tune
+from evalsuite.tune_grid import run_grid
+from reports.records import Budget
+
+
+def with_budget(suite: Suite, psnr_min: float) -> Suite:
+    """``suite`` with one PSNR budget in its [tune] table."""
+    assert suite.tune is not None
+    return dataclasses.replace(suite, tune=dataclasses.replace(
+        suite.tune, budgets=(Budget("psnr", "min", psnr_min),)))
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--suite", default="tune-smoke")
+    ap.add_argument("--budgets", type=float, nargs="+", default=[59.0, 55.0, 52.0],
+                    help="PSNR minima in dB (default: 59 55 52)")
+    ap.add_argument("--out", type=Path, default=Path("runs/bench-tune-vs-grid"))
+    args = ap.parse_args()
+    if args.out.exists():
+        shutil.rmtree(args.out)
+    base = load_suite(args.suite)
+    quiet = Reporter()
+    print(f"uptime before: {subprocess.run(['uptime'], capture_output=True, text=True).stdout.strip()}")
+
+    t = time.perf_counter()
+    grid = run_grid(with_budget(base, args.budgets[0]), args.out / "grid", quiet)
+    grid_s = time.perf_counter() - t
+    rows, ok = [], True
+    for b in args.budgets:
+        suite = with_budget(base, b)
+        judged = run_grid(suite, args.out / "grid", quiet)  # same images: judged again, nothing new
+        t = time.perf_counter()
+        result = run_tune(suite, args.out / f"tune-{b:g}", quiet)
+        tune_s = time.perf_counter() - t
+        found = result.winner.index if result.winner else None
+        agree = (found is None and judged.answer is None) or (
+            found is not None and judged.answer is not None and abs(found - judged.answer) <= 1)
+        ok &= agree
+        rows.append((b, result.winner.value if result.winner else None,
+                     None if judged.answer is None else judged.values[judged.answer], agree,
+                     result.images_generated, grid.images, tune_s, grid_s, result.certified,
+                     len(result.probes)))
+    print(f"uptime after: {subprocess.run(['uptime'], capture_output=True, text=True).stdout.strip()}")
+    print(f"cpus: {os.cpu_count()}; grid: {len(grid.values)} points x {grid.images // (len(grid.values) + 1)}"
+          f" search images; CI level of the bound {grid.level:.4f}")
+    print("psnr>=  tune   grid   agree  tune_img grid_img  ratio  tune_s  grid_s  certified probes")
+    for b, tv, gv, agree, ti, gi, ts, gs, cert, n in rows:
+        print(f"{b:6g}  {tv!s:5}  {gv!s:5}  {agree!s:5}  {ti:8d} {gi:8d}  {ti / gi:5.0%}  {ts:6.0f}  "
+              f"{gs:6.0f}  {cert!s:9} {n}")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

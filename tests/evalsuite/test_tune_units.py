@@ -1,0 +1,85 @@
+"""tune's records, JSON, snippet and page, and its bad-input exits (no generation)."""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from pathlib import Path
+
+import pytest
+import tomli_w
+
+from evalsuite.cli import main
+from evalsuite.spec import load_suite
+from evalsuite.tune_frontier import reference_steps
+from evalsuite.tune_result import Holdout, Look, Probe, Timing, TuneResult
+from reports.bootstrap import Interval
+from reports.records import Budget
+from reports.sequential import judge
+from reports.tune_chart import tune_page
+
+SPEC = load_suite("tune-smoke").tune
+
+
+def _probe(order: int, index: int, bound: float, passed: bool) -> Probe:
+    look = judge(Budget("psnr", "min", 55.0), Interval(bound + 1, bound, bound + 2, 4, 4))
+    return Probe(order, index, SPEC.value(index), f"fbcache-{SPEC.value(index):g}", "id",  # type: ignore[union-attr]
+                 (Look(4, 0.98, look.verdict, (look,)),), passed, Timing(0.5, 2.0, 0.4, 0.01))
+
+
+def _result(probes: tuple[Probe, ...], winner: Probe | None, certified: bool = True) -> TuneResult:
+    holdouts = ()
+    if winner is not None:
+        holdouts = (Holdout(8, winner.looks[0], certified, winner.timing, {}),)
+    return TuneResult(SPEC, probes, winner, holdouts, 30, 160, 16, 1.0, None, "none")  # type: ignore[arg-type]
+
+
+def test_json_object_has_the_documented_keys_and_a_pasteable_snippet() -> None:
+    win = _probe(2, 4, 56.0, True)
+    d = _result((_probe(1, 8, 50.0, False), win), win).to_dict()
+    for key in ("setting", "certified", "speedup", "metrics", "images_generated", "grid_images",
+                "probes", "vs_fewer_steps"):
+        assert key in d
+    assert d["setting"] == {"accelerator": "fbcache", "parameter": "threshold", "value": 0.2,
+                            "variant": "fbcache-0.2", "fixed": {}}
+    assert d["certified"] is True and d["metrics"]["psnr"]["ci_bound"] == 56.0
+    pasted = tomllib.loads(d["snippet"])
+    assert pasted["variant"][0]["fbcache"] == {"threshold": 0.2}
+    json.dumps(d, allow_nan=False)  # strict JSON
+
+
+def test_not_certified_when_the_holdout_fails_and_closest_when_nothing_passes() -> None:
+    win = _probe(1, 4, 56.0, True)
+    assert _result((win,), win, certified=False).to_dict()["certified"] is False
+    far, near = _probe(1, 8, 40.0, False), _probe(2, 4, 54.0, False)
+    d = _result((far, near), None).to_dict()
+    assert d["setting"] is None and d["certified"] is False
+    assert d["closest"]["variant"] == near.variant and d["closest"]["margin"] == pytest.approx(-1.0)
+
+
+def test_the_page_draws_the_path_and_lists_the_probes() -> None:
+    win = _probe(2, 4, 56.0, True)
+    page = tune_page(_result((_probe(1, 8, 50.0, False), win), win).to_dict())
+    assert "search path" in page and "plotly" in page and "fbcache-0.2" in page
+    assert "[[variant]]" in page
+
+
+def test_reference_steps() -> None:
+    assert reference_steps(8, 2.03) == 3
+    assert reference_steps(8, 1.05) == 7
+    assert reference_steps(8, 0.9) is None and reference_steps(1, 3.0) is None
+
+
+def test_bad_input_exits_2_with_one_line(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    assert main(["tune", "smoke"]) == 2  # a suite without [tune]
+    assert "no [tune] table" in capsys.readouterr().err
+    source = Path(load_suite("tune-smoke").source)
+    raw = tomllib.loads(source.read_text())
+    raw["tune"]["range"] = [0.5, 0.1]
+    raw["prompts"]["file"][0]["path"] = str(source.parent / "tune-smoke-prompts.txt")
+    bad = tmp_path / "bad.toml"
+    bad.write_text(tomli_w.dumps(raw))
+    assert main(["tune", str(bad), "--out", str(tmp_path / "run")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "tune.range" in err and "\n" not in err
+    assert not (tmp_path / "run").exists()
