@@ -144,11 +144,11 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_score(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
-    from evalsuite.pipeline import resolve_device
     from evalsuite.reporting import write_reports
     from evalsuite.scoring import score_run
     from evalsuite.spec import MetricUse
     from evalsuite.store import Store
+    from evalsuite.world import resolve_device
     from metrics import SCORERS
 
     suite = _load_run(args.run_dir)
@@ -159,7 +159,8 @@ def cmd_score(args: argparse.Namespace) -> int:
         if m not in {u.name for u in suite.metrics}:
             extra.append(MetricUse(m))
     suite = replace(suite, metrics=suite.metrics + tuple(extra))
-    from evalsuite.distributed import score_distributed, world_size
+    from evalsuite.runner import score_distributed
+    from evalsuite.world import world_size
 
     if world_size() > 1:  # under torchrun: each rank scores a share, rank 0 merges and reports
         score_distributed(suite, args.run_dir, rewrite_suite=bool(extra))

@@ -27,10 +27,10 @@ def _git_sha() -> str | None:
 
 def device_info(device: str) -> dict[str, Any]:
     """Name of the device and, on CUDA, its capability and driver."""
-    import torch
-
     info: dict[str, Any] = {"device": device, "cpu": platform.processor() or platform.machine()}
     if device.startswith("cuda"):
+        import torch
+
         info["gpu"] = torch.cuda.get_device_name(device)
         info["capability"] = list(torch.cuda.get_device_capability(device))
         info["cuda"] = torch.version.cuda

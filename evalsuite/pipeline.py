@@ -15,13 +15,6 @@ from evalsuite.spec import ModelSpec
 from evalsuite.tiny import tiny_model_path
 
 
-def resolve_device(device: str) -> str:
-    """``auto`` means the first CUDA device when there is one, else the CPU."""
-    if device == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    return device
-
-
 def load_pipeline(model: ModelSpec, device: str) -> Any:
     """Load ``model`` with ``from_pretrained`` (the built-in tiny model takes the same path)."""
     from evalsuite.random_flux import build_random_flux, is_random_model

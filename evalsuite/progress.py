@@ -4,16 +4,32 @@ from __future__ import annotations
 
 import sys
 from types import TracebackType
+from typing import Protocol
 
 from rich.console import Console
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
-    Progress,
     TextColumn,
     TimeElapsedColumn,
     TimeRemainingColumn,
 )
+from rich.progress import (
+    Progress as RichProgress,
+)
+
+
+class Progress(Protocol):
+    """What the orchestration reports to: lines, and one bar per variant."""
+
+    def __call__(self, message: str) -> None:
+        """Print a line."""
+
+    def start(self, description: str, total: int, already_done: int = 0) -> None:
+        """Begin a bar for ``total`` units."""
+
+    def update(self, completed: int) -> None:
+        """Set how many units are done."""
 
 
 class Reporter:
@@ -22,13 +38,13 @@ class Reporter:
     def __init__(self) -> None:
         self.console = Console(stderr=True)
         self.live = sys.stderr.isatty()
-        self.bar: Progress | None = None
+        self.bar: RichProgress | None = None
         self.task: int | None = None
         self.offset = 0
 
     def __enter__(self) -> Reporter:
         if self.live:
-            self.bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+            self.bar = RichProgress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                                 TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(),
                                 console=self.console)
             self.bar.__enter__()

@@ -1,27 +1,36 @@
-"""The runner: prepares the run folder, runs one worker process per variant, then scores
-and reports. Running the same suite again into the same folder resumes it.
+"""The run orchestration: prepare the run folder, generate every variant's missing items,
+score, report. Running the same suite again into the same folder resumes it.
+
+A single-process run is the world of size 1 of the same orchestration torchrun uses
+(:mod:`evalsuite.world`, :mod:`evalsuite.plan`, :mod:`evalsuite.phases`).
+:func:`generate_items` is the public entry for generating chosen items of chosen
+variants into an existing run folder (what ``evalsuite tune`` does with its probes).
 """
 
 from __future__ import annotations
 
 import fcntl
 import json
-import multiprocessing as mp
-import signal
+import socket
 import time
-from collections.abc import Callable
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import TracebackType
 
 import tomli_w
 
 import prompts as prompt_sets
 from evalsuite.errors import UserError
-from evalsuite.manifest import write_manifest
-from evalsuite.progress import Reporter
-from evalsuite.spec import Suite
-from evalsuite.store import Store, image_dir
-from evalsuite.worker import WorkerJob, WorkItem, run_worker
+from evalsuite.generators import start_worker_server
+from evalsuite.phases import generate_share, merge_generation, score_and_report
+from evalsuite.plan import make_plan, suite_items
+from evalsuite.progress import Progress, Reporter
+from evalsuite.shards import merge_shards
+from evalsuite.spec import Suite, Variant
+from evalsuite.store import Store
+from evalsuite.work import RESULTS, WorkItem
+from evalsuite.world import World, connect, rank_progress, resolve_device
 
 
 @dataclass
@@ -32,14 +41,6 @@ class RunOutcome:
     failed: list[str] = field(default_factory=list)  # names of failed variants
     timings: dict[str, float] = field(default_factory=dict)
     primary: bool = True  # False on torchrun ranks other than 0, which print nothing
-
-
-def _context() -> mp.context.BaseContext:
-    # A forkserver that has imported torch + diffusers once forks each worker: fresh class
-    # state per variant without paying the ~8 s import again, and no CUDA state inherited.
-    ctx = mp.get_context("forkserver")
-    ctx.set_forkserver_preload(["evalsuite.worker"])
-    return ctx
 
 
 class RunLock:
@@ -58,7 +59,7 @@ class RunLock:
         self.fh.close()
 
 
-def validate_run(suite: Suite, device: str) -> list[prompt_sets.Prompt]:
+def validate_run(suite: Suite, device: str, size: int = 1) -> list[prompt_sets.Prompt]:
     """Everything that can reject the input, checked before the run folder is touched."""
     from evalsuite.accelerators import ACCELERATORS, Environment
 
@@ -74,9 +75,8 @@ def validate_run(suite: Suite, device: str) -> list[prompt_sets.Prompt]:
             except ValueError as exc:
                 raise UserError(f"{suite.source}: variant.{v.name}.{a.name}: {exc}") from None
     from evalsuite.cp_checks import check_parallel_variants
-    from evalsuite.distributed import world_size
 
-    check_parallel_variants(suite, world_size())
+    check_parallel_variants(suite, size)
     return selected
 
 
@@ -88,108 +88,168 @@ def _capability(device: str) -> tuple[int, int] | None:
     return tuple(torch.cuda.get_device_capability(device))  # type: ignore[return-value]
 
 
-def prepare_run(suite: Suite, run_dir: Path, selected: list[prompt_sets.Prompt]) -> Store:
+class RunFolder:
+    """A locked run folder and its open store; use as a context manager."""
+
+    def __init__(self, run_dir: Path) -> None:
+        if run_dir.exists() and not run_dir.is_dir():
+            raise UserError(f"{run_dir}: exists and is not a folder")
+        run_dir.mkdir(parents=True, exist_ok=True)
+        self.path = run_dir
+        self.lock = RunLock(run_dir)
+        try:
+            self.store = Store(run_dir / RESULTS)
+        except BaseException:
+            self.lock.release()
+            raise
+
+    def __enter__(self) -> RunFolder:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the store and release the lock."""
+        self.store.close()
+        self.lock.release()
+
+
+def prepare_run(suite: Suite, folder: RunFolder, selected: list[prompt_sets.Prompt]) -> None:
     """Write the resolved suite, prompts and variants into the (locked) run folder."""
-    (run_dir / "images").mkdir(exist_ok=True)
-    for stale in (run_dir / "images").glob("*/.*.tmp*.png"):  # left by a killed worker
+    images = folder.path / "images"
+    images.mkdir(exist_ok=True)
+    for stale in images.glob("*/.*.tmp*.png"):  # left by a killed worker
         stale.unlink(missing_ok=True)
-    (run_dir / "suite.toml").write_text(tomli_w.dumps(suite.to_dict()), encoding="utf-8")
-    store = Store(run_dir / "results.sqlite")
-    store.put_prompts((p.id, p.text, p.set, p.index, p.category, dict(p.meta)) for p in selected)
+    (folder.path / "suite.toml").write_text(tomli_w.dumps(suite.to_dict()), encoding="utf-8")
+    folder.store.put_prompts((p.id, p.text, p.set, p.index, p.category, dict(p.meta)) for p in selected)
     for v in suite.variants:
+        folder.store.put_variant(v.id, v.name, v.describe())
+
+
+def generate_items(folder: RunFolder, suite: Suite, variants: Sequence[Variant] | None = None,
+                   items: Sequence[WorkItem] | None = None, *, device: str | None = None,
+                   progress: Progress | None = None) -> list[str]:
+    """Generate the missing ``items`` of ``variants`` into a run folder, in this process's world of one.
+
+    Resumable: items already stored are skipped, and a variant with nothing missing that
+    is marked ok starts no worker. New variants (e.g. a tuner's probes) are registered.
+
+    Args:
+        folder: the open run folder (its prompts must include the items' prompts).
+        suite: supplies the model, warm-up count and timeout.
+        variants: what to generate (default: the suite's variants).
+        items: which (prompt, seed) items (default: every prompt of the suite x its seeds).
+        device: where to generate (default: the suite's device, resolved).
+        progress: where lines and bars go (default: a fresh Reporter).
+
+    Returns:
+        Names of the variants that failed.
+    """
+    variants = tuple(suite.variants if variants is None else variants)
+    if items is None:
+        items = suite_items(prompt_sets.resolve_prompts(suite.prompts), suite.prompts.seeds)
+    store = folder.store
+    for v in variants:
         store.put_variant(v.id, v.name, v.describe())
-    return store
+    status = {r["id"]: r["status"] for r in store.variants()}
+    plan = make_plan(variants, items, {v.id: store.done_keys(v.id) for v in variants}, status, 1)
+    world = World.single()
+    reasons = generate_share(suite, folder.path, plan, world,
+                             device or resolve_device(suite.model.device),
+                             progress or Reporter(), connect(world))
+    return [vp.variant.name for vp in plan.variants if reasons.get(vp.variant.id)]
 
 
-def generate_all(suite: Suite, run_dir: Path, store: Store, selected: list[prompt_sets.Prompt],
-                 device: str, progress: Reporter) -> list[str]:
-    """Run a worker per variant for the missing samples; return names of failed variants."""
-    ctx = _context()
-    failed: list[str] = []
-    status = {v["id"]: v["status"] for v in store.variants()}
-    for n, variant in enumerate(suite.variants, 1):
-        done = store.done_keys(variant.id)
-        items = tuple(WorkItem(p.id, p.text, seed) for p in selected for seed in suite.prompts.seeds
-                      if (p.id, seed) not in done)
-        if not items and status.get(variant.id) == "ok":
-            progress(f"[{n}/{len(suite.variants)}] {variant.name}: complete, skipped")
-            continue
-        progress(f"[{n}/{len(suite.variants)}] {variant.name}: generating {len(items)} images")
-        job = WorkerJob(str(run_dir), variant, suite.model, device, items, suite.run.warmup,
-                        image_dir(variant.name, variant.id), time.time())
-        parent_end, child_end = ctx.Pipe()
-        proc = ctx.Process(target=run_worker, args=(job, child_end), name=f"evalsuite-{variant.name}")
-        proc.start()
-        child_end.close()
-        progress.start(variant.name, len(items), already_done=len(done))
-        finished = _wait(proc, suite.run.timeout_s, progress.update, store, variant.id)
-        if not finished:
-            proc.kill()
-            proc.join()
-            store.set_variant_status(variant.id, "failed", f"timed out after {suite.run.timeout_s} s")
-        elif proc.exitcode and proc.exitcode < 0:
-            sig = signal.Signals(-proc.exitcode).name
-            hint = " (out of host memory?)" if sig == "SIGKILL" else ""
-            store.set_variant_status(variant.id, "failed", f"worker killed by {sig}{hint}")
-        parent_end.close()
-        row = next(v for v in store.variants() if v["id"] == variant.id)
-        if row["status"] != "ok":
-            if row["status"] != "failed":  # died without saying why
-                store.set_variant_status(variant.id, "failed", f"worker exited with code {proc.exitcode}")
-            failed.append(variant.name)
-            progress(f"    failed: {next(v for v in store.variants() if v['id'] == variant.id)['error']}")
-    return failed
+def run_suite(suite: Suite, run_dir: Path, progress: Progress | None = None) -> RunOutcome:
+    """Generate, score and report ``suite`` into ``run_dir``, resuming what is there.
 
+    Outside torchrun this process is the whole world; under torchrun it is one rank,
+    generating and scoring its share while rank 0 prepares, plans, merges and reports.
+    """
+    from evalsuite.manifest import write_manifest
 
-def _wait(proc: mp.process.BaseProcess, timeout: float | None, tick: Callable[[int], None],
-          store: Store, variant_id: str) -> bool:
-    """Wait for the worker, reporting its stored samples; False if it outlived ``timeout``."""
-    start = time.monotonic()
-    while proc.is_alive():
-        if timeout is not None and time.monotonic() - start > timeout:
-            return False
-        proc.join(0.25 if timeout is None else min(0.25, timeout))
-        tick(len(store.done_keys(variant_id)))
-    return True
+    start_worker_server()  # its torch import runs beside this process's own, below
+    import evalsuite.reporting  # noqa: F401 - scoring's and reporting's imports, overlapping it
 
-
-def run_suite(suite: Suite, run_dir: Path, progress: Reporter | None = None) -> RunOutcome:
-    """Generate, score and report ``suite`` into ``run_dir``, resuming what is there."""
-    from evalsuite.pipeline import resolve_device
-    from evalsuite.reporting import write_reports
-    from evalsuite.scoring import score_run
-
-    progress = progress or Reporter()
-    from evalsuite.distributed import run_distributed, world_size
-
-    if world_size() > 1:  # under torchrun: this process is one rank of a sharded sweep
-        return run_distributed(suite, run_dir, progress)
-    outcome = RunOutcome(run_dir)
-    device = resolve_device(suite.model.device)
-    selected = validate_run(suite, device)
-    if run_dir.exists() and not run_dir.is_dir():
-        raise UserError(f"{run_dir}: exists and is not a folder")
-    run_dir.mkdir(parents=True, exist_ok=True)
-    lock = RunLock(run_dir)
-    store = None
+    world = World.from_env()
+    progress = rank_progress(progress or Reporter(), world)
+    device = world.device(resolve_device(suite.model.device))
+    selected = validate_run(suite, device, world.size)  # on every rank: each reads the suite itself
+    outcome = RunOutcome(run_dir, primary=world.rank == 0)
+    control = connect(world)
+    folder = None
     try:
-        store = prepare_run(suite, run_dir, selected)
-        from evalsuite.shards import merge_shards
-
-        merge_shards(run_dir, store)  # a torchrun launch's unmerged work is resumed, not redone
-        write_manifest(run_dir, suite, device)
+        hosts = control.gather({"rank": world.rank, "host": socket.gethostname(), "device": device})
+        plan = None
+        if world.rank == 0:
+            try:
+                folder = RunFolder(run_dir)
+                prepare_run(suite, folder, selected)
+                write_manifest(run_dir, suite, device)
+                merged = merge_shards(run_dir, folder.store)  # an interrupted torchrun launch's work
+                if merged.samples or merged.scores:
+                    progress(f"recovered {merged.samples} samples and {merged.scores} scores from shards")
+                if world.size > 1:
+                    store = folder.store
+                    done = {v.id: store.done_keys(v.id) for v in suite.variants}
+                    status = {r["id"]: r["status"] for r in store.variants()}
+                    plan = make_plan(suite.variants, suite_items(selected, suite.prompts.seeds), done,
+                                     status, world.size)
+                    (run_dir / "distributed.json").write_text(json.dumps(
+                        {"world_size": world.size, "token": plan.token, "ranks": hosts,
+                         "started": time.time()}, indent=2))
+            except UserError as exc:
+                control.broadcast(UserError(str(exc)))
+                raise
         t = time.perf_counter()
-        outcome.failed = generate_all(suite, run_dir, store, selected, device, progress)
+        if world.size == 1:
+            assert folder is not None
+            outcome.failed = generate_items(folder, suite, suite.variants,
+                                            suite_items(selected, suite.prompts.seeds),
+                                            device=device, progress=progress)
+        else:
+            plan = control.broadcast(plan)
+            if isinstance(plan, UserError):
+                raise plan
+            generate_share(suite, run_dir, plan, world, device, progress, control)
+            control.barrier()
+            if world.rank == 0:
+                outcome.failed = merge_generation(run_dir, plan, world.size)
+            control.barrier()
         outcome.timings["generation_s"] = time.perf_counter() - t
-        t = time.perf_counter()
-        score_run(suite, run_dir, store, device, progress)
-        outcome.timings["scoring_s"] = time.perf_counter() - t
-        t = time.perf_counter()
-        write_reports(suite, run_dir, store)
-        outcome.timings["report_s"] = time.perf_counter() - t
+        outcome.timings.update(score_and_report(suite, run_dir, world, device, progress, control))
+        if world.rank == 0:
+            (run_dir / "timings.json").write_text(json.dumps(outcome.timings, indent=2))
     finally:
-        if store is not None:
-            store.close()
-        lock.release()
-    (run_dir / "timings.json").write_text(json.dumps(outcome.timings, indent=2))
+        control.close()
+        if folder is not None:
+            folder.close()
     return outcome
+
+
+def score_distributed(suite: Suite, run_dir: Path, rewrite_suite: bool) -> None:
+    """``torchrun -m evalsuite score RUN``: score a finished run's images with every rank."""
+    world = World.from_env()
+    device = world.device(resolve_device(suite.model.device))
+    control = connect(world)
+    try:
+        if world.rank == 0:  # an interrupted launch's scores count before shares are dealt
+            store = Store(run_dir / RESULTS)
+            try:
+                merge_shards(run_dir, store)
+            finally:
+                store.close()
+        control.barrier()
+        score_and_report(suite, run_dir, world, device, rank_progress(_stderr, world), control)
+        if world.rank == 0 and rewrite_suite:  # keep the run's suite copy in step with the store
+            (run_dir / "suite.toml").write_text(tomli_w.dumps(suite.to_dict()))
+    finally:
+        control.close()
+
+
+def _stderr(message: str) -> None:
+    import sys
+
+    print(message, file=sys.stderr, flush=True)

@@ -10,15 +10,23 @@ a finished sample, so a crash at any point loses nothing and duplicates nothing.
 from __future__ import annotations
 
 import json
-import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from evalsuite.schema import (
+    DONE_SAMPLE_STATUSES,
+    SAMPLES,
+    SCORES,
+    SET_SCORES,
+    VARIANT_TIMINGS,
+    Table,
+    VariantStatus,
+)
 from evalsuite.store import Store
 
 SHARD_DIR = "shards"
-_TIMINGS = ("worker_start_s", "load_s", "cold_s")
+_DONE = ", ".join(f"'{s}'" for s in DONE_SAMPLE_STATUSES)
 
 
 def shard_path(run_dir: Path, rank: int) -> Path:
@@ -31,7 +39,7 @@ class RankStatus:
     """What one rank's workers recorded about one variant."""
 
     rank: int
-    status: str
+    status: VariantStatus
     error: str | None
     timings: dict[str, float | None] = field(default_factory=dict)
     checks: list[str] = field(default_factory=list)
@@ -50,6 +58,13 @@ def _rank_of(path: Path) -> int:
     return int(path.stem.split("-", 1)[1])
 
 
+def _copy(table: Table, where: str = "") -> str:
+    """Copy ``table``'s rows from the attached shard, column by name (never by position)."""
+    cols = ", ".join(table.names)
+    return (f"INSERT OR REPLACE INTO main.{table.name} ({cols}) "
+            f"SELECT {', '.join(f's.{c}' for c in table.names)} FROM shard.{table.name} s {where}")
+
+
 def merge_shards(run_dir: Path, store: Store) -> MergeResult:
     """Merge every shard into ``store`` (one transaction per shard), then delete the shard."""
     result = MergeResult()
@@ -61,20 +76,19 @@ def merge_shards(run_dir: Path, store: Store) -> MergeResult:
             if "samples" in tables:
                 # A finished sample in the run's store wins: an item is never generated
                 # twice, but a replayed shard must not overwrite what is already merged.
-                cur = db.execute(
-                    "INSERT OR REPLACE INTO main.samples SELECT s.* FROM shard.samples s WHERE NOT "
-                    "EXISTS (SELECT 1 FROM main.samples m WHERE m.variant_id = s.variant_id AND "
-                    "m.prompt_id = s.prompt_id AND m.seed = s.seed AND m.status IN ('ok', 'flagged'))")
+                cur = db.execute(_copy(SAMPLES, (
+                    "WHERE NOT EXISTS (SELECT 1 FROM main.samples m WHERE m.variant_id = s.variant_id "
+                    f"AND m.prompt_id = s.prompt_id AND m.seed = s.seed AND m.status IN ({_DONE}))")))
                 result.samples += cur.rowcount
                 # Scores are computed only for keys unscored under the same identity.
-                result.scores += db.execute(
-                    "INSERT OR REPLACE INTO main.scores SELECT * FROM shard.scores").rowcount
-                db.execute("INSERT OR REPLACE INTO main.set_scores SELECT * FROM shard.set_scores")
-                for row in db.execute("SELECT * FROM shard.variants WHERE status != 'pending'"):
-                    row = dict(row)
+                result.scores += db.execute(_copy(SCORES)).rowcount
+                db.execute(_copy(SET_SCORES))
+                cols = ", ".join(("id", "status", "error", *VARIANT_TIMINGS, "checks"))
+                for row in db.execute(f"SELECT {cols} FROM shard.variants WHERE status != ?",
+                                      (VariantStatus.PENDING.value,)):
                     result.statuses.setdefault(row["id"], []).append(RankStatus(
-                        _rank_of(path), row["status"], row["error"],
-                        {k: row[k] for k in _TIMINGS}, json.loads(row["checks"] or "[]")))
+                        _rank_of(path), VariantStatus(row["status"]), row["error"],
+                        {k: row[k] for k in VARIANT_TIMINGS}, json.loads(row["checks"] or "[]")))
             db.commit()
         finally:
             db.execute("DETACH DATABASE shard")
@@ -93,18 +107,18 @@ def combine_statuses(expected: list[int], found: list[RankStatus]) -> RankStatus
     errors = []
     for r in expected:
         s = by_rank.get(r)
-        if s is None or s.status not in ("ok", "failed"):
+        if s is None or s.status not in (VariantStatus.OK, VariantStatus.FAILED):
             errors.append(f"rank {r}: worker did not finish")
-        elif s.status == "failed":
+        elif s.status == VariantStatus.FAILED:
             errors.append(f"rank {r}: {s.error}")
     timings: dict[str, float | None] = {}
-    for k in _TIMINGS:
+    for k in VARIANT_TIMINGS:
         values = [s.timings[k] for s in found if s.timings.get(k) is not None]
         timings[k] = max(values) if values else None
     checks = list(dict.fromkeys(c for s in found for c in s.checks))
     if errors:
-        return RankStatus(-1, "failed", "; ".join(errors)[:500], timings, checks)
-    return RankStatus(-1, "ok", None, timings, checks)
+        return RankStatus(-1, VariantStatus.FAILED, "; ".join(errors)[:500], timings, checks)
+    return RankStatus(-1, VariantStatus.OK, None, timings, checks)
 
 
 class ScoringView:
@@ -140,12 +154,3 @@ class ScoringView:
     def put_set_score(self, *args: Any) -> None:
         """Write into the shard."""
         self.shard.put_set_score(*args)
-
-
-def open_read_only(path: Path) -> Store:
-    """The merged store for reading while it cannot change (no locks, no WAL files)."""
-    store = Store.__new__(Store)  # Store() would create tables and switch journal modes
-    store.path = path
-    store.db = sqlite3.connect(f"{path.resolve().as_uri()}?immutable=1", uri=True)
-    store.db.row_factory = sqlite3.Row
-    return store

@@ -16,31 +16,23 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-SCHEMA_VERSION = 1
+from evalsuite.schema import (
+    DONE_SAMPLE_STATUSES,
+    META,
+    PROMPTS,
+    SAMPLES,
+    SCHEMA_VERSION,
+    SCORES,
+    SCRIPT,
+    SET_SCORES,
+    VARIANT_TIMINGS,
+    SampleStatus,
+    VariantStatus,
+)
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS prompts (
-    id TEXT PRIMARY KEY, text TEXT NOT NULL, set_name TEXT NOT NULL, idx INTEGER NOT NULL,
-    category TEXT NOT NULL, meta TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS variants (
-    id TEXT PRIMARY KEY, name TEXT NOT NULL, spec TEXT NOT NULL,
-    status TEXT NOT NULL DEFAULT 'pending', error TEXT,
-    worker_start_s REAL, load_s REAL, cold_s REAL, checks TEXT, updated REAL);
-CREATE TABLE IF NOT EXISTS samples (
-    variant_id TEXT NOT NULL, prompt_id TEXT NOT NULL, seed INTEGER NOT NULL,
-    status TEXT NOT NULL, latency_s REAL, peak_mem_bytes INTEGER,
-    steps_computed INTEGER, steps_skipped INTEGER, image TEXT, reason TEXT, created REAL,
-    PRIMARY KEY (variant_id, prompt_id, seed));
-CREATE TABLE IF NOT EXISTS scores (
-    variant_id TEXT NOT NULL, prompt_id TEXT NOT NULL, seed INTEGER NOT NULL,
-    metric TEXT NOT NULL, value REAL, reason TEXT, identity TEXT NOT NULL,
-    PRIMARY KEY (variant_id, prompt_id, seed, metric));
-CREATE TABLE IF NOT EXISTS set_scores (
-    variant_id TEXT NOT NULL, metric TEXT NOT NULL, value REAL, reason TEXT,
-    n INTEGER NOT NULL, identity TEXT NOT NULL, PRIMARY KEY (variant_id, metric));
-"""
-
+_DONE = ", ".join(f"'{s}'" for s in DONE_SAMPLE_STATUSES)
+# Built once: recording a failure must work when memory has run out (see set_variant_status).
+_SET_STATUS = "UPDATE variants SET status=?, error=?, updated=? WHERE id=?"
 
 @dataclass(frozen=True)
 class SampleRow:
@@ -49,7 +41,7 @@ class SampleRow:
     variant_id: str
     prompt_id: str
     seed: int
-    status: str  # "ok", "flagged" (NaN or black image: not scored), "failed"
+    status: SampleStatus
     latency_s: float | None = None
     peak_mem_bytes: int | None = None
     steps_computed: int | None = None
@@ -71,29 +63,58 @@ def telemetry_path(run_dir: Path, variant_name: str, variant_id: str) -> Path:
 class Store:
     """Access to ``results.sqlite``."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, read_only: bool = False) -> None:
+        """Open (and create or check) the store at ``path``.
+
+        Args:
+            path: the ``results.sqlite`` file (or a rank's shard).
+            read_only: open a store that cannot change while it is open, with no locks and
+                no WAL files: what torchrun ranks read while rank 0's merged store is idle.
+        """
         self.path = path
+        if read_only:
+            self.db = sqlite3.connect(f"{path.resolve().as_uri()}?immutable=1", uri=True)
+            self.db.row_factory = sqlite3.Row
+            self._check_version(create=False)
+            return
         # Autocommit off; every write method commits, so each sample is durable on return.
         self.db = sqlite3.connect(path, timeout=60)
         self.db.row_factory = sqlite3.Row
         self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.executescript(_SCHEMA)
+        self.db.executescript(SCRIPT)
+        self._check_version(create=True)
+        self.db.execute(_SET_STATUS, ("", None, 0.0, ""))  # compiles and caches the statement
+        self.db.commit()
+
+    @classmethod
+    def open_read_only(cls, path: Path) -> Store:
+        """The store at ``path`` for reading only (see ``read_only``)."""
+        return cls(path, read_only=True)
+
+    def _check_version(self, create: bool) -> None:
         found = self.db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
-        if found is None:
-            self.db.execute("INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+        if found is None and create:
+            self.db.execute(META.insert("INSERT"), ("schema_version", str(SCHEMA_VERSION)))
             self.db.commit()
-        elif int(found[0]) != SCHEMA_VERSION:
-            raise RuntimeError(f"{path}: store schema {found[0]}, this evalsuite reads {SCHEMA_VERSION}")
+        elif found is None or int(found[0]) != SCHEMA_VERSION:
+            raise RuntimeError(f"{self.path}: store schema {found and found[0]}, "
+                               f"this evalsuite reads {SCHEMA_VERSION}")
 
     def close(self) -> None:
         """Close the connection."""
         self.db.close()
 
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     # --- prompts and variants -------------------------------------------------------
     def put_prompts(self, rows: Iterable[tuple[str, str, str, int, str, dict[str, Any]]]) -> None:
         """Insert (id, text, set, index, category, meta) rows, keeping existing ones."""
         self.db.executemany(
-            "INSERT OR REPLACE INTO prompts VALUES (?, ?, ?, ?, ?, ?)",
+            PROMPTS.insert(),
             [(i, t, s, n, c, json.dumps(m, sort_keys=True)) for i, t, s, n, c, m in rows],
         )
         self.db.commit()
@@ -106,27 +127,53 @@ class Store:
         )
         self.db.commit()
 
-    def set_variant_status(self, variant_id: str, status: str, error: str | None = None,
-                           **timings: float | str | None) -> None:
-        """Record a variant's outcome and its worker timings (worker_start_s, load_s, ...)."""
-        allowed = {"worker_start_s", "load_s", "cold_s", "checks"}
-        cols = [k for k in timings if k in allowed and timings[k] is not None]
-        sets = "".join(f", {k}=?" for k in cols)
-        self.db.execute(
-            f"UPDATE variants SET status=?, error=?, updated=?{sets} WHERE id=?",
-            (status, error, time.time(), *(timings[k] for k in cols), variant_id),
-        )
+    def set_variant_status(self, variant_id: str, status: VariantStatus, error: str | None = None,
+                           **extra: float | str | None) -> None:
+        """Record a variant's outcome, and the worker's timings and checks when given.
+
+        Args:
+            variant_id: the variant's id.
+            status: its new status.
+            error: why it failed (None otherwise).
+            **extra: any of ``worker_start_s``, ``load_s``, ``cold_s`` (seconds) and
+                ``checks`` (a JSON list); None values leave the column as it is.
+
+        Raises:
+            TypeError: for any other keyword (a misspelt timing must not vanish).
+        """
+        unknown = set(extra) - {*VARIANT_TIMINGS, "checks"}
+        if unknown:
+            raise TypeError(f"set_variant_status: unknown column(s) {', '.join(sorted(unknown))}")
+        status = VariantStatus(status)
+        cols = [k for k, v in extra.items() if v is not None]
+        if not cols:  # the failure path: a cached statement, no string building
+            self.db.execute(_SET_STATUS, (status.value, error, time.time(), variant_id))
+        else:
+            sets = "".join(f", {k}=?" for k in cols)
+            self.db.execute(f"UPDATE variants SET status=?, error=?, updated=?{sets} WHERE id=?",
+                            (status.value, error, time.time(), *(extra[k] for k in cols), variant_id))
         self.db.commit()
 
     def variants(self) -> list[dict[str, Any]]:
         """All variant rows as dicts."""
         return [dict(r) for r in self.db.execute("SELECT * FROM variants")]
 
+    def variant(self, variant_id: str) -> dict[str, Any]:
+        """One variant's row.
+
+        Raises:
+            KeyError: when no variant has that id.
+        """
+        row = self.db.execute("SELECT * FROM variants WHERE id=?", (variant_id,)).fetchone()
+        if row is None:
+            raise KeyError(variant_id)
+        return dict(row)
+
     # --- samples ---------------------------------------------------------------------
     def done_keys(self, variant_id: str) -> set[tuple[str, int]]:
         """(prompt_id, seed) pairs that need no regeneration (ok or flagged)."""
         rows = self.db.execute(
-            "SELECT prompt_id, seed FROM samples WHERE variant_id=? AND status IN ('ok','flagged')",
+            f"SELECT prompt_id, seed FROM samples WHERE variant_id=? AND status IN ({_DONE})",
             (variant_id,),
         )
         return {(r[0], r[1]) for r in rows}
@@ -134,8 +181,8 @@ class Store:
     def put_sample(self, row: SampleRow) -> None:
         """Insert or replace one sample and commit it."""
         self.db.execute(
-            "INSERT OR REPLACE INTO samples VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (row.variant_id, row.prompt_id, row.seed, row.status, row.latency_s,
+            SAMPLES.insert(),
+            (row.variant_id, row.prompt_id, row.seed, SampleStatus(row.status).value, row.latency_s,
              row.peak_mem_bytes, row.steps_computed, row.steps_skipped, row.image, row.reason,
              time.time()),
         )
@@ -170,7 +217,7 @@ class Store:
             if value is None or math.isnan(value):
                 value, reason = None, reason or "scorer returned NaN"
             clean.append((v, p, s, metric, value, reason, identity))
-        self.db.executemany("INSERT OR REPLACE INTO scores VALUES (?, ?, ?, ?, ?, ?, ?)", clean)
+        self.db.executemany(SCORES.insert(), clean)
         self.db.commit()
 
     def scores(self) -> list[dict[str, Any]]:
@@ -180,7 +227,7 @@ class Store:
     def put_set_score(self, variant_id: str, metric: str, value: float | None,
                       reason: str | None, n: int, identity: str) -> None:
         """Store one set-level score computed over ``n`` images."""
-        self.db.execute("INSERT OR REPLACE INTO set_scores VALUES (?, ?, ?, ?, ?, ?)",
+        self.db.execute(SET_SCORES.insert(),
                         (variant_id, metric, value, reason, n, identity))
         self.db.commit()
 

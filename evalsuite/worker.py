@@ -14,53 +14,36 @@ import os
 import resource
 import threading
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import diffusers
 import torch
+import tqdm
 import transformers
 
 from evalsuite.accelerators import ACCELERATORS
 from evalsuite.atomic import write_png_atomically
 from evalsuite.overrides import effective_model
 from evalsuite.pipeline import generate, load_pipeline
-from evalsuite.spec import ModelSpec, Variant
+from evalsuite.schema import SampleStatus, VariantStatus
 from evalsuite.store import SampleRow, Store, telemetry_path
+from evalsuite.work import WorkerJob, WorkItem
 
 WARMUP_PROMPT = "a photo of a cat"
+RESERVE_BYTES = 16 << 20
+_UNRECORDED = b"evalsuite worker: failed, and could not record why (out of memory?)\n"
 
 # Per-component loading bars and truncation notices would drown the runner's own progress.
 diffusers.utils.logging.set_verbosity_error()
 diffusers.utils.logging.disable_progress_bar()
 transformers.utils.logging.set_verbosity_error()
 transformers.utils.logging.disable_progress_bar()
-
-
-@dataclass(frozen=True)
-class WorkItem:
-    """One image to generate."""
-
-    prompt_id: str
-    text: str
-    seed: int
-
-
-@dataclass(frozen=True)
-class WorkerJob:
-    """Everything a worker needs; picklable."""
-
-    run_dir: str
-    variant: Variant
-    model: ModelSpec
-    device: str
-    items: tuple[WorkItem, ...]
-    warmup: int
-    image_dir: str  # relative to run_dir
-    spawned_at: float  # time.time() when the parent started the process
-    store_path: str = "results.sqlite"  # relative to run_dir; under torchrun, the rank's shard
-    group: Any = None  # a CPGroup when K workers generate each image together (context parallel)
+# tqdm's default lock is a multiprocessing RLock, a named semaphore registered with the
+# runner's resource tracker; a worker killed (timeout, group abort) never unregisters it,
+# and the runner then ends with "leaked semaphore objects". A worker's bars never cross
+# processes, so a thread lock is all they need.
+tqdm.tqdm.set_lock(threading.RLock())
 
 
 def _peak_memory(device: str) -> int:
@@ -89,14 +72,39 @@ def _write_telemetry(run_dir: Path, job: WorkerJob, applied: list[Any], **timing
     out.write_text(json.dumps(record, indent=2, default=str))
 
 
+def failure_reason(exc: BaseException) -> str:
+    """One line saying why the worker failed."""
+    text = str(exc).splitlines()[0] if str(exc).strip() else ""
+    if isinstance(exc, MemoryError):
+        text = text or "out of memory"
+    return f"{type(exc).__name__}: {text}"[:500] if text else type(exc).__name__
+
+
+def _record_failure(store: Store, vid: str, exc: BaseException) -> None:
+    """Record why the worker failed; when even that fails, say so in one line on stderr.
+
+    The caller has freed its memory reserve. Dropping the traceback frees the frames'
+    locals too (e.g. a half-loaded pipeline), so a MemoryError can be recorded.
+    """
+    exc.__traceback__ = None
+    exc.__context__ = None
+    try:
+        store.set_variant_status(vid, VariantStatus.FAILED, failure_reason(exc))
+    except BaseException:  # noqa: BLE001 - nothing left to try; the runner records the exit code
+        os.write(2, _UNRECORDED)
+
+
 def run_worker(job: WorkerJob, conn: Any) -> None:
     """Entry point of the worker process."""
+    # Freed first when anything fails: recording the failure must not need memory the
+    # failure (e.g. a memory cap with no headroom) has just used up.
+    reserve = bytearray(RESERVE_BYTES)
     _exit_with_parent(conn)
     worker_start_s = time.time() - job.spawned_at
     store = Store(Path(job.run_dir) / job.store_path)
     vid = job.variant.id
     try:
-        store.set_variant_status(vid, "running", None, worker_start_s=worker_start_s)
+        store.set_variant_status(vid, VariantStatus.RUNNING, None, worker_start_s=worker_start_s)
         if job.group is not None:  # before loading: the context_parallel accelerator needs it
             job.group.join(job.device)
         model = effective_model(job.model, job.variant)  # the variant's steps, guidance and size
@@ -135,7 +143,7 @@ def run_worker(job: WorkerJob, conn: Any) -> None:
             rel = f"{job.image_dir}/{item.prompt_id}-{item.seed}.png"
             write_png_atomically(gen.image, Path(job.run_dir) / rel)
             store.put_sample(SampleRow(
-                vid, item.prompt_id, item.seed, "flagged" if gen.flag else "ok",
+                vid, item.prompt_id, item.seed, SampleStatus.FLAGGED if gen.flag else SampleStatus.OK,
                 gen.latency_s, _peak_memory(job.device), calls[0] - skipped, skipped, rel, gen.flag,
             ))
         checks = [msg for a in applied if (msg := a.check())] if job.items else []
@@ -143,11 +151,11 @@ def run_worker(job: WorkerJob, conn: Any) -> None:
             _write_telemetry(Path(job.run_dir), job, applied, load_s=load_s, cold_s=cold_s)
         if job.group is not None:
             job.group.leave()
-        store.set_variant_status(vid, "ok", None, load_s=load_s, cold_s=cold_s,
+        store.set_variant_status(vid, VariantStatus.OK, None, load_s=load_s, cold_s=cold_s,
                                  checks=json.dumps(checks))
     except BaseException as exc:  # noqa: BLE001 - any failure marks the variant, then exits
-        reason = f"{type(exc).__name__}: {exc}".splitlines()[0][:500]
-        store.set_variant_status(vid, "failed", reason)
+        del reserve
+        _record_failure(store, vid, exc)
         raise SystemExit(1) from None
     finally:
         store.close()

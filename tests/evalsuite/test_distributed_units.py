@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from evalsuite.cp_checks import check_parallel_variants, gpus_per_image
-from evalsuite.dist_phases import set_metric_variants
-from evalsuite.distributed import make_plan
 from evalsuite.errors import UserError
+from evalsuite.phases import set_metric_variants
+from evalsuite.plan import make_plan, suite_items
 from evalsuite.reporting import variant_run
 from evalsuite.runner import validate_run
 from evalsuite.shards import RankStatus, ScoringView, combine_statuses, merge_shards, shard_path
@@ -53,7 +53,7 @@ def test_plan_splits_pending_items_disjointly_and_cp_groups_share_theirs() -> No
     selected = prompts.resolve_prompts(s.prompts)
     base, fbc, cp = s.variants
     done = {base.id: {(selected[0].id, 0)}}
-    plan = make_plan(s, done, {base.id: "ok"}, selected, 4)
+    plan = make_plan(s.variants, suite_items(selected, s.prompts.seeds), done, {base.id: "ok"}, 4)
     assert [vp.variant.name for vp in plan.variants] == ["baseline", "fbc", "cp"]  # CP last
     vb, vf, vc = plan.variants
     got = [i for r in range(4) for i in vb.items_for(r) or ()]
@@ -64,7 +64,8 @@ def test_plan_splits_pending_items_disjointly_and_cp_groups_share_theirs() -> No
     assert set(vc.items_for(0)).isdisjoint(vc.items_for(2))
     # Everything stored and marked ok: nobody starts a worker; stored but not ok: group 0 does.
     all_done = {v.id: {(p.id, sd) for p in selected for sd in (0, 1)} for v in s.variants}
-    again = make_plan(s, all_done, {base.id: "ok", fbc.id: "failed"}, selected, 4)
+    again = make_plan(s.variants, suite_items(selected, s.prompts.seeds), all_done,
+                      {base.id: "ok", fbc.id: "failed"}, 4)
     assert again.variants[0].ranks(4) == [] and again.variants[1].ranks(4) == [0]
     assert again.variants[2].ranks(4) == [0, 1]
 
@@ -127,15 +128,13 @@ def test_validation_rejects_what_the_launch_or_model_cannot_split(cp, msl, world
     check_parallel_variants(suite(), 2)
 
 
-def test_validation_rejects_cp_with_a_cache_ring_on_cpu_and_degree_one(monkeypatch) -> None:
+def test_validation_rejects_cp_with_a_cache_ring_on_cpu_and_degree_one() -> None:
     with pytest.raises(UserError, match="cannot combine with cache fbcache"):
         check_parallel_variants(suite("ulysses = 2", extra="fbcache = { threshold = 0.1 }\n"), 2)
-    monkeypatch.setenv("WORLD_SIZE", "2")
     with pytest.raises(UserError, match="return_lse=True"):
-        validate_run(suite("ring = 2"), "cpu")
+        validate_run(suite("ring = 2"), "cpu", 2)
     with pytest.raises(UserError, match="set ulysses or ring to 2 or more"):
-        validate_run(suite("ulysses = 1"), "cpu")
-    monkeypatch.delenv("WORLD_SIZE")
+        validate_run(suite("ulysses = 1"), "cpu", 2)
     with pytest.raises(UserError, match="without torchrun the world is 1"):
         validate_run(suite(), "cpu")
 
