@@ -130,3 +130,42 @@ def test_failed_variants_are_recorded_and_the_sweep_goes_on(tmp_path: Path) -> N
     assert [v["status"] for v in summary["variants"]] == ["failed"] * 3
     assert all("timed out" in v["error"] for v in summary["variants"])
     assert "Traceback" not in proc.stderr
+
+
+GENERATE_ITEMS = """
+import json, sys, tomllib
+from pathlib import Path
+from evalsuite.runner import RunFolder, generate_items, prepare_run
+from evalsuite.spec import parse_suite
+from evalsuite.plan import suite_items
+import prompts
+
+suite = parse_suite(tomllib.loads(Path(sys.argv[1]).read_text()), sys.argv[1], Path("."))
+selected = prompts.resolve_prompts(suite.prompts)
+items = suite_items(selected, suite.prompts.seeds)
+starts = []
+
+class Progress:
+    def __call__(self, message): pass
+    def start(self, description, total, already_done=0): starts.append((description, total))
+    def update(self, completed): pass
+
+with RunFolder(Path(sys.argv[2])) as folder:
+    prepare_run(suite, folder, selected)
+    probe = suite.variants[1]
+    first = generate_items(folder, suite, [probe], items[:1], progress=Progress())
+    second = generate_items(folder, suite, [probe], items[:3], progress=Progress())
+    third = generate_items(folder, suite, [probe], items[:3], progress=Progress())
+    print(json.dumps({"failed": first + second + third, "starts": starts,
+                      "done": len(folder.store.done_keys(probe.id))}))
+"""
+
+
+def test_generate_items_fills_a_subset_and_resumes(tmp_path: Path) -> None:
+    suite, run = write_suite(tmp_path), tmp_path / "run"
+    proc = subprocess.run([sys.executable, "-c", GENERATE_ITEMS, str(suite), str(run)], cwd=REPO,
+                          capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout.splitlines()[-1])
+    # One item, then only the two missing ones; the third call finds nothing to do.
+    assert out == {"failed": [], "starts": [["fbc-0.05", 1], ["fbc-0.05", 2]], "done": 3}
