@@ -24,7 +24,7 @@ import prompts as prompt_sets
 from evalsuite.errors import UserError
 from evalsuite.generators import start_worker_server
 from evalsuite.phases import generate_share, merge_generation, score_and_report
-from evalsuite.plan import make_plan, suite_items
+from evalsuite.plan import Plan, make_plan, suite_items
 from evalsuite.progress import Progress, Reporter
 from evalsuite.shards import merge_shards
 from evalsuite.spec import Suite, Variant
@@ -89,7 +89,11 @@ def _capability(device: str) -> tuple[int, int] | None:
 
 
 class RunFolder:
-    """A locked run folder and its open store; use as a context manager."""
+    """A locked run folder; use as a context manager. Stores are opened per phase.
+
+    Connections are short-lived on purpose: closing the last one checkpoints the WAL, so
+    torchrun ranks that read ``results.sqlite`` as an immutable file see every row.
+    """
 
     def __init__(self, run_dir: Path) -> None:
         if run_dir.exists() and not run_dir.is_dir():
@@ -97,11 +101,6 @@ class RunFolder:
         run_dir.mkdir(parents=True, exist_ok=True)
         self.path = run_dir
         self.lock = RunLock(run_dir)
-        try:
-            self.store = Store(run_dir / RESULTS)
-        except BaseException:
-            self.lock.release()
-            raise
 
     def __enter__(self) -> RunFolder:
         return self
@@ -110,9 +109,12 @@ class RunFolder:
                  tb: TracebackType | None) -> None:
         self.close()
 
+    def open_store(self) -> Store:
+        """The run's ``results.sqlite`` (close it, or use it as a context manager)."""
+        return Store(self.path / RESULTS)
+
     def close(self) -> None:
-        """Close the store and release the lock."""
-        self.store.close()
+        """Release the lock."""
         self.lock.release()
 
 
@@ -123,9 +125,19 @@ def prepare_run(suite: Suite, folder: RunFolder, selected: list[prompt_sets.Prom
     for stale in images.glob("*/.*.tmp*.png"):  # left by a killed worker
         stale.unlink(missing_ok=True)
     (folder.path / "suite.toml").write_text(tomli_w.dumps(suite.to_dict()), encoding="utf-8")
-    folder.store.put_prompts((p.id, p.text, p.set, p.index, p.category, dict(p.meta)) for p in selected)
-    for v in suite.variants:
-        folder.store.put_variant(v.id, v.name, v.describe())
+    with folder.open_store() as store:
+        store.put_prompts((p.id, p.text, p.set, p.index, p.category, dict(p.meta)) for p in selected)
+        for v in suite.variants:
+            store.put_variant(v.id, v.name, v.describe())
+
+
+def _plan(folder: RunFolder, variants: Sequence[Variant], items: Sequence[WorkItem], size: int) -> Plan:
+    """Plan from what the run's store holds (registering new variants first)."""
+    with folder.open_store() as store:
+        for v in variants:
+            store.put_variant(v.id, v.name, v.describe())
+        status = {r["id"]: r["status"] for r in store.variants()}
+        return make_plan(variants, items, {v.id: store.done_keys(v.id) for v in variants}, status, size)
 
 
 def generate_items(folder: RunFolder, suite: Suite, variants: Sequence[Variant] | None = None,
@@ -150,11 +162,7 @@ def generate_items(folder: RunFolder, suite: Suite, variants: Sequence[Variant] 
     variants = tuple(suite.variants if variants is None else variants)
     if items is None:
         items = suite_items(prompt_sets.resolve_prompts(suite.prompts), suite.prompts.seeds)
-    store = folder.store
-    for v in variants:
-        store.put_variant(v.id, v.name, v.describe())
-    status = {r["id"]: r["status"] for r in store.variants()}
-    plan = make_plan(variants, items, {v.id: store.done_keys(v.id) for v in variants}, status, 1)
+    plan = _plan(folder, variants, items, 1)
     world = World.single()
     reasons = generate_share(suite, folder.path, plan, world,
                              device or resolve_device(suite.model.device),
@@ -187,15 +195,13 @@ def run_suite(suite: Suite, run_dir: Path, progress: Progress | None = None) -> 
                 folder = RunFolder(run_dir)
                 prepare_run(suite, folder, selected)
                 write_manifest(run_dir, suite, device)
-                merged = merge_shards(run_dir, folder.store)  # an interrupted torchrun launch's work
+                with folder.open_store() as store:  # an interrupted torchrun launch's work
+                    merged = merge_shards(run_dir, store)
                 if merged.samples or merged.scores:
                     progress(f"recovered {merged.samples} samples and {merged.scores} scores from shards")
                 if world.size > 1:
-                    store = folder.store
-                    done = {v.id: store.done_keys(v.id) for v in suite.variants}
-                    status = {r["id"]: r["status"] for r in store.variants()}
-                    plan = make_plan(suite.variants, suite_items(selected, suite.prompts.seeds), done,
-                                     status, world.size)
+                    plan = _plan(folder, suite.variants, suite_items(selected, suite.prompts.seeds),
+                                 world.size)
                     (run_dir / "distributed.json").write_text(json.dumps(
                         {"world_size": world.size, "token": plan.token, "ranks": hosts,
                          "started": time.time()}, indent=2))

@@ -157,7 +157,7 @@ with RunFolder(Path(sys.argv[2])) as folder:
     second = generate_items(folder, suite, [probe], items[:3], progress=Progress())
     third = generate_items(folder, suite, [probe], items[:3], progress=Progress())
     print(json.dumps({"failed": first + second + third, "starts": starts,
-                      "done": len(folder.store.done_keys(probe.id))}))
+                      "done": len(folder.open_store().done_keys(probe.id))}))
 """
 
 
