@@ -212,7 +212,7 @@ def config_from_args(model: str | None, suite_ref: str | None, variant: str | No
         key = os.environ.get(api_key_env)
         if not key:
             raise UserError(f"--api-key-env: environment variable {api_key_env} is not set")
-    from evalsuite.pipeline import resolve_device
+    from evalsuite.world import resolve_device
 
     return ServeConfig(spec, resolve_device(device or spec.device), accelerators, max_queue, warmup,
                        name, key)

@@ -10,9 +10,10 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from evalsuite.atomic import write_png_atomically
 from evalsuite.schema import VariantStatus
 from evalsuite.store import Store
-from evalsuite.worker import _record_failure, failure_reason, write_png_atomically
+from evalsuite.worker import _record_failure, failure_reason
 from tests.conftest import REPO
 
 # A worker whose model load fills the address space under RLIMIT_AS, in small pieces, and
