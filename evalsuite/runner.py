@@ -178,12 +178,14 @@ def run_suite(suite: Suite, run_dir: Path, progress: Progress | None = None) -> 
     """
     from evalsuite.manifest import write_manifest
 
+    # First of all: the forkserver's torch + diffusers import then runs beside everything
+    # this process does before the first worker (validation, its own imports, the store).
+    start_worker_server()
     world = World.from_env()
     progress = rank_progress(progress or Reporter(), world)
     device = world.device(resolve_device(suite.model.device))
     selected = validate_run(suite, device, world.size)  # on every rank: each reads the suite itself
-    start_worker_server()  # its torch import runs beside this process's own, just below
-    import evalsuite.reporting  # noqa: F401 - scoring's and reporting's imports, overlapping it
+    import evalsuite.reporting  # noqa: F401 - scoring's and reporting's imports, while it imports
     outcome = RunOutcome(run_dir, primary=world.rank == 0)
     control = connect(world)
     folder = None

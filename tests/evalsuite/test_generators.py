@@ -66,3 +66,10 @@ def test_a_killed_worker_is_recorded_and_leaks_no_semaphore(tmp_path: Path) -> N
     assert out["row"]["status"] == "failed" and out["row"]["error"] == out["reason"]
     assert "leaked semaphore" not in stderr and "resource_tracker" not in stderr, stderr
     assert 1 <= out["updates"][-1] < 3
+
+
+def test_the_forkserver_can_still_be_started_ahead_of_the_first_worker() -> None:
+    # start_worker_server relies on this undocumented (but unprefixed) name.
+    import multiprocessing.forkserver
+
+    assert callable(multiprocessing.forkserver.ensure_running)
