@@ -26,6 +26,7 @@ import tomli_w
 import prompts as prompt_sets
 from evalsuite.errors import UserError
 from evalsuite.progress import Reporter
+from evalsuite.runner import RunFolder
 from evalsuite.spec import Suite, Variant
 from evalsuite.store import Store
 from evalsuite.tune_frontier import versus_fewer_steps
@@ -61,7 +62,7 @@ class Planner:
     """Drives one tune over a locked run folder."""
 
     suite: Suite
-    run_dir: Path
+    folder: RunFolder
     store: Store
     device: str
     progress: Reporter
@@ -82,14 +83,15 @@ class Planner:
 
     def ensure(self, view: Suite, chosen: Sequence[prompt_sets.Prompt]) -> list[str]:
         """Generate and score what ``view``'s variants lack on ``chosen``; return failed variants."""
-        from evalsuite.runner import generate_all
+        from evalsuite.plan import suite_items
+        from evalsuite.runner import generate_items
         from evalsuite.scoring import score_run
 
         for v in view.variants:
-            self.store.put_variant(v.id, v.name, v.describe())
             self.used.update((v.id, p.id, s) for p in chosen for s in view.prompts.seeds)
-        failed = generate_all(view, self.run_dir, self.store, list(chosen), self.device, self.progress)
-        score_run(view, self.run_dir, self.store, self.device, self.progress)
+        failed = generate_items(self.folder, view, view.variants, suite_items(chosen, view.prompts.seeds),
+                                device=self.device, progress=self.progress)
+        score_run(view, self.folder.path, self.store, self.device, self.progress)
         return failed
 
     def look(self, view: Suite, variant: Variant, chosen: Sequence[prompt_sets.Prompt],
@@ -197,9 +199,9 @@ class Planner:
 def open_planner(suite: Suite, run_dir: Path, progress: Reporter) -> Iterator[Planner]:
     """Validate, lock and prepare ``run_dir`` for ``suite``'s ``[tune]``; yield its planner."""
     from evalsuite.manifest import write_manifest
-    from evalsuite.pipeline import resolve_device
     from evalsuite.reporting import resolve_pricing
-    from evalsuite.runner import RunLock, prepare_run, validate_run
+    from evalsuite.runner import prepare_run, validate_run
+    from evalsuite.world import resolve_device
 
     if suite.tune is None:
         raise UserError(f"{suite.source}: tune: the suite has no [tune] table")
@@ -211,20 +213,12 @@ def open_planner(suite: Suite, run_dir: Path, progress: Reporter) -> Iterator[Pl
     device = resolve_device(suite.model.device)
     selected = validate_run(ends, device)
     search, holdout = prompt_split(selected, suite.tune)
-    if run_dir.exists() and not run_dir.is_dir():
-        raise UserError(f"{run_dir}: exists and is not a folder")
-    run_dir.mkdir(parents=True, exist_ok=True)
-    lock = RunLock(run_dir)
-    store = None
-    try:
-        store = prepare_run(sub_suite(suite, []), run_dir, selected)
+    with RunFolder(run_dir) as folder:
+        prepare_run(sub_suite(suite, []), folder, selected)
         gpu = write_manifest(run_dir, suite, device).get("hardware", {}).get("gpu")
-        yield Planner(suite, run_dir, store, device, progress, resolve_pricing(suite, gpu),
-                      search, holdout)
-    finally:
-        if store is not None:
-            store.close()
-        lock.release()
+        with folder.open_store() as store:
+            yield Planner(suite, folder, store, device, progress, resolve_pricing(suite, gpu),
+                          search, holdout)
 
 
 def run_tune(suite: Suite, run_dir: Path, progress: Reporter) -> TuneResult:
