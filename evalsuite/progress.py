@@ -35,9 +35,9 @@ class Progress(Protocol):
 class Reporter:
     """Messages and one bar per task; a no-frills fallback when stderr is not a terminal."""
 
-    def __init__(self) -> None:
-        self.console = Console(stderr=True)
-        self.live = sys.stderr.isatty()
+    def __init__(self, console: Console | None = None) -> None:
+        self.console = console or Console(stderr=True)
+        self.live = self.console.is_terminal if console else sys.stderr.isatty()
         self.bar: RichProgress | None = None
         self.task: int | None = None
         self.offset = 0
@@ -53,6 +53,7 @@ class Reporter:
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
         if self.bar is not None:
+            self._finish()
             self.bar.__exit__(exc_type, exc, tb)
 
     def __call__(self, message: str) -> None:
@@ -66,9 +67,22 @@ class Reporter:
         """Begin a bar for ``total`` units of work; ``update`` counts will include ``already_done``."""
         self.offset = already_done
         if self.bar is not None:
-            if self.task is not None:
-                self.bar.remove_task(self.task)
+            self._finish()
             self.task = self.bar.add_task(description, total=total)
+
+    def _finish(self) -> None:
+        """Replace the current bar by a line with its final count.
+
+        The live display redraws a few times a second, so a bar removed right after its
+        last update would leave its previous drawing (say 6/7) as the last one seen.
+        """
+        if self.bar is None or self.task is None:
+            return
+        task = next(t for t in self.bar.tasks if t.id == self.task)
+        self.bar.remove_task(self.task)
+        self.task = None
+        self(f"{task.description}: {int(task.completed)}/{int(task.total or 0)} "
+             f"in {task.elapsed or 0.0:.1f} s")
 
     def update(self, completed: int) -> None:
         """Set how many units are done (including the ``already_done`` given to ``start``)."""
