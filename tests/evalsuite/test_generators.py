@@ -12,7 +12,7 @@ import sys
 import textwrap
 from pathlib import Path
 
-from tests.conftest import REPO
+from tests.conftest import REPO, hang_guard
 
 SCRIPT = textwrap.dedent("""
     import json, sys
@@ -48,7 +48,7 @@ SCRIPT = textwrap.dedent("""
 
 def supervise(tmp_path: Path, mode: str) -> tuple[dict, str]:
     proc = subprocess.run([sys.executable, "-c", SCRIPT, str(tmp_path), mode], cwd=REPO,
-                          capture_output=True, text=True, timeout=900)
+                          capture_output=True, text=True, timeout=hang_guard())
     assert proc.returncode == 0, proc.stderr
     return json.loads(proc.stdout.splitlines()[-1]), proc.stderr
 

@@ -164,7 +164,7 @@ with RunFolder(Path(sys.argv[2])) as folder:
 def test_generate_items_fills_a_subset_and_resumes(tmp_path: Path) -> None:
     suite, run = write_suite(tmp_path), tmp_path / "run"
     proc = subprocess.run([sys.executable, "-c", GENERATE_ITEMS, str(suite), str(run)], cwd=REPO,
-                          capture_output=True, text=True, timeout=900)
+                          capture_output=True, text=True, timeout=hang_guard())
     assert proc.returncode == 0, proc.stderr
     out = json.loads(proc.stdout.splitlines()[-1])
     # One item, then only the two missing ones; the third call finds nothing to do.

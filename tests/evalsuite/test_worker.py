@@ -14,7 +14,7 @@ from evalsuite.atomic import write_png_atomically
 from evalsuite.schema import VariantStatus
 from evalsuite.store import Store
 from evalsuite.worker import _record_failure, failure_reason
-from tests.conftest import REPO
+from tests.conftest import REPO, hang_guard
 
 # A worker whose model load fills the address space under RLIMIT_AS, in small pieces, and
 # keeps it filled: the failure handler starts with no headroom at all.
@@ -81,7 +81,7 @@ def test_record_failure_marks_the_variant_and_drops_the_traceback(tmp_path: Path
 @pytest.mark.skipif(sys.platform != "linux", reason="RLIMIT_AS and /proc are Linux's")
 def test_memory_cap_with_no_headroom_records_the_reason_in_one_line(tmp_path: Path) -> None:
     proc = subprocess.run([sys.executable, "-c", MEMORY_CAP, str(tmp_path)], cwd=REPO,
-                          capture_output=True, text=True, timeout=600)
+                          capture_output=True, text=True, timeout=hang_guard())
     assert proc.returncode == 1
     assert len(proc.stderr.strip().splitlines()) <= 1, proc.stderr
     with Store(tmp_path / "results.sqlite") as store:
