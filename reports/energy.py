@@ -9,15 +9,15 @@ The interval is the same prompt-resampling bootstrap as every quality mean. Pure
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
 
 from reports.bootstrap import Key, cluster_bootstrap
+from reports.records import EnergyEntry
 
 J_TO_WH_PER_1000 = 1000.0 / 3600.0  # J per image -> Wh per 1000 images
 
 
 def energy_entry(values: Mapping[Key, float | None], source: str | None,
-                 reason: str | None) -> dict[str, Any]:
+                 reason: str | None) -> EnergyEntry:
     """The ``energy`` entry of one variant.
 
     Args:
@@ -27,9 +27,7 @@ def energy_entry(values: Mapping[Key, float | None], source: str | None,
     """
     iv = cluster_bootstrap({k: v for k, v in values.items() if v is not None})
     if iv.estimate is None:
-        return {"source": None, "reason": reason or "not measured", "j_per_image": None, "ci": None,
-                "wh_per_1000_images": None, "wh_ci": None, "n": 0}
-    to_wh = (lambda j: j * J_TO_WH_PER_1000)  # noqa: E731
-    return {"source": source, "reason": None, "j_per_image": iv.estimate, "ci": iv.ci,
-            "wh_per_1000_images": to_wh(iv.estimate), "wh_ci": [to_wh(x) for x in iv.ci] if iv.ci else None,
-            "n": iv.n}
+        return EnergyEntry(None, reason or "not measured")
+    ci = None if iv.lo is None or iv.hi is None else (iv.lo, iv.hi)
+    return EnergyEntry(source, None, iv.estimate, ci, iv.estimate * J_TO_WH_PER_1000,
+                       (ci[0] * J_TO_WH_PER_1000, ci[1] * J_TO_WH_PER_1000) if ci else None, iv.n)

@@ -93,6 +93,9 @@ class VariantRun:
     cold_s: float | None = None
     compile_s: float | None = None
     checks: tuple[str, ...] = ()
+    energy_source: str | None = None  # "nvml", "rapl", or None: not measured
+    energy_reason: str | None = None  # why not, when energy_source is None
+    gpu_state: GpuState | None = None
 
 
 @dataclass(frozen=True)
@@ -112,6 +115,7 @@ class Sample:
     text: str = ""
     set_name: str | None = None
     category: str | None = None
+    energy_j: float | None = None  # the generation's joules (None: not measured)
 
 
 @dataclass(frozen=True)
@@ -248,10 +252,68 @@ class MetricEntry:
 
 @dataclass(frozen=True)
 class ParetoMembership:
-    """Whether a variant is on a metric's Pareto front against latency and against cost."""
+    """Whether a variant is on a metric's Pareto front against latency, cost and energy."""
 
     latency: bool
     cost: bool
+    energy: bool = False
+
+
+@dataclass(frozen=True)
+class SpeedupEntry:
+    """A variant's speedup against the baseline with its CI (reports/speedup.py)."""
+
+    estimate: float | None  # baseline p50 / variant p50 over the pairs timed in both
+    ci: Pair | None = None
+    delta_s: float | None = None  # variant p50 - baseline p50
+    delta_ci: Pair | None = None
+    n_pairs: int = 0
+    verdict: str | None = None  # reference, indistinguishable, within drift, faster, slower
+
+
+@dataclass(frozen=True)
+class EnergyEntry:
+    """A variant's energy per image (reports/energy.py); null values mean not measured."""
+
+    source: str | None = None  # nvml, rapl
+    reason: str | None = None  # why not measured
+    j_per_image: float | None = None
+    ci: Pair | None = None
+    wh_per_1000_images: float | None = None
+    wh_ci: Pair | None = None
+    n: int = 0
+
+
+@dataclass(frozen=True)
+class GpuSnapshot:
+    """GPU clocks, heat, power and throttle reasons at one moment (evalsuite/gpu_state.py)."""
+
+    sm_clock_mhz: int | None = None
+    temperature_c: int | None = None
+    power_w: float | None = None
+    throttle_reasons: tuple[str, ...] = ()
+    throttled: bool = False
+
+
+@dataclass(frozen=True)
+class GpuState:
+    """A variant's GPU state at the start and end of its timed images, and what to flag."""
+
+    start: GpuSnapshot | None = None
+    end: GpuSnapshot | None = None
+    flags: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Drift:
+    """The end-of-sweep re-timing of a few baseline images against their first timing."""
+
+    ratio: float | None = None  # end p50 / start p50 (> 1: the machine got slower)
+    ci: Pair | None = None
+    flagged: bool = False  # start and end disagree beyond the CI
+    floor: float | None = None  # the ratio's farthest plausible value, as a factor >= 1
+    n: int = 0
+    reason: str | None = None  # why there is no drift check
 
 
 @dataclass(frozen=True)
@@ -281,6 +343,9 @@ class VariantResult:
     checks: tuple[str, ...] = ()
     inert: bool = False
     speedup_p50: float | None = None
+    speedup: SpeedupEntry | None = None
+    energy: EnergyEntry | None = None
+    gpu_state: GpuState | None = None
     pareto: Mapping[str, ParetoMembership] = field(default_factory=dict)
     cliffs: tuple[str, ...] = ()
     generation: Mapping[str, Any] = field(default_factory=dict)
@@ -423,6 +488,7 @@ class Summary:
     categories: Mapping[str, CategoryBreakdown] = field(default_factory=dict)
     telemetry: Telemetry = field(default_factory=Telemetry)
     recommendation: Recommendation | None = None
+    drift: Drift | None = None
 
     def variant(self, name: str) -> VariantResult:
         """The variant called ``name`` (KeyError if none)."""

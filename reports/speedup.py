@@ -22,6 +22,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from reports.bootstrap import LEVEL, N_BOOT, SEED, Interval, Key
+from reports.records import Drift, SpeedupEntry
 
 SAME = "indistinguishable"  # the speedup's CI contains 1x
 DRIFT = "within drift"  # significant, but no larger than the machine drifted during the sweep
@@ -113,7 +114,7 @@ def compare_latency(variant: Mapping[Key, float | None], reference: Mapping[Key,
                              _interval(delta, np.concatenate(deltas), var.size, n_clusters, level))
 
 
-class Drift(NamedTuple):
+class DriftCheck(NamedTuple):
     """The same baseline images timed at the end of the sweep against their first timing."""
 
     ratio: Interval  # end p50 / start p50 (> 1: the machine got slower)
@@ -122,16 +123,25 @@ class Drift(NamedTuple):
 
 
 def drift_check(start: Mapping[Key, float | None], end: Mapping[Key, float | None],
-                **kwargs: Any) -> Drift:
+                **kwargs: Any) -> DriftCheck:
     """Compare the end-of-sweep re-timing with the start; flag the run when the CI excludes 1."""
     cmp = compare_latency(end, start, **kwargs).speedup  # start p50 / end p50
     if cmp.estimate is None:
-        return Drift(cmp, False, None)
+        return DriftCheck(cmp, False, None)
     inv = (lambda x: None if x is None else 1.0 / x)  # noqa: E731
     ratio = Interval(inv(cmp.estimate), inv(cmp.hi), inv(cmp.lo), cmp.n, cmp.n_prompts)
     ends = [x for x in (ratio.lo, ratio.hi, ratio.estimate) if x is not None]
     floor = max(max(x, 1.0 / x) for x in ends)
-    return Drift(ratio, bool(ratio.excludes(1.0)), floor)
+    return DriftCheck(ratio, bool(ratio.excludes(1.0)), floor)
+
+
+def drift_record(start: Mapping[Key, float | None], end: Mapping[Key, float | None]) -> Drift:
+    """summary.json's ``drift``: the check of ``end`` (re-timed) against ``start`` (first timing)."""
+    d = drift_check(start, end)
+    if d.ratio.estimate is None:
+        return Drift(reason="no baseline image was timed again")
+    return Drift(d.ratio.estimate, d.ratio.ci, d.flagged, d.floor, d.ratio.n,
+                 None if d.ratio.ci else "fewer than two prompts re-timed: no interval")
 
 
 def speedup_verdict(speedup: Interval, drift_floor: float | None = None) -> str | None:
@@ -148,31 +158,34 @@ def speedup_verdict(speedup: Interval, drift_floor: float | None = None) -> str 
 
 
 def speedup_entry(variant: Mapping[Key, float | None], baseline: Mapping[Key, float | None], *,
-                  is_baseline: bool, drift_floor: float | None = None) -> dict[str, Any]:
+                  is_baseline: bool, drift_floor: float | None = None) -> SpeedupEntry:
     """The summary's ``speedup`` entry of one variant (see docs/SUMMARY.md)."""
     if is_baseline:
-        return {"estimate": 1.0, "ci": None, "delta_s": 0.0, "delta_ci": None, "n_pairs": 0,
-                "verdict": REFERENCE}
+        return SpeedupEntry(1.0, None, 0.0, None, 0, REFERENCE)
     cmp = compare_latency(variant, baseline)
-    return {"estimate": cmp.speedup.estimate, "ci": cmp.speedup.ci, "delta_s": cmp.delta_s.estimate,
-            "delta_ci": cmp.delta_s.ci, "n_pairs": cmp.speedup.n,
-            "verdict": speedup_verdict(cmp.speedup, drift_floor)}
+    return SpeedupEntry(cmp.speedup.estimate, _pair(cmp.speedup), cmp.delta_s.estimate,
+                        _pair(cmp.delta_s), cmp.speedup.n, speedup_verdict(cmp.speedup, drift_floor))
 
 
-def no_credible_gain(entry: Mapping[str, Any] | None, gpu_ratio: float = 1.0) -> str | None:
+def _pair(iv: Interval) -> tuple[float, float] | None:
+    return None if iv.lo is None or iv.hi is None else (iv.lo, iv.hi)
+
+
+def no_credible_gain(entry: SpeedupEntry | None, gpu_ratio: float = 1.0) -> str | None:
     """Why a variant must not be preferred to the baseline for its speed; None if it may be.
 
-    For ``recommend`` and ``tune``. ``entry`` is a summary ``speedup`` entry; ``gpu_ratio``
+    For ``recommend`` and ``tune``. ``entry`` is a variant's ``speedup`` (from
+    :func:`speedup_entry`, or ``VariantResult.speedup``); ``gpu_ratio``
     (baseline GPUs / variant GPUs) turns the speedup into a cost ratio, so a 4-GPU variant
     must be more than 4x faster to be cheaper. A summary without the entry (older runs)
     gives None: nothing to hold against.
     """
-    if not entry or entry.get("verdict") == REFERENCE:
+    if entry is None or entry.verdict == REFERENCE:
         return None
-    if entry.get("estimate") is None:
+    if entry.estimate is None:
         return "no latency timed on the baseline's prompts and seeds"
-    ci = entry.get("ci")
-    est = entry["estimate"] * gpu_ratio
+    ci = entry.ci
+    est = entry.estimate * gpu_ratio
     what = "speedup" if gpu_ratio == 1.0 else "cost ratio"
     shown = f"{what} {est:.3g}x" + (f" (95% CI {ci[0] * gpu_ratio:.3g}-{ci[1] * gpu_ratio:.3g})"
                                     if ci else " (no CI: fewer than two prompts)")
@@ -180,6 +193,6 @@ def no_credible_gain(entry: Mapping[str, Any] | None, gpu_ratio: float = 1.0) ->
         return f"{shown} cannot be told from 1x"
     if ci[0] * gpu_ratio <= 1.0:
         return f"{shown} is indistinguishable from 1x" if ci[1] * gpu_ratio >= 1.0 else f"{shown} is slower"
-    if entry["verdict"] == DRIFT:
+    if entry.verdict == DRIFT:
         return f"{shown} is within the sweep's timing drift"
     return None

@@ -37,6 +37,7 @@ from reports.records import (
 )
 from reports.stats import latency_stats
 from reports.telemetry import INERT_CHECK, cache_telemetry, cliff_notes, is_inert
+from reports.timing import add_timing, drift_of, mark_energy_front
 
 SCHEMA_VERSION = 3
 READABLE_VERSIONS = (1, 2, 3)  # every version only added fields
@@ -96,7 +97,7 @@ def _noise_floor(noise: VariantRun, rows: Sequence[Sample], metrics: Mapping[str
 def build_summary(*, suite: str, baseline: str, variants: Sequence[VariantRun],
                   samples: Sequence[Sample], scores: Sequence[Score], set_scores: Sequence[SetScore],
                   metrics: Mapping[str, MetricInfo], pricing: Pricing,
-                  expected_per_variant: int) -> Summary:
+                  expected_per_variant: int, drift_samples: Sequence[Sample] = ()) -> Summary:
     """Aggregate the run's tables into the summary (schema in docs/SUMMARY.md).
 
     Args:
@@ -110,6 +111,7 @@ def build_summary(*, suite: str, baseline: str, variants: Sequence[VariantRun],
         metrics: name -> info.
         pricing: price per GPU-hour.
         expected_per_variant: prompts x seeds.
+        drift_samples: the baseline images timed again at the end of the sweep (drift check).
     """
     by_variant: dict[str, list[Sample]] = defaultdict(list)
     for s in samples:
@@ -135,7 +137,9 @@ def build_summary(*, suite: str, baseline: str, variants: Sequence[VariantRun],
     base_lat = next((x.latency_s for x in out if x.is_baseline), None)
     out = [replace(x, speedup_p50=base_lat.p50 / x.latency_s.p50
                    if base_lat and x.latency_s and x.latency_s.p50 > 0 else None) for x in out]
-    out = _mark_pareto(out, metrics)
+    drift = drift_of(by_variant.get(baseline_id, []), drift_samples)
+    out = add_timing(out, {v.id: v for v in real}, by_variant, baseline_id, drift)
+    out = mark_energy_front(_mark_pareto(out, metrics), metrics, quality_of)
     telemetry = cache_telemetry(out, metrics)
     notes = cliff_notes(telemetry)
     out = [replace(x, cliffs=notes.get(x.name, ())) for x in out]
@@ -147,7 +151,7 @@ def build_summary(*, suite: str, baseline: str, variants: Sequence[VariantRun],
         metrics=dict(metrics), variants=tuple(out), noise_floor=noise_floor,
         stats=StatsInfo("percentile bootstrap, prompts resampled with all their seeds",
                         bootstrap.LEVEL, bootstrap.N_BOOT, bootstrap.SEED),
-        categories=categories, telemetry=telemetry, recommendation=None)
+        categories=categories, telemetry=telemetry, recommendation=None, drift=drift)
 
 
 def quality_of(variant: VariantResult, metric: str, info: MetricInfo) -> float:

@@ -13,6 +13,7 @@ from reports.speedup import (
     _weighted_medians,
     compare_latency,
     drift_check,
+    drift_record,
     no_credible_gain,
     speedup_entry,
     speedup_verdict,
@@ -42,18 +43,18 @@ def test_inert_variant_is_indistinguishable_from_1x() -> None:
     assert cmp.delta_s.lo < 0.0 < cmp.delta_s.hi
     assert speedup_verdict(cmp.speedup) == SAME
     entry = speedup_entry(inert, base, is_baseline=False)
-    assert entry["verdict"] == SAME and entry["n_pairs"] == 32
+    assert entry.verdict == SAME and entry.n_pairs == 32
     assert "indistinguishable from 1x" in no_credible_gain(entry)
 
 
 def test_real_speedup_is_faster_and_slowdown_is_slower() -> None:
     base = timings(2.0, rng_seed=1)
     fast = speedup_entry(timings(2.0 / 1.5, rng_seed=3), base, is_baseline=False)
-    assert fast["verdict"] == FASTER and fast["ci"][0] > 1.3 and fast["delta_ci"][1] < 0
+    assert fast.verdict == FASTER and fast.ci[0] > 1.3 and fast.delta_ci[1] < 0
     assert no_credible_gain(fast) is None
     assert no_credible_gain(fast, gpu_ratio=1 / 4) is not None  # 4 GPUs for 1.5x costs more
     slow = speedup_entry(timings(2.4, rng_seed=4), base, is_baseline=False)
-    assert slow["verdict"] == SLOWER and "slower" in no_credible_gain(slow)
+    assert slow.verdict == SLOWER and "slower" in no_credible_gain(slow)
 
 
 def test_known_drift_is_flagged_and_caps_small_speedups() -> None:
@@ -64,11 +65,13 @@ def test_known_drift_is_flagged_and_caps_small_speedups() -> None:
     assert d.floor is not None and d.floor >= d.ratio.estimate
     steady = drift_check(start, timings(2.0, prompts=4, seeds=1, noise=0.01, rng_seed=7))
     assert not steady.flagged
+    record = drift_record(start, drifted)
+    assert record.flagged and record.n == 4 and record.ci[0] > 1.0 and record.reason is None
     # A 5% speedup that is significant on its own is no more than the machine drifted.
     base = timings(2.0, noise=0.005, rng_seed=8)
     small = speedup_entry(timings(2.0 / 1.05, noise=0.005, rng_seed=9), base, is_baseline=False,
                           drift_floor=d.floor)
-    assert small["verdict"] == DRIFT and "drift" in no_credible_gain(small)
+    assert small.verdict == DRIFT and "drift" in no_credible_gain(small)
 
 
 def test_missing_and_failed_timings_are_left_out() -> None:
