@@ -14,8 +14,9 @@ from typing import Any
 import prompts as prompt_sets
 from evalsuite.accelerators import ACCELERATORS
 from evalsuite.cp_checks import gpus_per_image
+from evalsuite.drift import retimed_rows
 from evalsuite.errors import UserError
-from evalsuite.prices import PRICES, gpu_key_for_device
+from evalsuite.prices import PRICES, UNSOURCED, gpu_key_for_device
 from evalsuite.scoring import build_scorer, scorer_identity
 from evalsuite.spec import Suite, Variant
 from evalsuite.store import Store, telemetry_path
@@ -23,9 +24,11 @@ from reports.export import sample_table, variant_table, write_table
 from reports.files import write_atomic
 from reports.gallery import gallery_rows, write_thumbnails
 from reports.html import render_report
+from reports.jsonio import from_json
 from reports.recommend import BudgetError, budget_failure, recommend
 from reports.records import (
     CacheUse,
+    GpuState,
     MetricInfo,
     Pricing,
     Recommendation,
@@ -48,6 +51,8 @@ def resolve_pricing(suite: Suite, device_name: str | None) -> Pricing:
         key = gpu_key_for_device(device_name or "") or ("cpu-2vcpu" if not device_name else "")
     if hw.price_per_hour is not None:
         return Pricing(key or hw.gpu, hw.price_per_hour, hw.gpus, "suite hardware.price_per_hour")
+    if key in UNSOURCED:
+        raise UserError(f"{suite.source}: hardware.gpu: {key}: {UNSOURCED[key]}; set hardware.price_per_hour")
     if key not in PRICES:
         raise UserError(f"{suite.source}: hardware.gpu: no default price for {key or device_name!r} "
                         f"(known: {', '.join(PRICES)}); set hardware.price_per_hour")
@@ -75,6 +80,7 @@ class RunTables:
     metrics: dict[str, MetricInfo]
     pricing: Pricing
     expected: int  # prompts x seeds
+    drift_samples: tuple[Sample, ...] = ()  # the baseline images timed again at the sweep's end
 
 
 def cache_of(v: Variant) -> CacheUse | None:
@@ -90,26 +96,36 @@ def cache_of(v: Variant) -> CacheUse | None:
     return None
 
 
-def _compile_seconds(path: Path) -> float | None:
-    """Compile time the worker measured (torch.compile's own timer), kept apart from latency."""
+def _telemetry(path: Path) -> dict[str, Any]:
+    """The worker's telemetry file of a variant ({} when it has none yet)."""
     try:
-        telemetry = json.loads(path.read_text())
+        return json.loads(path.read_text())
     except (OSError, json.JSONDecodeError):
-        return None
-    return telemetry.get("accelerators", {}).get("compile", {}).get("compile_s")
+        return {}
 
 
 def variant_run(suite: Suite, v: Variant, row: dict[str, Any] | None, run_dir: Path) -> VariantRun:
-    """One suite variant with what the store holds about it (``row``: its variants row)."""
+    """One suite variant with what the store holds about it (``row``: its variants row).
+
+    From the worker's telemetry file: compile time (torch.compile's own timer, kept apart
+    from latency), the energy meter's source (or why nothing was measured) and the GPU state
+    at the start and end of the timed images.
+    """
     row = row or {}
+    telemetry = _telemetry(telemetry_path(run_dir, v.name, v.id))
+    energy = telemetry.get("energy") or {}
+    state = telemetry.get("gpu_state")
     return VariantRun(
         id=v.id, name=v.name, status=row.get("status", "pending"), error=row.get("error"),
         accelerators=v.describe(), generation=dict(v.generation), cache=cache_of(v),
         gpus_per_image=gpus_per_image(v, suite.hardware.gpus), group=v.group, sweep=v.sweep,
         role=NOISE_ROLE if v.seed_offset else None, seed_offset=v.seed_offset,
         worker_start_s=row.get("worker_start_s"), load_s=row.get("load_s"), cold_s=row.get("cold_s"),
-        compile_s=_compile_seconds(telemetry_path(run_dir, v.name, v.id)),
-        checks=tuple(json.loads(row.get("checks") or "[]")))
+        compile_s=telemetry.get("accelerators", {}).get("compile", {}).get("compile_s"),
+        checks=tuple(json.loads(row.get("checks") or "[]")),
+        energy_source=energy.get("source"),
+        energy_reason=energy.get("reason") or (None if energy else "no energy reading recorded"),
+        gpu_state=from_json(GpuState, state) if state else None)
 
 
 def _record(cls: type, row: dict[str, Any]) -> Any:
@@ -124,6 +140,11 @@ def metric_infos(suite: Suite) -> dict[str, MetricInfo]:
         scorer = build_scorer(use, "cpu")
         infos[use.name] = MetricInfo.of(scorer, scorer_identity(scorer))
     return infos
+
+
+def baseline_id(suite: Suite) -> str:
+    """The id of the suite's baseline variant."""
+    return next(v.id for v in suite.variants if v.name == suite.baseline)
 
 
 def collect(suite: Suite, run_dir: Path, store: Store) -> RunTables:
@@ -143,7 +164,8 @@ def collect(suite: Suite, run_dir: Path, store: Store) -> RunTables:
         scores=tuple(_record(Score, r) for r in store.scores()
                      if r["variant_id"] in ids and (r["prompt_id"], r["seed"]) in keys),
         set_scores=tuple(_record(SetScore, r) for r in store.set_scores() if r["variant_id"] in ids),
-        metrics=metric_infos(suite), pricing=resolve_pricing(suite, device_name), expected=len(keys))
+        metrics=metric_infos(suite), pricing=resolve_pricing(suite, device_name), expected=len(keys),
+        drift_samples=tuple(_record(Sample, r) for r in retimed_rows(run_dir, baseline_id(suite))))
 
 
 def suite_recommendation(suite: Suite, summary: Summary) -> Recommendation | None:
@@ -164,7 +186,7 @@ def summarize(suite: Suite, run_dir: Path, store: Store, tables: RunTables | Non
     summary = build_summary(
         suite=suite.name, baseline=suite.baseline, variants=t.variants, samples=t.samples,
         scores=t.scores, set_scores=t.set_scores, metrics=t.metrics, pricing=t.pricing,
-        expected_per_variant=t.expected)
+        expected_per_variant=t.expected, drift_samples=t.drift_samples)
     return replace(summary, recommendation=suite_recommendation(suite, summary))
 
 

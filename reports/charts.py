@@ -51,7 +51,8 @@ def pareto_figure(summary: Summary, metric: str, axis: str) -> go.Figure:
     info = summary.metrics[metric]
     pts = []
     for v in summary.variants:
-        x = (v.latency_s.p50 if v.latency_s else None) if axis == "latency" else v.cost_per_image_usd
+        x = {"latency": v.latency_s.p50 if v.latency_s else None, "cost": v.cost_per_image_usd,
+             "energy": v.energy.j_per_image if v.energy else None}[axis]
         q = quality_of(v, metric, info)
         if v.status != "ok" or x is None or math.isnan(q):
             continue
@@ -86,7 +87,8 @@ def pareto_figure(summary: Summary, metric: str, axis: str) -> go.Figure:
             text=[esc(p["v"].name) for p in sel], textposition="top center", name=name,
             marker={"size": 13 if members else 9, "symbol": symbol}, error_y=_ci_errors(sel),
             error_x=error_x))
-    xlabel = "latency p50 (s), whisker to p90" if axis == "latency" else "cost per image (USD)"
+    xlabel = {"latency": "latency p50 (s), whisker to p90", "cost": "cost per image (USD)",
+              "energy": "energy per image (J)"}[axis]
     arrow = "higher is better" if info.higher_is_better else "lower is better"
     fig.update_layout(title=f"{esc(metric)} vs {xlabel.split(',')[0]}", xaxis_title=xlabel,
                       yaxis_title=f"{esc(metric)} ({arrow}), 95% CI", **LAYOUT)

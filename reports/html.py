@@ -51,6 +51,8 @@ _ENV.filters["fmt"] = _fmt
 _ENV.filters["ci"] = _ci
 _ENV.filters["mark"] = lambda verdict: MARKS.get(verdict or "", "")
 _ENV.filters["url"] = url
+SPEED_MARKS = {"indistinguishable": "≈", "within drift": "~", "faster": "▲", "slower": "▼"}
+_ENV.filters["speedmark"] = lambda verdict: SPEED_MARKS.get(verdict or "", "")
 
 
 def build_charts(summary: Summary) -> list[dict[str, Any]]:
@@ -65,6 +67,8 @@ def build_charts(summary: Summary) -> list[dict[str, Any]]:
     for metric in summary.metrics:
         add("pareto", metric, pareto_figure(summary, metric, "latency"))
         add("pareto", metric, pareto_figure(summary, metric, "cost"))
+        if any(v.energy and v.energy.j_per_image is not None for v in summary.variants):
+            add("pareto", metric, pareto_figure(summary, metric, "energy"))
         add("speedup", metric, speedup_figure(summary, metric))
         add("categories", metric, category_figure(summary, metric))
     for param in telemetry_params(summary):

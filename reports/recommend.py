@@ -10,6 +10,11 @@ By default a variant must stay within budget at the pessimistic end of its 95% C
 paired delta's CI for drops and rises, the mean's CI for min/max): a variant whose mean
 loss is within budget only by luck of the prompt sample is rejected. ``bound="mean"``
 compares point estimates instead. Set-level metrics have one value per set, so no CI.
+
+A variant is preferred to the baseline for its speed only when that speed is real: its
+speedup's 95% CI must lie above 1x and beyond the sweep's timing drift (for ``cost``, its
+cost ratio's CI, GPUs per image included). A faster-looking variant whose gain is inside
+the noise is rejected with that reason (``reports.speedup.no_credible_gain``).
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from collections.abc import Sequence
 from typing import Literal
 
 from reports.records import Budget, MetricInfo, Recommendation, Rejection, Summary, VariantResult
+from reports.speedup import no_credible_gain
 from reports.summary import quality_of
 
 __all__ = ["Budget", "BudgetError", "Recommendation", "check_budget", "recommend", "validate_budgets"]
@@ -136,6 +142,10 @@ def recommend(summary: Summary, budgets: Sequence[Budget],
         reasons = [r for b in budgets if (r := _check(b, v, base, summary.metrics[b.metric], bound))]
         if v.inert:
             reasons.append("inert: its cache never skipped a step")
+        if not v.is_baseline and key(v) < key(base):  # preferred for its speed: is the gain real?
+            ratio = 1.0 if objective == "latency" else base.gpus_per_image / v.gpus_per_image
+            if gain := no_credible_gain(v.speedup, ratio):
+                reasons.append(gain)
         if not reasons:
             what = "p50 latency" if objective == "latency" else "cost per image"
             reason = (f"fastest within budget by {what}" if not v.is_baseline

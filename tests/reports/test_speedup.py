@@ -82,3 +82,33 @@ def test_missing_and_failed_timings_are_left_out() -> None:
     assert speedup_verdict(one.speedup) is None
     assert compare_latency({}, base).speedup.estimate is None
     assert "cannot be told" in no_credible_gain(speedup_entry(var, base, is_baseline=False))
+
+
+def test_recommend_rejects_a_speedup_inside_the_noise_and_summary_flags_drift() -> None:
+    from dataclasses import replace
+
+    from reports.recommend import recommend
+    from reports.records import Budget
+    from reports.summary import build_summary
+    from tests.reports._synthetic import synthetic_kwargs
+
+    kw = synthetic_kwargs(drops=(0.0, 0.0, 0.0), noise=False)
+    base = [s for s in kw["samples"] if s.variant_id == "v-base"]
+    shuffled = base[1:] + base[:1]  # the baseline's own timings, on other keys: no real effect
+    timed = {(s.prompt_id, s.seed): t.latency_s - 0.001 for s, t in zip(base, shuffled, strict=True)}
+    samples = []
+    for s in kw["samples"]:
+        if s.variant_id == "v-0":
+            s = replace(s, latency_s=timed[(s.prompt_id, s.seed)])
+        elif s.variant_id != "v-base":
+            s = replace(s, latency_s=12.0)  # slower than the baseline
+        samples.append(s)
+    drift = [replace(s, latency_s=s.latency_s * 1.2) for s in base[:4]]
+    summary = build_summary(**{**kw, "samples": samples, "drift_samples": drift})
+    inert = summary.variant("fbc-0.05")
+    assert inert.latency_s.p50 < summary.base.latency_s.p50  # looks faster on its p50 ...
+    assert inert.speedup.verdict == SAME  # ... but its CI says no
+    assert summary.drift.flagged and summary.drift.n == 4 and summary.drift.ratio == pytest.approx(1.2)
+    rec = recommend(summary, [Budget("quality", "max_drop", 1.0)])
+    assert rec.variant == "baseline"
+    assert any(r.variant == "fbc-0.05" and "indistinguishable from 1x" in r.reason for r in rec.rejected)

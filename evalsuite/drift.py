@@ -1,0 +1,78 @@
+"""The drift check: a few baseline images timed again at the end of the sweep, in a fresh worker.
+
+Variants run one after another, so a machine that slows down or speeds up during the sweep
+(GPU clocks and heat, neighbours on a shared CPU) would be read as a property of whichever
+variant ran then. Timing the first few baseline images again after every other variant, in
+a fresh worker with the baseline's settings, measures that drift directly: the report
+compares the two timings of the same (prompt, seed) pairs (``reports.speedup.drift_check``)
+and flags the run when they disagree beyond their CI.
+
+The re-timing lives in its own store, ``drift.sqlite``, under the baseline's variant id,
+so it never mixes with the sweep's rows; it is replaced whenever a session generated
+anything, because then "the end of the sweep" moved.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from evalsuite.spec import Suite
+from evalsuite.store import Store
+
+DRIFT_STORE = "drift.sqlite"
+
+
+def retimed_rows(run_dir: Path, variant_id: str) -> list[dict[str, Any]]:
+    """The re-timed baseline sample rows of the last drift check ([] when there was none)."""
+    path = run_dir / DRIFT_STORE
+    if not path.is_file():
+        return []
+    con = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)  # reading never writes
+    con.row_factory = sqlite3.Row
+    try:
+        return [dict(r) for r in con.execute("SELECT * FROM samples WHERE variant_id=?", (variant_id,))]
+    except sqlite3.DatabaseError:  # a check killed before its first row: no table yet
+        return []
+    finally:
+        con.close()
+
+
+def drift_rows(suite: Suite, store: Store, n: int) -> list[dict[str, Any]]:
+    """The first ``n`` baseline sample rows (in (prompt, seed) order) that have a timing."""
+    base = next(v for v in suite.variants if v.name == suite.baseline)
+    rows = sorted((r for r in store.samples([base.id]) if r["status"] in ("ok", "flagged")
+                   and r["latency_s"] is not None), key=lambda r: (r["prompt_id"], r["seed"]))
+    return rows[:n]
+
+
+def retime_baseline(suite: Suite, run_dir: Path, device: str, progress: Any) -> str | None:
+    """Time the first ``[run] drift_images`` baseline images again; return why not, or None."""
+    from evalsuite.generators import generator_for
+    from evalsuite.work import RESULTS, WorkerJob, WorkItem
+
+    n = suite.run.drift_images
+    if n <= 0:
+        return "off ([run] drift_images = 0)"
+    base = next(v for v in suite.variants if v.name == suite.baseline)
+    with Store.open_read_only(run_dir / RESULTS) as main:
+        rows = drift_rows(suite, main, n)
+    items = tuple(WorkItem(r["prompt_id"], r["text"], r["seed"]) for r in rows)
+    if len(items) < 2:
+        return "fewer than two baseline images were timed"
+    for suffix in ("", "-wal", "-shm"):  # a fresh re-timing for this session's sweep
+        (run_dir / (DRIFT_STORE + suffix)).unlink(missing_ok=True)
+    store = Store(run_dir / DRIFT_STORE)
+    try:
+        store.put_prompts((r["prompt_id"], r["text"], r["set_name"], 0, r["category"], {}) for r in rows)
+        store.put_variant(base.id, base.name, base.describe())
+        progress(f"drift check: timing {len(items)} baseline images again")
+        job = WorkerJob.build(str(run_dir), base, suite.model, device, items, suite.run.warmup,
+                              store_path=DRIFT_STORE)
+        # Beside, never over, the baseline's images: those are the ones that get scored.
+        job = replace(job, image_dir=f"drift/{Path(job.image_dir).name}")
+        return generator_for(base).run(job, store, suite.run.timeout_s, progress)
+    finally:
+        store.close()
