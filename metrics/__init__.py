@@ -5,6 +5,7 @@ from metrics import (  # noqa: F401  (imports register the scorers)
     clip_iqa,
     clip_score,
     cmmd,
+    geneval,
     hpsv2,
     image_reward,
     lpips,

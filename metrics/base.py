@@ -13,8 +13,8 @@ turns them into NaN plus the reason, never 0.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, ClassVar, Protocol, runtime_checkable
 
@@ -35,11 +35,16 @@ class Kind(StrEnum):
 
 @dataclass(frozen=True)
 class Sample:
-    """One image to score, with its prompt and (for paired metrics) the reference image."""
+    """One image to score, with its prompt and (for paired metrics) the reference image.
+
+    ``category`` and ``meta`` are the prompt's (e.g. GenEval's task tag and object list).
+    """
 
     image: Image.Image
     prompt: str
     reference: Image.Image | None = None
+    category: str = ""
+    meta: Mapping[str, Any] = field(default_factory=dict)
 
 
 @runtime_checkable
@@ -77,6 +82,10 @@ class BaseScorer:
     def preprocessing(self) -> str:
         """A short description of how images are turned into tensors."""
         return "RGB uint8 -> float [0,1]"
+
+    def skip_reason(self, sample: Sample) -> str | None:
+        """Why this scorer does not apply to a sample (recorded as NaN + reason), else None."""
+        return None
 
     def score(self, samples: Sequence[Sample]) -> list[float]:
         """One value per sample (per-image and paired scorers)."""

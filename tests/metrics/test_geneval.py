@@ -1,0 +1,113 @@
+"""GenEval through the real loaders on a tiny random Mask2Former and a tiny random CLIP."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from metrics.base import Sample
+from metrics.geneval import TEMPLATES, ColourClassifier, GenEval
+from metrics.geneval_detector import detect, load_detector
+from metrics.geneval_rules import COLORS, Detection
+from tests.metrics._tiny_clip import random_images, save_tiny_clip
+from tests.metrics._tiny_mask2former import save_tiny_mask2former
+
+
+@pytest.fixture(scope="module")
+def folders(tmp_path_factory):
+    root = tmp_path_factory.mktemp("geneval")
+    return save_tiny_mask2former(root / "det"), save_tiny_clip(root / "clip")
+
+
+def scorer(folders, **kw) -> GenEval:
+    det, clip = folders
+    return GenEval(detector=str(det), clip=str(clip), detector_size=64, **kw)
+
+
+def geneval_sample(image, prompt, tag, include, exclude=None) -> Sample:
+    meta = {"include": include, **({"exclude": exclude} if exclude else {})}
+    return Sample(image, prompt, category=tag, meta=meta)
+
+
+def test_detections_follow_mmdet_postprocessing(folders):
+    net, processor = load_detector(str(folders[0]), None, "cpu", torch.float32)
+    images = random_images(2, sizes=((80, 48), (48, 64)))
+    found = detect(net, processor, images, size={"shortest_edge": 64, "longest_edge": 107})
+    for im, per_class in zip(images, found, strict=True):
+        # Top 100 (query, class) pairs: the 10 queries' dog (p ~ 1) and 90 near-zero others.
+        assert sum(len(v) for v in per_class.values()) == 100
+        assert max(d.score for c, v in per_class.items() if c != "dog" for d in v) < 1e-6
+        dogs = per_class["dog"]
+        assert len(dogs) == 10
+        for d in dogs:
+            assert d.mask.shape == (im.height, im.width) and d.mask.dtype == bool
+            if d.mask.any():  # box = tight mask extent, exclusive right/bottom
+                ys, xs = np.nonzero(d.mask)
+                assert d.box == (xs.min(), ys.min(), xs.max() + 1, ys.max() + 1)
+                assert 0.5 <= d.score <= 1.0  # p(dog) ~ 1 times mean sigmoid of positive logits
+            else:
+                assert d.score == 0.0 and d.box == (0, 0, 0, 0)
+
+
+def test_scorer_judges_prompts(folders):
+    images = random_images(3, sizes=((64, 64),), seed=1)
+    samples = [
+        geneval_sample(images[0], "a photo of a dog", "single_object", [{"class": "dog", "count": 1}]),
+        geneval_sample(images[1], "a photo of a cat", "single_object", [{"class": "cat", "count": 1}]),
+        geneval_sample(images[2], "a photo of two dogs", "counting",
+                       [{"class": "dog", "count": 2}], [{"class": "dog", "count": 3}]),
+    ]
+    geneval = scorer(folders, batch_size=2)
+    # Counting keeps only scores above 0.9; a lower threshold lets every dog through, > 3.
+    assert geneval.score(samples) == [1.0, 0.0, 0.0]
+    assert scorer(folders, threshold=0.999).score(samples[:1]) == [0.0]
+
+
+def test_colour_classifier_matches_hand_computation(folders):
+    from transformers import CLIPModel, CLIPProcessor
+
+    clip_dir = folders[1]
+    model, processor = CLIPModel.from_pretrained(clip_dir).eval(), CLIPProcessor.from_pretrained(clip_dir)
+    classify = ColourClassifier(model, processor)
+    image = Image.fromarray(np.full((40, 60, 3), (200, 10, 10), dtype=np.uint8))
+    mask = np.zeros((40, 60), dtype=bool)
+    mask[5:15, 10:30] = True
+    obj = Detection((10, 5, 40, 25), 0.9, mask)
+    crop = classify.crops(image, [obj])[0]
+    assert crop.size == (30, 20)
+    assert crop.getpixel((0, 0)) == (200, 10, 10) and crop.getpixel((25, 15)) == (153, 153, 153)
+    with torch.no_grad():
+        def unit(x):
+            x = x if isinstance(x, torch.Tensor) else x.pooler_output
+            return x / x.norm(dim=-1, keepdim=True)
+        columns = []
+        for c in COLORS:
+            tok = processor(text=[t.format(c=c, cls="car") for t in TEMPLATES], padding=True,
+                            return_tensors="pt")
+            m = unit(model.get_text_features(**tok)).mean(0)
+            columns.append(m / m.norm())
+        img = unit(model.get_image_features(**processor(images=[crop], return_tensors="pt")))
+        expected = COLORS[int((img @ torch.stack(columns, 1)).argmax())]
+    assert classify(image, "car", [obj]) == [expected]
+
+
+def test_non_geneval_prompts_are_skipped_with_a_reason(folders):
+    geneval = scorer(folders)
+    plain = Sample(random_images(1)[0], "a cat")
+    assert geneval.skip_reason(plain) == "not a GenEval prompt (no object metadata)"
+    with pytest.raises(ValueError, match="not a GenEval prompt"):
+        geneval.score([plain])
+
+
+def test_identity_and_missing_weights(folders, tmp_path):
+    ident = scorer(folders).identity()
+    assert ident["rules"]["threshold"] == 0.3 and ident["dtype"] == "float32"
+    assert ident["detector"]["model"] == str(folders[0].resolve())
+    from metrics._weights import MissingWeights
+
+    missing = GenEval(detector=str(tmp_path / "nothing"), clip=str(folders[1]))
+    with pytest.raises(MissingWeights, match=r"\[metrics.geneval\] detector = "):
+        missing.score([geneval_sample(random_images(1)[0], "a dog", "single_object",
+                                      [{"class": "dog", "count": 1}])])
