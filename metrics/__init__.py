@@ -9,6 +9,7 @@ from metrics import (  # noqa: F401  (imports register the scorers)
     hpsv2,
     image_reward,
     lpips,
+    pickscore,
     psnr,
     sharpness,
     ssim,
