@@ -51,5 +51,5 @@ def loading(scorer: str, model: str, option: str = "model", env: str = HF_CACHE_
     except Exception as exc:
         if not is_missing_weights(exc):
             raise
-        detail = f"{type(exc).__name__}: {str(exc).splitlines()[0][:160]}" if str(exc) else type(exc).__name__
+        detail = f"{type(exc).__name__}: {str(exc).splitlines()[0][:300]}" if str(exc) else type(exc).__name__
         raise MissingWeights(missing_message(scorer, model, option, env, detail)) from exc

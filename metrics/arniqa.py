@@ -27,6 +27,7 @@ from torchmetrics.functional.image.arniqa import (
 )
 
 from metrics._torch import check_batch_size, dtype_name, resolve_dtype, same_size_batches
+from metrics._weights import TORCH_CACHE_ENV, loading
 from metrics.base import BaseScorer, Kind, Sample, register, to_tensor
 
 
@@ -122,7 +123,9 @@ class ARNIQA(BaseScorer):
 
     def _load(self) -> _ARNIQAFromDir:
         if self._model is None:
-            self._model = _ARNIQAFromDir(self.regressor, self.weights_dir).to(self.device)
+            source = self.weights_dir or f"{_base_url}/{weight_files(self.regressor)[0]}"
+            with loading(self.name, source, "weights_dir", TORCH_CACHE_ENV):
+                self._model = _ARNIQAFromDir(self.regressor, self.weights_dir).to(self.device)
         return self._model
 
     def score(self, samples: Sequence[Sample]) -> list[float]:

@@ -25,6 +25,7 @@ from torchmetrics.functional.multimodal.clip_iqa import _clip_iqa_format_prompts
 
 from metrics._clip import ClipProcessorScorer, describe_image_processor, load_clip
 from metrics._torch import check_batch_size, resolve_dtype, same_size_batches
+from metrics._weights import loading
 from metrics.base import BaseScorer, Kind, Sample, register, to_tensor
 
 
@@ -87,7 +88,8 @@ class CLIPIQA(ClipProcessorScorer, BaseScorer):
 
     def _load(self) -> tuple[Any, Any]:
         if self._clip is None:
-            model, processor = load_clip(self.model_name, self.revision, self.device, self.dtype)
+            with loading(self.name, self.model_name):
+                model, processor = load_clip(self.model_name, self.revision, self.device, self.dtype)
             processor.image_processor.do_rescale = False  # see the module docstring
             self._clip = (model, processor)
         return self._clip

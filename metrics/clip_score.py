@@ -17,6 +17,7 @@ from torchmetrics.functional.multimodal.clip_score import _clip_score_update
 
 from metrics._clip import ClipProcessorScorer, describe_image_processor, load_clip
 from metrics._torch import check_batch_size, resolve_dtype, uint8_chw
+from metrics._weights import loading
 from metrics.base import BaseScorer, Kind, Sample, register
 
 
@@ -62,7 +63,8 @@ class CLIPScore(ClipProcessorScorer, BaseScorer):
     def _load(self) -> tuple[Any, Any]:
         # Once per scoring phase: the scorer object lives for the whole phase.
         if self._clip is None:
-            self._clip = load_clip(self.model_name, self.revision, self.device, self.dtype)
+            with loading(self.name, self.model_name):
+                self._clip = load_clip(self.model_name, self.revision, self.device, self.dtype)
         return self._clip
 
     def score(self, samples: Sequence[Sample]) -> list[float]:

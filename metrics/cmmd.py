@@ -24,6 +24,7 @@ from PIL import Image
 
 from metrics._clip import describe_safely, load_clip, load_processor, model_identity
 from metrics._torch import check_batch_size, dtype_name, resolve_dtype
+from metrics._weights import loading
 from metrics.base import BaseScorer, Kind, register
 
 SIGMA = 10.0  # RBF bandwidth from the paper and the reference
@@ -171,7 +172,8 @@ class CMMD(BaseScorer):
 
     def _load(self) -> tuple[Any, Any]:
         if self._clip is None:
-            self._clip = load_clip(self.model_name, self.revision, self.device, self.dtype)
+            with loading(self.name, self.model_name):
+                self._clip = load_clip(self.model_name, self.revision, self.device, self.dtype)
         return self._clip
 
     def embed(self, images: Sequence[Image.Image]) -> np.ndarray:

@@ -14,6 +14,7 @@ from typing import Any, ClassVar
 import torch
 from torchvision import transforms
 
+from metrics._weights import loading
 from metrics.base import BaseScorer, Kind, Sample, register
 from metrics.image_reward import CLIP_MEAN, CLIP_STD, resolve_checkpoint
 
@@ -101,9 +102,10 @@ class HPSv2(BaseScorer):
         if self._model is not None:
             return
         open_clip = _import_open_clip()
-        path, self._resolved_revision = resolve_checkpoint(
-            self.model_id, self.revision, CHECKPOINTS[self.version]
-        )
+        with loading(self.name, self.model_id):
+            path, self._resolved_revision = resolve_checkpoint(
+                self.model_id, self.revision, CHECKPOINTS[self.version]
+            )
         checkpoint = torch.load(path, map_location="cpu", weights_only=True)
         state = checkpoint.get("state_dict", checkpoint)
         # Checkpoints saved from DistributedDataParallel prefix every key with "module.".

@@ -19,6 +19,7 @@ from torchvision import transforms
 from transformers import AutoTokenizer, PreTrainedTokenizerBase
 
 from metrics._blip import ImageRewardNet
+from metrics._weights import loading
 from metrics.base import BaseScorer, Kind, Sample, register
 
 CHECKPOINT_FILE = "ImageReward.pt"
@@ -28,6 +29,7 @@ REWARD_MEAN = 0.16717362830052426
 REWARD_STD = 1.0333394966054072
 CLIP_MEAN = (0.48145466, 0.4578275, 0.40821073)
 CLIP_STD = (0.26862954, 0.26130258, 0.27577711)
+_CHECKPOINT_SUFFIXES = {".pt", ".pth", ".bin", ".safetensors", ".ckpt"}
 _DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
 
 
@@ -56,6 +58,10 @@ def resolve_checkpoint(model: str, revision: str | None, filename: str = CHECKPO
     """
     path = Path(model).expanduser()
     if path.is_dir():
+        if not (path / filename).is_file():
+            found = sorted(p.name for p in path.iterdir() if p.suffix in _CHECKPOINT_SUFFIXES)
+            raise FileNotFoundError(f"folder {path} has no {filename}; checkpoint files it holds: "
+                                    f"{', '.join(found) or 'none'}")
         path = path / filename
     if path.is_file():
         digest = hashlib.sha256()
@@ -128,14 +134,16 @@ class ImageReward(BaseScorer):
         """Load checkpoint and tokenizer once; later calls do nothing."""
         if self._net is not None:
             return
-        path, self._resolved_revision = resolve_checkpoint(self.model_id, self.revision)
+        with loading(self.name, self.model_id):
+            path, self._resolved_revision = resolve_checkpoint(self.model_id, self.revision)
         state = torch.load(path, map_location="cpu", weights_only=True)
         net = ImageRewardNet(state, mean=REWARD_MEAN, std=REWARD_STD)
         dtype = _DTYPES[self.dtype]
         net.vision.to(self.device, dtype)
         net.text.to(self.device, dtype)
         net.head.to(self.device, torch.float32)
-        tokenizer = load_tokenizer(self.tokenizer_id, self.tokenizer_revision)
+        with loading(self.name, self.tokenizer_id, "tokenizer"):
+            tokenizer = load_tokenizer(self.tokenizer_id, self.tokenizer_revision)
         if len(tokenizer) > net.vocab_size:
             raise ValueError(
                 f"tokenizer {self.tokenizer_id!r} has {len(tokenizer)} tokens but the checkpoint's "

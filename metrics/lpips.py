@@ -24,6 +24,7 @@ import torchmetrics
 from torchmetrics.functional.image.lpips import _lpips_update, _NoTrainLpips, _weight_map
 
 from metrics._torch import check_batch_size, same_size_batches
+from metrics._weights import TORCH_CACHE_ENV, loading
 from metrics.base import BaseScorer, Kind, Sample, register, require_references, to_tensor
 
 # LPIPS backbone name -> torchvision model name.
@@ -110,10 +111,12 @@ class LPIPS(BaseScorer):
     def _load(self) -> _NoTrainLpips:
         if self._model is None:
             model = _NoTrainLpips(net=self.net, pretrained=True, pnet_rand=True)
-            if self.backbone_weights is not None:
-                state = torch.load(self.backbone_weights, map_location="cpu", weights_only=True)
-            else:
-                state = _default_weights(self.net).get_state_dict(progress=False)
+            source = self.backbone_weights or f"torchvision {_TORCHVISION[self.net]} ImageNet weights"
+            with loading(self.name, source, "backbone_weights", TORCH_CACHE_ENV):
+                if self.backbone_weights is not None:
+                    state = torch.load(self.backbone_weights, map_location="cpu", weights_only=True)
+                else:
+                    state = _default_weights(self.net).get_state_dict(progress=False)
             load_backbone(model, state)
             self._model = model.to(self.device)
         return self._model

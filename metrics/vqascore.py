@@ -20,6 +20,7 @@ from typing import Any, ClassVar
 import torch
 from transformers import AutoModelForImageTextToText, AutoProcessor
 
+from metrics._weights import loading
 from metrics.base import BaseScorer, Kind, Sample, register
 
 DEFAULT_MODEL = "Qwen/Qwen2.5-VL-7B-Instruct"
@@ -78,7 +79,8 @@ class VQAScore(BaseScorer):
         """Load the processor and model once; later calls do nothing."""
         if self._model is not None:
             return
-        processor = AutoProcessor.from_pretrained(self.model_id, revision=self.revision)
+        with loading(self.name, self.model_id):
+            processor = AutoProcessor.from_pretrained(self.model_id, revision=self.revision)
         if getattr(processor, "chat_template", None) is None:
             raise ValueError(f"{self.model_id}: the processor has no chat template; use a chat VLM")
         # Left padding keeps every sequence's last token at the end, where the answer goes.
@@ -86,9 +88,10 @@ class VQAScore(BaseScorer):
         ids = processor.tokenizer(self.answer, add_special_tokens=False).input_ids
         if not ids:
             raise ValueError(f"answer {self.answer!r} tokenises to nothing")
-        model = AutoModelForImageTextToText.from_pretrained(
-            self.model_id, revision=self.revision, dtype=_DTYPES[self.dtype]
-        )
+        with loading(self.name, self.model_id):
+            model = AutoModelForImageTextToText.from_pretrained(
+                self.model_id, revision=self.revision, dtype=_DTYPES[self.dtype]
+            )
         self._model = model.to(self.device).eval()
         self._processor, self._answer_ids = processor, torch.tensor(ids)
 

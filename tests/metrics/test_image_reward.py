@@ -11,6 +11,7 @@ import torch
 from PIL import Image
 
 from metrics import SCORERS, Kind, Sample
+from metrics._weights import MissingWeights
 from metrics.image_reward import MAX_TOKENS, ImageReward, image_transform, load_tokenizer
 from tests.metrics._tiny_blip import reference_rewards, tiny_state_dict, write_bert_vocab
 
@@ -105,7 +106,7 @@ def test_refuses_a_checkpoint_with_missing_weights(tiny: tuple[Path, Path, dict]
 
 def test_loads_lazily_and_rejects_foreign_checkpoints(tmp_path: Path) -> None:
     scorer = ImageReward(model=str(tmp_path / "missing.pt"))  # nothing is read yet
-    with pytest.raises(FileNotFoundError):
+    with pytest.raises(MissingWeights, match="missing.pt"):
         scorer.score([Sample(Image.new("RGB", (32, 32)), "a cat")])
     torch.save({"visual.weight": torch.zeros(2)}, tmp_path / "ImageReward.pt")
     with pytest.raises(ValueError, match="not an ImageReward checkpoint"):
