@@ -89,7 +89,7 @@ def _features(out: Any) -> torch.Tensor:
     return (out if isinstance(out, torch.Tensor) else out.pooler_output).float()
 
 
-@register("geneval")
+@register
 class GenEval(BaseScorer):
     """1.0 if the image shows the GenEval prompt's objects (count, colour, position), else 0.0.
 

@@ -30,7 +30,7 @@ def _unit(out: Any) -> torch.Tensor:
     return emb / emb.norm(dim=-1, keepdim=True)
 
 
-@register("pickscore")
+@register
 class PickScore(BaseScorer):
     """PickScore v1 of an image for its prompt (logit scale x cosine); higher is preferred.
 
