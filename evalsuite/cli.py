@@ -94,6 +94,16 @@ def _parser() -> argparse.ArgumentParser:
     cmp.add_argument("run_dirs", type=Path, nargs="+", metavar="RUN_DIR")
     cmp.add_argument("--out", type=Path, required=True, help="folder for index.html and compare.json")
 
+    card = sub.add_parser("metric-card", help="which metrics see blur, JPEG, noise, resampling, colour",
+                          description="Degrades the baseline's images (blur x3, JPEG x3, noise, "
+                          "down-up scaling, colour shift), scores them with the run's metrics and "
+                          "reports each response in units of the metric's seed-noise floor; writes "
+                          "RUN_DIR/metric_card.json and re-renders the report. Image-space proxies, "
+                          "not cache artifacts.")
+    card.add_argument("run_dir", type=Path)
+    card.add_argument("--limit", type=int, default=50, help="baseline images to degrade (default 50)")
+    card.add_argument("--json", action="store_true", help="print JSON")
+
     lst = sub.add_parser("list", help="list built-in suites, metrics, accelerators, prompt sets, prices")
     lst.add_argument("what", choices=("suites", "metrics", "accelerators", "prompt-sets", "prices"))
     return p
@@ -250,6 +260,30 @@ def cmd_compare(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_metric_card(args: argparse.Namespace) -> int:
+    from evalsuite.metric_card import build_card, format_card, write_card
+    from evalsuite.pipeline import resolve_device
+    from evalsuite.reporting import write_reports
+    from evalsuite.store import Store
+
+    if args.limit < 1:
+        raise UserError("--limit: expected a positive integer")
+    suite = _load_run(args.run_dir)
+    store = Store(args.run_dir / "results.sqlite")
+    try:
+        try:
+            card = build_card(suite, args.run_dir, store, resolve_device(suite.model.device), args.limit,
+                              progress=lambda m: print(m, file=sys.stderr))
+        except ValueError as exc:
+            raise UserError(str(exc)) from None
+        write_card(args.run_dir, card)
+        write_reports(suite, args.run_dir, store)
+    finally:
+        store.close()
+    print(json.dumps(card, indent=2) if args.json else format_card(card))
+    return EXIT_OK
+
+
 def cmd_list(args: argparse.Namespace) -> int:
     if args.what == "prices":
         from evalsuite.prices import price_rows
@@ -287,7 +321,8 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 COMMANDS = {"run": cmd_run, "score": cmd_score, "report": cmd_report,
             "recommend": cmd_recommend, "export": cmd_export, "list": cmd_list,
-            "serve": cmd_serve, "compare": cmd_compare, "tune": cmd_tune}
+            "serve": cmd_serve, "compare": cmd_compare, "tune": cmd_tune,
+            "metric-card": cmd_metric_card}
 
 
 def _show_warning(message, category, filename, lineno, file=None, line=None):  # type: ignore[no-untyped-def]

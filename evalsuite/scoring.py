@@ -20,6 +20,11 @@ from evalsuite.errors import UserError
 from evalsuite.spec import MetricUse, Suite
 from evalsuite.store import Store
 from metrics import SCORERS, BaseScorer, Kind, Sample
+from metrics._weights import MissingWeights
+
+# Prefix of the reason stored when a scorer's weights are missing: such rows are scored again
+# on the next run, since they say nothing about the image.
+MISSING_WEIGHTS = "missing weights"
 
 
 def build_scorer(use: MetricUse, device: str) -> BaseScorer:
@@ -46,11 +51,12 @@ def identity_key(scorer: BaseScorer) -> str:
     return json.dumps(scorer_identity(scorer), sort_keys=True, default=str)
 
 
-def paired_sample(image: Image.Image, prompt: str, reference: Image.Image) -> Sample:
+def paired_sample(image: Image.Image, prompt: str, reference: Image.Image, category: str = "",
+                  meta: dict[str, Any] | None = None) -> Sample:
     """A paired sample, the image resized to the reference's size where they differ."""
     if image.size != reference.size:
         image = image.resize(reference.size, Image.Resampling.BICUBIC)
-    return Sample(image, prompt, reference)
+    return Sample(image, prompt, reference, category, meta or {})
 
 
 def _one_line(exc: BaseException) -> str:
@@ -65,6 +71,8 @@ def score_batch(scorer: BaseScorer, samples: Sequence[Sample]) -> list[tuple[flo
             raise RuntimeError(f"{scorer.name} returned {len(values)} values for {len(samples)} images")
         return [(float(v), "scorer returned NaN" if math.isnan(float(v)) else None)
                 for v in values]
+    except MissingWeights:  # no image can be scored: say so once, not per image
+        raise
     except Exception:  # noqa: BLE001 - fall back to isolating the failing images
         if len(samples) == 1:
             try:
@@ -85,6 +93,7 @@ def score_run(suite: Suite, run_dir: Path, store: Store, device: str,
     ids = {v.id: v.name for v in suite.variants}
     baseline_id = next(v.id for v in suite.variants if v.name == suite.baseline)
     rows = store.samples(list(ids))
+    meta = store.prompt_meta()
     baseline_images = {(r["prompt_id"], r["seed"]): r["image"] for r in rows
                        if r["variant_id"] == baseline_id and r["status"] == "ok"}
     for use in suite.metrics:
@@ -96,7 +105,7 @@ def score_run(suite: Suite, run_dir: Path, store: Store, device: str,
         if scorer.kind == Kind.SET:
             _score_sets(scorer, ident, suite, run_dir, store, rows, baseline_id, baseline_images)
             continue
-        done = store.scored_keys(use.name, ident)
+        done = store.scored_keys(use.name, ident, retry_prefix=MISSING_WEIGHTS)
         todo = [r for r in rows if (r["variant_id"], r["prompt_id"], r["seed"]) not in done
                 and r["status"] in ("ok", "flagged")]
         if scorer.kind == Kind.PAIRED:  # the baseline against itself is not a measurement
@@ -106,24 +115,42 @@ def score_run(suite: Suite, run_dir: Path, store: Store, device: str,
         progress(f"scoring {use.name}: {len(todo)} images")
         results: list[tuple[str, str, int, float, str | None]] = []
         batch: list[tuple[dict[str, Any], Sample]] = []
-        for r in todo:
-            key = (r["variant_id"], r["prompt_id"], r["seed"])
-            if r["status"] == "flagged":
-                results.append((*key, math.nan, f"image not scored: {r['reason']}"))
-                continue
-            sample = Sample(_load(run_dir, r["image"]), r["text"])
-            if scorer.kind == Kind.PAIRED:
-                ref_path = baseline_images.get((r["prompt_id"], r["seed"]))
-                if ref_path is None:
-                    results.append((*key, math.nan, "no baseline image for this prompt and seed"))
-                    continue
-                sample = paired_sample(sample.image, r["text"], _load(run_dir, ref_path))
-            batch.append((r, sample))
-            if len(batch) >= scorer.batch_size:
-                results += _flush(scorer, batch)
-                batch = []
-        results += _flush(scorer, batch)
+        try:
+            for r in todo:
+                results += _score_row(scorer, r, run_dir, meta, baseline_images, batch)
+            results += _flush(scorer, batch)
+        except MissingWeights as exc:
+            progress(str(exc))
+            done_keys = {(v, p, s) for v, p, s, _, _ in results}
+            reason = f"{MISSING_WEIGHTS}: {exc}"
+            results += [(r["variant_id"], r["prompt_id"], r["seed"], math.nan, reason) for r in todo
+                        if (r["variant_id"], r["prompt_id"], r["seed"]) not in done_keys]
         store.put_scores(use.name, ident, results)
+
+
+def _score_row(scorer: BaseScorer, r: dict[str, Any], run_dir: Path, meta: dict[str, dict[str, Any]],
+               baseline_images: dict[tuple[str, int], str],
+               batch: list[tuple[dict[str, Any], Sample]]) -> list[tuple[str, str, int, float, str | None]]:
+    """Queue one sample row in ``batch`` (scoring it when full); rows that cannot be scored
+    come back at once as NaN with the reason."""
+    key = (r["variant_id"], r["prompt_id"], r["seed"])
+    if r["status"] == "flagged":
+        return [(*key, math.nan, f"image not scored: {r['reason']}")]
+    sample = Sample(_load(run_dir, r["image"]), r["text"], None, r["category"], meta.get(r["prompt_id"], {}))
+    if (why := scorer.skip_reason(sample)) is not None:
+        return [(*key, math.nan, why)]
+    if scorer.kind == Kind.PAIRED:
+        ref_path = baseline_images.get((r["prompt_id"], r["seed"]))
+        if ref_path is None:
+            return [(*key, math.nan, "no baseline image for this prompt and seed")]
+        sample = paired_sample(sample.image, sample.prompt, _load(run_dir, ref_path), sample.category,
+                               dict(sample.meta))
+    batch.append((r, sample))
+    if len(batch) < scorer.batch_size:
+        return []
+    scored = _flush(scorer, batch)
+    batch.clear()
+    return scored
 
 
 def _flush(scorer: BaseScorer, batch: list[tuple[dict[str, Any], Sample]]):

@@ -200,14 +200,24 @@ class Store:
         return [dict(r) for r in self.db.execute(f"{query} WHERE s.variant_id IN ({marks})",
                                                  tuple(variant_ids))]
 
+    def prompt_meta(self) -> dict[str, dict[str, Any]]:
+        """Each stored prompt's metadata (e.g. GenEval's objects), by prompt id."""
+        return {r[0]: json.loads(r[1]) for r in self.db.execute("SELECT id, meta FROM prompts")}
+
     # --- scores ----------------------------------------------------------------------
-    def scored_keys(self, metric: str, identity: str) -> set[tuple[str, str, int]]:
-        """(variant, prompt, seed) already scored by ``metric`` with the same identity."""
+    def scored_keys(self, metric: str, identity: str, retry_prefix: str | None = None
+                    ) -> set[tuple[str, str, int]]:
+        """(variant, prompt, seed) already scored by ``metric`` with the same identity.
+
+        Rows whose failure reason starts with ``retry_prefix`` count as not scored (a
+        failure that says nothing about the image, such as weights that were missing).
+        """
         rows = self.db.execute(
-            "SELECT variant_id, prompt_id, seed FROM scores WHERE metric=? AND identity=?",
+            "SELECT variant_id, prompt_id, seed, reason FROM scores WHERE metric=? AND identity=?",
             (metric, identity),
         )
-        return {(r[0], r[1], r[2]) for r in rows}
+        return {(r[0], r[1], r[2]) for r in rows
+                if not (retry_prefix and (r[3] or "").startswith(retry_prefix))}
 
     def put_scores(self, metric: str, identity: str,
                    rows: Iterable[tuple[str, str, int, float, str | None]]) -> None:

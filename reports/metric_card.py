@@ -1,0 +1,111 @@
+"""The metric sensitivity card's arithmetic: how far each degradation moves each metric,
+in units of that metric's seed-noise floor (pure functions; ``evalsuite metric-card`` feeds them).
+
+* **per-image** metrics: the paired response is the mean over images of
+  ``value(degraded) - value(original)``; the floor is the report's seed-noise floor (how far
+  the metric's mean moves when the baseline is run with other seeds). A response no larger
+  than the floor is *inside the floor*: a variant that did this much damage would read as
+  seed noise.
+* **set** metrics (CMMD): the response is the value of the degraded set against the
+  originals; the floor is the value of the reseeded baseline's set against the originals.
+* **paired** metrics (PSNR, SSIM, LPIPS) compare with the same-seed baseline image, so seed
+  noise does not enter them: any response shows. Their response is ``mean - ideal`` (PSNR
+  has no finite ideal: its response is its mean, down from infinity), and the floor column
+  gives, for scale, how far a different-seed image lands; they are flagged only when the
+  degradation does not move them at all.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+Key = tuple[str, int]  # (prompt id, seed)
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One metric under one degradation."""
+
+    degradation: str
+    value: float | None  # the metric's mean on the degraded images (set: its one value)
+    response: float | None  # the change the degradation caused (see the module docstring)
+    n: int  # images behind the value
+    floor_units: float | None  # |response| / floor
+    inside_floor: bool | None  # True: this degradation would pass as seed noise (or no change)
+
+
+@dataclass(frozen=True)
+class MetricRow:
+    """One metric's responses to every degradation."""
+
+    metric: str
+    kind: str
+    higher_is_better: bool
+    floor: float | None
+    cells: tuple[Cell, ...]
+
+    @property
+    def blind_to(self) -> tuple[str, ...]:
+        """Degradations this metric cannot tell apart from seed noise."""
+        return tuple(c.degradation for c in self.cells if c.inside_floor)
+
+
+def _finite(x: float | None) -> bool:
+    return x is not None and math.isfinite(x)
+
+
+def _mean(values: Sequence[float]) -> float | None:
+    return sum(values) / len(values) if values else None
+
+
+def per_image_cell(degradation: str, original: Mapping[Key, float | None],
+                   degraded: Mapping[Key, float | None], floor: float | None) -> Cell:
+    """Mean paired change of a per-image metric, against its seed-noise floor."""
+    diffs = [float(degraded[k]) - float(v) for k, v in original.items()  # type: ignore[arg-type]
+             if _finite(v) and _finite(degraded.get(k))]
+    values = [float(v) for v in degraded.values() if _finite(v)]  # type: ignore[arg-type]
+    response = _mean(diffs)
+    return _cell(degradation, _mean(values), response, len(diffs), floor, exact_zero=False)
+
+
+def paired_cell(degradation: str, degraded: Mapping[Key, float | None], ideal: float | None,
+                scale: float | None) -> Cell:
+    """A paired metric's distance from its ideal under a degradation (scale: seed distance)."""
+    values = [float(v) for v in degraded.values() if v is not None and not math.isnan(v)]
+    mean = _mean(values)
+    if mean is None:
+        return Cell(degradation, None, None, 0, None, None)
+    if ideal is None:  # PSNR: identical images are infinitely far up; any finite mean is a drop
+        return Cell(degradation, mean, mean, len(values), None, math.isinf(mean))
+    return _cell(degradation, mean, mean - ideal, len(values), scale, exact_zero=True)
+
+
+def set_cell(degradation: str, value: float | None, n: int, floor: float | None) -> Cell:
+    """A set metric's value for the degraded set against the originals."""
+    return _cell(degradation, value, value, n if value is not None else 0, floor, exact_zero=False)
+
+
+def _cell(degradation: str, value: float | None, response: float | None, n: int,
+          floor: float | None, *, exact_zero: bool) -> Cell:
+    if response is None or not math.isfinite(response):
+        return Cell(degradation, value, response, n, None, None)
+    units = abs(response) / floor if _finite(floor) and floor else None  # type: ignore[operator]
+    if exact_zero:  # paired metrics: flagged only when nothing moved
+        inside: bool | None = abs(response) < 1e-12
+    else:
+        inside = abs(response) <= floor if _finite(floor) else None  # type: ignore[operator]
+    return Cell(degradation, value, response, n, units, inside)
+
+
+def card_json(rows: Sequence[MetricRow], degradations: Mapping[str, str], *, images: int,
+              caveat: str) -> dict[str, Any]:
+    """The card as JSON-ready data (``metric-card --json``, ``metric_card.json``)."""
+    return {
+        "images": images, "caveat": caveat, "degradations": dict(degradations),
+        "metrics": [{"metric": r.metric, "kind": r.kind, "higher_is_better": r.higher_is_better,
+                     "floor": r.floor, "blind_to": list(r.blind_to),
+                     "cells": [c.__dict__ for c in r.cells]} for r in rows],
+    }
