@@ -297,11 +297,15 @@ def cmd_list(args: argparse.Namespace) -> int:
         for name in builtin_suites():
             print(f"{name:24} {load_suite(name).description}")
     elif args.what == "metrics":
+        from evalsuite.presets import METRIC_PRESETS
         from metrics import SCORERS
 
         for name, cls in SCORERS:
             arrow = "higher is better" if cls.higher_is_better else "lower is better"
             print(f"{name:16} {cls.kind!s:10} {arrow:17} {(cls.__doc__ or '').splitlines()[0]}")
+        print("\npresets ([metrics] use = [\"@name\"]):")
+        for name, (what, names) in METRIC_PRESETS.items():
+            print(f"@{name:15} {what}: {', '.join(names)}")
     elif args.what == "accelerators":
         from evalsuite.accelerators import ACCELERATORS
 

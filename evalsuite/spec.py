@@ -20,6 +20,7 @@ import prompts
 from evalsuite.accelerators import ACCELERATORS
 from evalsuite.errors import UserError
 from evalsuite.overrides import GENERATION_KEYS, apply_overrides, check_override
+from evalsuite.presets import expand_metric_presets
 from evalsuite.report_spec import NOISE_SEED_OFFSET, ReportSpec, parse_report, report_dict
 from evalsuite.tune_spec import TuneSpec, parse_tune, tune_dict
 from reports.records import SweepAxis
@@ -339,6 +340,10 @@ def parse_suite(raw: Mapping[str, Any], source: str, base_dir: Path) -> Suite:
     use = metrics_table.get("use", ["sharpness", "psnr", "ssim"])
     if not isinstance(use, list) or not all(isinstance(m, str) for m in use):
         raise _fail(source, "metrics.use", "expected a list of metric names")
+    try:
+        use = expand_metric_presets(use)
+    except KeyError as exc:
+        raise _fail(source, "metrics.use", str(exc.args[0])) from None
     for key in metrics_table:
         if key != "use" and key not in use:
             raise _fail(source, f"metrics.{key}", "options for a metric not listed in metrics.use")

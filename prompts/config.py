@@ -16,7 +16,7 @@ from prompts.base import PROMPT_SETS, Prompt, PromptError, normalise_category
 from prompts.custom import CustomFile, parse_custom_file
 from prompts.sampling import dedupe, filter_categories, stratified_sample
 
-_KEYS = {"sets", "limit", "seeds", "sampling_seed", "categories", "dedupe", "paths", "options",
+_KEYS = {"sets", "limit", "limits", "seeds", "sampling_seed", "categories", "dedupe", "paths", "options",
          "file"}
 
 Options = tuple[tuple[str, tuple[tuple[str, str], ...]], ...]
@@ -36,6 +36,8 @@ class PromptSelection:
         dedupe: Drop repeated texts within a set and category (HPSv2 has some).
         options: ``(set name, ((option, value), ...))``, e.g. Parti's category column.
         files: Custom prompt files, each a set of its own.
+        set_limits: ``(set name, n)``: a stratified sample of ``n`` prompts of that set,
+            drawn before the overall ``limit`` (e.g. all of DrawBench, 300 of Parti).
     """
 
     sets: tuple[str, ...] = ("smoke",)
@@ -47,13 +49,16 @@ class PromptSelection:
     dedupe: bool = False
     options: Options = ()
     files: tuple[CustomFile, ...] = ()
+    set_limits: tuple[tuple[str, int], ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """Canonical JSON-able form (for the resolved suite copy and hashing).
 
         Its keys are the table's keys, so it parses back to an equal selection.
         """
+        # "limits" only when set: suites without it keep their canonical form (and hashes).
         return {
+            **({"limits": dict(self.set_limits)} if self.set_limits else {}),
             "sets": list(self.sets), "limit": self.limit, "seeds": list(self.seeds),
             "paths": dict(self.paths), "sampling_seed": self.sampling_seed,
             "categories": list(self.categories), "dedupe": self.dedupe,
@@ -161,6 +166,7 @@ def parse_prompts_table(table: Mapping[str, Any], base_dir: Path) -> PromptSelec
     limit = table.get("limit")
     if limit is not None and (not _is_int(limit) or limit < 1):
         raise PromptError("prompts.limit: expected a positive integer")
+    set_limits = _parse_set_limits(table.get("limits", {}), sets)
     seeds = table.get("seeds", [0])
     if not isinstance(seeds, list) or not seeds or not all(_is_int(s) and s >= 0 for s in seeds):
         raise PromptError("prompts.seeds: expected a non-empty list of non-negative integers")
@@ -180,7 +186,19 @@ def parse_prompts_table(table: Mapping[str, Any], base_dir: Path) -> PromptSelec
         dedupe=dedupe_flag,
         options=_parse_options(table.get("options", {}), sets),
         files=files,
+        set_limits=set_limits,
     )
+
+
+def _parse_set_limits(value: Any, sets: tuple[str, ...]) -> tuple[tuple[str, int], ...]:
+    if not isinstance(value, Mapping):
+        raise PromptError("prompts.limits: expected a table of set name = number of prompts")
+    for name, n in value.items():
+        if name not in sets:
+            raise PromptError(f"prompts.limits.{name}: not a set listed in prompts.sets")
+        if not _is_int(n) or n < 1:
+            raise PromptError(f"prompts.limits.{name}: expected a positive integer")
+    return tuple(sorted(value.items()))
 
 
 def load_set(name: str, path: Path | None = None, **options: str) -> list[Prompt]:
@@ -222,6 +240,12 @@ def resolve_prompts(selection: PromptSelection) -> list[Prompt]:
         prompts = filter_categories(prompts, selection.categories)
     if not prompts:
         raise PromptError("prompts: the selected sets are empty")
+    for name, n in selection.set_limits:
+        of_set = [p for p in prompts if p.set == name]
+        if n > len(of_set):
+            raise PromptError(f"prompts.limits.{name}: {n} is more than the {len(of_set)} prompts selected")
+        drawn = {p.id for p in stratified_sample(of_set, n, selection.sampling_seed)}
+        prompts = [p for p in prompts if p.set != name or p.id in drawn]
     if selection.limit is not None:
         prompts = stratified_sample(prompts, selection.limit, selection.sampling_seed)
     return prompts

@@ -98,3 +98,17 @@ def test_filter_categories_and_unknown_category() -> None:
     assert {p.category for p in filter_categories(items, ["a", "c"])} == {"a", "c"}
     with pytest.raises(PromptError, match="no selected prompt has category 'd'"):
         filter_categories(items, ["a", "d"])
+
+
+def test_per_set_limits_sample_one_set_and_leave_the_others() -> None:
+    from prompts.config import parse_prompts_table, resolve_prompts
+
+    table = {"sets": ["smoke"], "limits": {"smoke": 3}}
+    selection = parse_prompts_table(table, Path("."))
+    drawn = resolve_prompts(selection)
+    assert len(drawn) == 3 and selection.to_dict()["limits"] == {"smoke": 3}
+    assert "limits" not in parse_prompts_table({"sets": ["smoke"]}, Path(".")).to_dict()
+    for bad, why in (({"other": 2}, "not a set listed"), ({"smoke": 0}, "positive integer"),
+                     ({"smoke": 99}, "more than the 8 prompts")):
+        with pytest.raises(PromptError, match=why):
+            resolve_prompts(parse_prompts_table({"sets": ["smoke"], "limits": bad}, Path(".")))
