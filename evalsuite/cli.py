@@ -36,6 +36,9 @@ def _parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="generate, score and report a suite (resumable)")
     run.add_argument("suite", nargs="?", help="suite file or built-in name (default: smoke)")
     run.add_argument("--out", type=Path, help="run folder (default: runs/<suite name>)")
+    run.add_argument("--dry-run", action="store_true",
+                     help="print images to generate, downloads and a time estimate; do nothing")
+    run.add_argument("--gpu", help="GPU to estimate for with --dry-run (default: the suite's [hardware] gpu)")
 
     score = sub.add_parser("score", help="score a run's images again or with more metrics")
     score.add_argument("run_dir", type=Path)
@@ -135,6 +138,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     from evalsuite.spec import load_suite
 
     suite = load_suite(args.suite)  # bad input fails here, before the slow imports below
+    if args.dry_run:
+        from evalsuite.dry_run import dry_run
+
+        dry_run(suite, args.gpu)
+        return EXIT_OK
     from evalsuite.progress import Reporter
     from evalsuite.runner import run_suite
 
