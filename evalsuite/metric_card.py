@@ -28,6 +28,7 @@ from metrics import BaseScorer, Kind, Sample
 from metrics.degrade import DEGRADATIONS, Degradation
 from reports.metric_card import MetricRow, card_json, paired_cell, per_image_cell, set_cell
 from reports.metric_stats import noise_entry
+from reports.records import MetricInfo
 
 CARD_FILE = "metric_card.json"
 CAVEAT = ("Image-space proxies (blur, JPEG, noise, resampling, colour cast), not cache artifacts: "
@@ -124,10 +125,10 @@ def _set_row(scorer: BaseScorer, ident: str, originals: dict[Key, Sample],
 
 def _image_row(scorer: BaseScorer, ident: str, originals: dict[Key, Sample],
                degradations: Sequence[Degradation], stored: _Stored) -> MetricRow:
-    info = {"kind": str(scorer.kind), "higher_is_better": scorer.higher_is_better, "ideal": scorer.ideal}
+    info = MetricInfo(scorer.higher_is_better, str(scorer.kind), scorer.ideal)
     base = stored.values(stored.baseline, scorer.name, ident)
     # The seed-noise floor exactly as the report computes it, from every stored image.
-    floor = (noise_entry(info, stored.values(stored.noise, scorer.name, ident), base)["floor"]
+    floor = (noise_entry(info, stored.values(stored.noise, scorer.name, ident), base).floor
              if stored.noise else None)
     paired = scorer.kind == Kind.PAIRED
     original: dict[Key, float | None] = {}
