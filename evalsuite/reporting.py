@@ -213,8 +213,17 @@ def write_reports(suite: Suite, run_dir: Path, store: Store) -> Summary:
     write_summary(run_dir, summary)
     rows = _gallery(suite, tables)
     write_thumbnails(run_dir, run_dir / "report", rows)
-    render_report(summary, run_dir / "report", gallery=rows)
+    render_report(summary, run_dir / "report", gallery=rows, card=_metric_card(run_dir))
     return summary
+
+
+def _metric_card(run_dir: Path) -> dict[str, Any] | None:
+    """``metric_card.json`` if ``evalsuite metric-card`` wrote one (an unreadable one is skipped)."""
+    path = run_dir / "metric_card.json"
+    try:
+        return json.loads(path.read_text()) if path.is_file() else None
+    except (OSError, ValueError):
+        return None
 
 
 def export_run(suite: Suite, run_dir: Path, store: Store, fmt: str, out_dir: Path) -> list[Path]:

@@ -37,6 +37,33 @@ def _ci_errors(points: list[dict[str, Any]]) -> dict[str, Any] | None:
     return {"type": "data", "symmetric": False, "array": plus, "arrayminus": minus, "thickness": 1.2}
 
 
+# Point labels are drawn beside the markers only while they cannot collide: at most this many
+# points, and no two closer than this share of the axis ranges (x and y both).
+MAX_LABELLED = 6
+MIN_GAP = (0.12, 0.08)
+
+
+def crowded(xs: list[float], ys: list[float]) -> bool:
+    """True when text labels beside these points would overlap (then they go to hover)."""
+    if len(xs) > MAX_LABELLED:
+        return True
+    span_x = (max(xs) - min(xs)) or 1.0 if xs else 1.0
+    span_y = (max(ys) - min(ys)) or 1.0 if ys else 1.0
+    for i in range(len(xs)):
+        for j in range(i + 1, len(xs)):
+            if (abs(xs[i] - xs[j]) / span_x < MIN_GAP[0]) and (abs(ys[i] - ys[j]) / span_y < MIN_GAP[1]):
+                return True
+    return False
+
+
+def labels(names: list[str], xs: list[float], ys: list[float]) -> dict[str, Any]:
+    """Scatter arguments for point names: beside the points, or in hover text when crowded."""
+    text = [esc(n) for n in names]
+    if crowded(xs, ys):
+        return {"mode": "markers", "hovertext": text, "hoverinfo": "text+x+y"}
+    return {"mode": "markers+text", "text": text, "textposition": "top center", "hovertext": text}
+
+
 def _finite_plot_value(values: list[float], higher_is_better: bool) -> float:
     """Stand-in for an infinite value (PSNR of identical images): the best finite one seen."""
     finite = [q for q in values if math.isfinite(q)]
@@ -69,6 +96,7 @@ def pareto_figure(summary: Summary, metric: str, axis: str) -> go.Figure:
             p["y"], p["ci"] = stand_in, None
         p["ci"] = finite_ci(p["ci"])
     fig = go.Figure()
+    crowd = crowded([p["x"] for p in pts], [p["y"] for p in pts])
     front = sorted((p for p in pts if p["front"]), key=lambda p: p["x"])
     fig.add_trace(go.Scatter(x=[p["x"] for p in front], y=[p["y"] for p in front], mode="lines",
                              line={"dash": "dot", "color": "#888"}, name="Pareto front",
@@ -82,9 +110,12 @@ def pareto_figure(summary: Summary, metric: str, axis: str) -> go.Figure:
             error_x = {"type": "data", "symmetric": False, "thickness": 1,
                        "array": [max((p["p90"] or p["x"]) - p["x"], 0.0) for p in sel],
                        "arrayminus": [0.0] * len(sel)}
+        # Labels go to hover when any two points of the chart crowd, not per trace.
+        names = labels([p["v"].name for p in sel], [p["x"] for p in sel], [p["y"] for p in sel])
+        if crowd:
+            names = {"mode": "markers", "hovertext": names["hovertext"], "hoverinfo": "text+x+y"}
         fig.add_trace(go.Scatter(
-            x=[p["x"] for p in sel], y=[p["y"] for p in sel], mode="markers+text",
-            text=[esc(p["v"].name) for p in sel], textposition="top center", name=name,
+            x=[p["x"] for p in sel], y=[p["y"] for p in sel], name=name, **names,
             marker={"size": 13 if members else 9, "symbol": symbol}, error_y=_ci_errors(sel),
             error_x=error_x))
     xlabel = {"latency": "latency p50 (s), whisker to p90", "cost": "cost per image (USD)",
@@ -121,8 +152,8 @@ def speedup_figure(summary: Summary, metric: str) -> go.Figure:
     if info.has_delta:
         fig.add_hline(y=0, line={"color": "#444", "width": 1})
     fig.add_trace(go.Scatter(
-        x=[p["x"] for p in pts], y=[p["y"] for p in pts], mode="markers+text",
-        text=[esc(p["v"].name) for p in pts], textposition="top center", name=esc(metric),
+        x=[p["x"] for p in pts], y=[p["y"] for p in pts], name=esc(metric),
+        **labels([p["v"].name for p in pts], [p["x"] for p in pts], [p["y"] for p in pts]),
         marker={"size": 10}, error_y=_ci_errors(pts)))
     arrow = "higher is better" if info.higher_is_better else "lower is better"
     ytitle = (f"{esc(metric)} delta vs baseline ({arrow})" if info.has_delta

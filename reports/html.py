@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -114,7 +114,7 @@ def ensure_plotly(out_dir: Path) -> bool:
 
 
 def render_report(summary: Summary, out_dir: Path, recommendation: Recommendation | None = None,
-                  gallery: Sequence[Any] | None = None) -> Path:
+                  gallery: Sequence[Any] | None = None, card: Mapping[str, Any] | None = None) -> Path:
     """Write ``index.html`` and ``plotly.min.js`` into ``out_dir``; return the HTML path.
 
     Every write is atomic, and a broken ``plotly.min.js`` is repaired.
@@ -124,11 +124,12 @@ def render_report(summary: Summary, out_dir: Path, recommendation: Recommendatio
         out_dir: the report folder (thumbnails, if any, are already under ``thumbs/``).
         recommendation: shown instead of ``summary.recommendation`` when given.
         gallery: rows from :func:`reports.gallery.gallery_rows`.
+        card: the metric sensitivity card (``metric_card.json``), shown as a section if given.
     """
     ensure_plotly(out_dir)
     per_image = [m for m, i in summary.metrics.items() if i.kind != "set"]
     html = _ENV.get_template("index.html.j2").render(
         s=summary, charts=to_json(build_charts(summary), nonfinite="null"),
         rec=recommendation or summary.recommendation, gallery=gallery or [],
-        gallery_metrics=per_image, same=indistinguishable(summary), marks=MARKS)
+        gallery_metrics=per_image, same=indistinguishable(summary), marks=MARKS, card=card)
     return write_atomic(out_dir / "index.html", html)

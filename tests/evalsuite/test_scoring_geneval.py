@@ -28,7 +28,7 @@ max_sequence_length = 128
 [prompts]
 sets = ["geneval", "smoke"]
 paths = {{ geneval = "{geneval}" }}
-limit = 11  # one prompt per category of the two sets
+limits = {{ geneval = 6 }}  # one prompt per GenEval task, all 8 smoke prompts
 seeds = [0]
 [hardware]
 gpu = "cpu-2vcpu"

@@ -117,9 +117,10 @@ def write_images(run_dir: Path, samples: Sequence[Sample], size: int = 96) -> No
 
 
 def render_synthetic(run_dir: Path, recommendation: Recommendation | None = None,
-                     **kwargs: Any) -> tuple[Path, Summary, list[dict[str, Any]]]:
+                     transform: Any = None, **kwargs: Any) -> tuple[Path, Summary, list[dict[str, Any]]]:
     """A full report (images, thumbnails, HTML) of synthetic tables under ``run_dir``.
 
+    ``transform`` may rewrite the ``build_summary`` keyword arguments first (e.g. add metrics).
     Returns the HTML path, the summary and the gallery rows.
     """
     from reports.gallery import gallery_rows, write_thumbnails
@@ -127,6 +128,8 @@ def render_synthetic(run_dir: Path, recommendation: Recommendation | None = None
     from reports.summary import build_summary, index_scores
 
     kw = synthetic_kwargs(**kwargs)
+    if transform is not None:
+        kw = transform(kw)
     write_images(run_dir, kw["samples"])
     summary = replace(build_summary(**kw), recommendation=recommendation)
     rows = gallery_rows(kw["samples"], index_scores(kw["scores"])[0], kw["metrics"], kw["variants"], "v-base")

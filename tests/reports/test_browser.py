@@ -29,7 +29,9 @@ pytestmark = [
 # Runs inside the page after its load event.
 INSPECT = """(async () => {
   const sleep = ms => new Promise(r => setTimeout(r, ms));
-  const charts = () => Array.from(document.querySelectorAll("div.chart"));
+  // The charts of the chosen metric (the others stay hidden and undrawn until chosen).
+  const charts = () => Array.from(document.querySelectorAll("div.chart"))
+      .filter(d => d.style.display !== "none");
   // Charts draw during load; poll a bounded number of ticks (a count, not a clock, so a slow
   // machine only stretches it) and stop at once when plotly.js never loaded.
   for (let i = 0; i < 300 && typeof Plotly !== "undefined"
@@ -103,3 +105,62 @@ def test_hostile_strings_never_run(browser: Browser, tmp_path: Path) -> None:
     assert page["xss"] is None and page["scripts"] == 2
     assert_page_is_sound(browser, page)
     assert "<script>window.__xss=4</script>" in page["rec"]["text"]  # shown as text
+
+
+# Many metrics: the reader picks one for the charts; labels of crowded points go to hover.
+MANY = """(async () => {
+  const sleep = ms => new Promise(r => setTimeout(r, ms));
+  const visible = () => Array.from(document.querySelectorAll("div.chart"))
+      .filter(d => d.style.display !== "none");
+  const drawn = () => visible().every(d => d.querySelector(".main-svg"));
+  for (let i = 0; i < 300 && typeof Plotly !== "undefined" && !drawn(); i++) await sleep(100);
+  const first = document.querySelector("h2 + table");
+  const before = visible().map(d => d.dataset.metric || "");
+  const total = document.querySelectorAll("div.chart").length;
+  const choice = document.getElementById("metric-choice");
+  choice.value = choice.options[choice.options.length - 1].value;
+  choice.dispatchEvent(new Event("change"));
+  for (let i = 0; i < 300 && !drawn(); i++) await sleep(100);
+  const pareto = visible().filter(d => d.closest("#charts-pareto"));
+  return {
+    firstTable: first && first.id, headers: first ? first.rows[0].cells.length : 0,
+    rows: first ? first.rows.length : 0, marks: first ? first.innerText : "",
+    options: Array.from(choice.options).map(o => o.value), before: before, total: total,
+    after: visible().map(d => d.dataset.metric || ""), chosen: choice.value,
+    plotted: visible().every(d => d.classList.contains("js-plotly-plot")),
+    modes: pareto.flatMap(d => (d.data || []).filter(t => t.type === "scatter" && t.name !== "Pareto front")
+        .map(t => t.mode)),
+    texts: document.querySelectorAll("#charts-pareto .textpoint").length,
+  };
+})()"""
+
+
+def test_many_metrics_one_table_a_metric_chooser_and_hover_labels(browser: Browser, tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    from reports.records import MetricInfo
+
+    def extra_metrics(kw: dict[str, Any]) -> dict[str, Any]:
+        extra = {f"q{i}": MetricInfo(i % 2 == 0, "per-image", None) for i in range(8)}
+        scores = list(kw["scores"]) + [replace(s, metric=f"q{i}", value=s.value * (1 + i / 10))
+                                       for s in kw["scores"] if s.metric == "quality" for i in range(8)]
+        return {**kw, "metrics": {**kw["metrics"], **extra}, "scores": scores}
+
+    thresholds = (0.02, 0.04, 0.06, 0.08, 0.1, 0.12, 0.14)
+    html, summary, _ = render_synthetic(tmp_path, n_prompts=6, seeds=(0,), thresholds=thresholds,
+                                        drops=tuple(0.01 * i for i in range(7)), transform=extra_metrics)
+    assert len(summary.metrics) == 12
+    session = browser.open(html.resolve().as_uri())
+    page = browser.evaluate(session, MANY)
+    assert browser.errors() == []
+    # One table opens the report: every variant (and the seed-noise row) against every metric.
+    assert page["firstTable"] == "verdicts" and page["headers"] == 3 + 12
+    assert page["rows"] == 1 + 1 + len(thresholds) + 1 and "▼" in page["marks"]
+    # The charts follow the chosen metric instead of repeating per metric.
+    assert page["options"] == list(summary.metrics) and page["total"] > 4 * 4
+    metric_charts = [m for m in page["before"] if m]
+    assert set(metric_charts) == {page["options"][0]} and len(metric_charts) <= 5  # one per section
+    assert set(m for m in page["after"] if m) == {page["chosen"]} == {page["options"][-1]}
+    assert page["plotted"]
+    # Nine variants crowd a chart: names go to hover, no text labels are drawn.
+    assert page["modes"] and all(m == "markers" for m in page["modes"]) and page["texts"] == 0
