@@ -12,7 +12,6 @@ resampling, colour cast), not cache artifacts.
 
 from __future__ import annotations
 
-import gc
 import json
 import math
 from collections.abc import Callable, Sequence
@@ -21,7 +20,7 @@ from typing import Any
 
 from PIL import Image
 
-from evalsuite.scoring import build_scorer, identity_key, score_batch
+from evalsuite.scoring import build_scorer, free_memory, identity_key, score_batch
 from evalsuite.spec import Suite
 from evalsuite.store import Store
 from metrics import BaseScorer, Kind, Sample
@@ -40,17 +39,6 @@ Key = tuple[str, int]
 def _load(run_dir: Path, rel: str) -> Image.Image:
     with Image.open(run_dir / rel) as im:
         return im.convert("RGB")
-
-
-def _free() -> None:
-    gc.collect()
-    try:
-        import torch
-
-        if torch.cuda.is_available():
-            torch.cuda.empty_cache()
-    except ImportError:  # pragma: no cover - torch is a dependency
-        pass
 
 
 def _score_all(scorer: BaseScorer, samples: Sequence[Sample]) -> list[float | None]:
@@ -86,7 +74,7 @@ def build_card(suite: Suite, run_dir: Path, store: Store, device: str, limit: in
         else:
             out.append(_image_row(scorer, ident, originals, degradations, stored))
         del scorer
-        _free()
+        free_memory()
     card = card_json(out, {d.name: d.description for d in degradations}, images=len(rows), caveat=CAVEAT)
     return _finite_only(card)
 

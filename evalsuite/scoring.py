@@ -8,6 +8,7 @@ changing any of these scores again instead of mixing values.
 
 from __future__ import annotations
 
+import gc
 import json
 import math
 from collections.abc import Callable, Sequence
@@ -59,6 +60,15 @@ def paired_sample(image: Image.Image, prompt: str, reference: Image.Image, categ
     return Sample(image, prompt, reference, category, meta or {})
 
 
+def free_memory() -> None:
+    """Return a finished scorer's memory before the next one loads (host and CUDA caches)."""
+    gc.collect()
+    import torch
+
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()
+
+
 def _one_line(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}".splitlines()[0][:300]
 
@@ -104,6 +114,8 @@ def score_run(suite: Suite, run_dir: Path, store: Store, device: str,
         ident = identity_key(scorer)
         if scorer.kind == Kind.SET:
             _score_sets(scorer, ident, suite, run_dir, store, rows, baseline_id, baseline_images)
+            del scorer
+            free_memory()
             continue
         done = store.scored_keys(use.name, ident, retry_prefix=MISSING_WEIGHTS)
         todo = [r for r in rows if (r["variant_id"], r["prompt_id"], r["seed"]) not in done
@@ -126,6 +138,8 @@ def score_run(suite: Suite, run_dir: Path, store: Store, device: str,
             results += [(r["variant_id"], r["prompt_id"], r["seed"], math.nan, reason) for r in todo
                         if (r["variant_id"], r["prompt_id"], r["seed"]) not in done_keys]
         store.put_scores(use.name, ident, results)
+        del scorer  # each scorer loads once and is gone before the next one loads
+        free_memory()
 
 
 def _score_row(scorer: BaseScorer, r: dict[str, Any], run_dir: Path, meta: dict[str, dict[str, Any]],
