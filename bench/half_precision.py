@@ -56,7 +56,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         print(f"{'scorer':12} {'dtype':9} {'max |diff|':>11} {'/ sd(fp32)':>11}")
         for name in ("clip_score", "clip_iqa", "pickscore", "cmmd"):
             ref = scores(name, folder, "float32", args.device, samples)
-            spread = statistics.pstdev(ref) if len(ref) > 1 else abs(ref[0]) or 1.0
+            spread = (statistics.pstdev(ref) if len(ref) > 1 else abs(ref[0])) or 1.0
             for dtype in ("float16", "bfloat16"):
                 got = scores(name, folder, dtype, args.device, samples)
                 diff = max(abs(a - b) for a, b in zip(got, ref, strict=True))
