@@ -270,9 +270,9 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 def cmd_metric_card(args: argparse.Namespace) -> int:
     from evalsuite.metric_card import build_card, format_card, write_card
-    from evalsuite.pipeline import resolve_device
     from evalsuite.reporting import write_reports
     from evalsuite.store import Store
+    from evalsuite.world import resolve_device
 
     if args.limit < 1:
         raise UserError("--limit: expected a positive integer")

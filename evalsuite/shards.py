@@ -139,9 +139,14 @@ class ScoringView:
         """All samples (the baseline's images are needed for paired metrics)."""
         return self.merged.samples(variant_ids)
 
-    def scored_keys(self, metric: str, identity: str) -> set[tuple[str, str, int]]:
+    def scored_keys(self, metric: str, identity: str, retry_prefix: str | None = None
+                    ) -> set[tuple[str, str, int]]:
         """Scored keys plus every key another rank owns."""
-        return self.merged.scored_keys(metric, identity) | self.foreign
+        return self.merged.scored_keys(metric, identity, retry_prefix) | self.foreign
+
+    def prompt_meta(self) -> dict[str, dict[str, Any]]:
+        """Each prompt's metadata (GenEval's objects), from the merged store."""
+        return self.merged.prompt_meta()
 
     def put_scores(self, metric: str, identity: str, rows: Any) -> None:
         """Write into the shard."""
