@@ -29,11 +29,11 @@ from evalsuite.tune_grid import run_grid
 from reports.records import Budget
 
 
-def with_budget(suite: Suite, psnr_min: float) -> Suite:
-    """``suite`` with one PSNR budget in its [tune] table."""
+def with_budget(suite: Suite, psnr_min: float, **tune: int) -> Suite:
+    """``suite`` with one PSNR budget (and any other [tune] values) in its [tune] table."""
     assert suite.tune is not None
     return dataclasses.replace(suite, tune=dataclasses.replace(
-        suite.tune, budgets=(Budget("psnr", "min", psnr_min),)))
+        suite.tune, budgets=(Budget("psnr", "min", psnr_min),), **tune))
 
 
 def main() -> int:
@@ -42,7 +42,11 @@ def main() -> int:
     ap.add_argument("--budgets", type=float, nargs="+", default=[59.0, 55.0, 52.0],
                     help="PSNR minima in dB (default: 59 55 52)")
     ap.add_argument("--out", type=Path, default=Path("runs/bench-tune-vs-grid"))
+    for key in ("first_prompts", "max_prompts", "holdout"):
+        ap.add_argument(f"--{key.replace('_', '-')}", type=int, help=f"override [tune] {key}")
     args = ap.parse_args()
+    overrides = {k: getattr(args, k) for k in ("first_prompts", "max_prompts", "holdout")
+                 if getattr(args, k) is not None}
     if args.out.exists():
         shutil.rmtree(args.out)
     base = load_suite(args.suite)
@@ -50,11 +54,11 @@ def main() -> int:
     print(f"uptime before: {subprocess.run(['uptime'], capture_output=True, text=True).stdout.strip()}")
 
     t = time.perf_counter()
-    grid = run_grid(with_budget(base, args.budgets[0]), args.out / "grid", quiet)
+    grid = run_grid(with_budget(base, args.budgets[0], **overrides), args.out / "grid", quiet)
     grid_s = time.perf_counter() - t
     rows, ok = [], True
     for b in args.budgets:
-        suite = with_budget(base, b)
+        suite = with_budget(base, b, **overrides)
         judged = run_grid(suite, args.out / "grid", quiet)  # same images: judged again, nothing new
         t = time.perf_counter()
         result = run_tune(suite, args.out / f"tune-{b:g}", quiet)

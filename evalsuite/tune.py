@@ -181,8 +181,8 @@ class Planner:
         winner = next((p for p in probes if p.index == best), None)
         holdouts = ((self.confirm(winner), *(self.confirm(winner, c) for c in tune.confirm))
                     if winner is not None else ())
-        vs_fewer = None
-        if winner is not None:
+        vs_fewer = None if winner is None else {"verdict": None, "reason": "[tune] fewer_steps = false"}
+        if winner is not None and tune.fewer_steps:
             vs_fewer = versus_fewer_steps(self.suite, self.store, self.holdout, self.ensure, winner,
                                           holdouts[0].timing.speedup)
         base_view = sub_suite(self.suite, [])

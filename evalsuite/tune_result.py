@@ -34,6 +34,11 @@ def _num(x: float | None) -> float | str | None:
     return "inf" if x > 0 else "-inf"
 
 
+def _metric_key(b: BudgetLook, all_: tuple[BudgetLook, ...]) -> str:
+    """The metric's name, or ``name kind`` when one metric carries two budgets."""
+    return b.metric if sum(x.metric == b.metric for x in all_) == 1 else f"{b.metric} {b.kind}"
+
+
 def _budget_dict(b: BudgetLook) -> dict[str, Any]:
     return {"metric": b.metric, "kind": b.kind, "limit": b.limit, "mean": _num(b.estimate),
             "bound": _num(b.pessimistic), "optimistic": _num(b.optimistic), "margin": _num(b.margin),
@@ -155,9 +160,10 @@ class TuneResult:
             "baseline_latency_s": self.baseline_latency_s,
             "cost_per_1000_images_usd": w.timing.cost_per_1000_usd if w else None,
             "objective": s.objective,
-            "metrics": ({b.metric: {"kind": b.kind, "limit": b.limit, "mean": _num(b.estimate),
-                                    "ci_bound": _num(b.pessimistic), "level": final.level}
-                         for b in final.budgets} if final else {}),
+            "metrics": ({_metric_key(b, final.budgets): {
+                "kind": b.kind, "limit": b.limit, "mean": _num(b.estimate),
+                "ci_bound": _num(b.pessimistic), "level": final.level} for b in final.budgets}
+                if final else {}),
             "holdout": [h.to_dict() for h in self.holdouts],
             "images_generated": self.images_generated, "grid_images": self.grid_images,
             "grid_points": s.n_points, "search_prompts": self.search_prompts,

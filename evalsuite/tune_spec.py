@@ -13,6 +13,7 @@ first_prompts = 16             # prompts at a probe's first look; doubles while 
 max_prompts = 64               # the largest prompt count per probe
 holdout = 16                   # prompts the search never sees, to confirm the winner on
 confirm = { steps = [20, 50] } # optional: certify at these settings too (each combination)
+fewer_steps = true             # compare the winner with the baseline at fewer steps (holdout prompts)
 [[tune.budget]]                # default: the suite's [[report.budget]] tables
 metric = "ssim"
 max_drop = 0.01
@@ -35,7 +36,7 @@ from reports.records import Budget
 
 MAX_GRID_POINTS = 1001  # a finer grid than this is a typo, not a search
 _KEYS = ("accelerator", "parameter", "range", "step", "fixed", "objective", "confidence",
-         "first_prompts", "max_prompts", "holdout", "confirm", "budget")
+         "first_prompts", "max_prompts", "holdout", "confirm", "fewer_steps", "budget")
 
 
 def _fail(source: str, key: str, message: str) -> UserError:
@@ -60,6 +61,7 @@ class TuneSpec:
     holdout: int = 16
     integer: bool = False  # the parameter takes whole numbers
     confirm: tuple[tuple[tuple[str, Any], ...], ...] = ()  # other settings to certify at
+    fewer_steps: bool = True  # compare the winner with the baseline at fewer steps
 
 
     @property
@@ -84,6 +86,7 @@ def tune_dict(t: TuneSpec) -> dict[str, Any]:
         "step": t.step, "objective": t.objective, "confidence": t.confidence,
         "first_prompts": t.first_prompts, "holdout": t.holdout,
         "budget": [{"metric": b.metric, b.kind: b.value} for b in t.budgets],
+        "fewer_steps": t.fewer_steps,
     }
     if t.fixed:
         out["fixed"] = t.companions()
@@ -214,5 +217,8 @@ def parse_tune(source: str, table: Mapping[str, Any], used: set[str], report: Re
         raise _fail(source, "max_prompts", f"{largest} is below first_prompts ({first})")
     holdout = _count(source, "holdout", table.get("holdout", 16), 2)
     confirm = _confirm(source, table.get("confirm", {}))
+    fewer = table.get("fewer_steps", True)
+    if not isinstance(fewer, bool):
+        raise _fail(source, "fewer_steps", f"expected a boolean, got {type(fewer).__name__}")
     return TuneSpec(acc, param, lo, hi, step, fixed, budgets, str(objective), confidence, first,
-                    largest, holdout, integer, confirm)
+                    largest, holdout, integer, confirm, fewer)
