@@ -12,6 +12,7 @@ then the search prompts, of which each look takes a growing prefix.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import statistics
@@ -34,6 +35,7 @@ from evalsuite.tune_result import Holdout, Look, Probe, Timing, TuneResult
 from evalsuite.tune_search import answer, next_index
 from evalsuite.tune_spec import TuneSpec
 from evalsuite.tune_variants import sub_suite, variant_table
+from evalsuite.tune_warm import baseline_traces, predictable, predicted_skip_rate, warm_indices
 from reports.records import MetricInfo, Pricing
 from reports.sequential import PASS, UNDECIDED, budget_interval, combine, final, judge, look_level, look_sizes
 
@@ -55,6 +57,15 @@ def prompt_split(selected: Sequence[prompt_sets.Prompt], tune: TuneSpec) -> tupl
     if tune.max_prompts is not None:
         search = search[:tune.max_prompts]
     return search, holdout
+
+
+def warm_note(traces: Sequence[object], tune: TuneSpec) -> str:
+    """How the first probes were placed, for the output."""
+    if not predictable(tune):
+        return f"none: no trace model for {tune.accelerator}.{tune.parameter}; bracketed from the range"
+    if not traces:
+        return "none: the baseline recorded no decision trace; bracketed from the range"
+    return f"trace of {len(traces)} baseline images: first probes at predicted 1.5x/2x/2.5x/3x"
 
 
 @dataclass
@@ -169,14 +180,19 @@ class Planner:
         return Holdout(len(self.holdout), look, certified, self.timing(view, variant, self.holdout),
                        dict(setting))
 
-    def run(self, warm: Sequence[int] = ()) -> TuneResult:
+    def run(self) -> TuneResult:
         """Search, confirm the winner, and summarise."""
         tune = self.tune
         probes: list[Probe] = []
         outcomes: dict[int, bool] = {}
-        while (index := next_index(tune.n_points, outcomes, warm)) is not None:
-            probes.append(self.probe(len(probes) + 1, index))
-            outcomes[index] = probes[-1].passed
+        traces: list = []
+        # Traces appear once the baseline has run, so they are read again before each probe.
+        while (index := next_index(tune.n_points, outcomes, warm_indices(traces, tune))) is not None:
+            probe = self.probe(len(probes) + 1, index)
+            predicted = predicted_skip_rate(traces, tune, probe.value)
+            probes.append(dataclasses.replace(probe, predicted_skip_rate=predicted))
+            outcomes[index] = probe.passed
+            traces = baseline_traces(self.run_dir, self.suite)
         best = answer(tune.n_points, outcomes)
         winner = next((p for p in probes if p.index == best), None)
         holdouts = ((self.confirm(winner), *(self.confirm(winner, c) for c in tune.confirm))
@@ -192,7 +208,7 @@ class Planner:
         per_point = len(self.search) * len(self.suite.prompts.seeds)
         return TuneResult(tune, tuple(probes), winner, holdouts, len(self.used),
                           (tune.n_points + 1) * per_point, len(self.search), base_timing.latency_s,
-                          vs_fewer, "none: bracketed from the range")
+                          vs_fewer, warm_note(traces, tune))
 
 
 @contextmanager

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import math
 import tomllib
 from pathlib import Path
 
@@ -13,9 +15,11 @@ from evalsuite.cli import main
 from evalsuite.spec import load_suite
 from evalsuite.tune_frontier import reference_steps
 from evalsuite.tune_result import Holdout, Look, Probe, Timing, TuneResult
+from evalsuite.tune_warm import predicted_skip_rate, warm_indices
 from reports.bootstrap import Interval
 from reports.records import Budget
 from reports.sequential import judge
+from reports.traces import ImageTrace
 from reports.tune_chart import tune_page
 
 SPEC = load_suite("tune-smoke").tune
@@ -83,3 +87,22 @@ def test_bad_input_exits_2_with_one_line(tmp_path: Path, capsys: pytest.CaptureF
     err = capsys.readouterr().err.strip()
     assert "tune.range" in err and "\n" not in err
     assert not (tmp_path / "run").exists()
+
+
+def _trace(i: int) -> ImageTrace:
+    """FBCache's signal grows with the distance to the last computed step: 0.04 per step."""
+    steps = 12
+    rel = tuple(tuple(0.04 * (t - s) * (1 + 0.1 * i) if s < t else math.nan for s in range(steps))
+                for t in range(steps))
+    return ImageTrace(f"p{i}", 0, steps, 4, {"first_block": rel})
+
+
+def test_warm_start_places_probes_where_the_predicted_speedup_crosses_targets() -> None:
+    traces = [_trace(i) for i in range(3)]
+    rates = [predicted_skip_rate(traces, SPEC, SPEC.value(i)) for i in range(SPEC.n_points)]  # type: ignore[union-attr]
+    assert rates[0] == 0.0 and rates == sorted(rates) and rates[-1] > 0.5
+    warm = warm_indices(traces, SPEC)  # type: ignore[arg-type]
+    assert warm and list(warm) == sorted(warm) and all(0 < i < SPEC.n_points for i in warm)  # type: ignore[union-attr]
+    assert warm_indices([], SPEC) == () and predicted_skip_rate([], SPEC, 0.2) is None  # type: ignore[arg-type]
+    other = dataclasses.replace(SPEC, parameter="nope")  # type: ignore[type-var]
+    assert warm_indices(traces, other) == ()
