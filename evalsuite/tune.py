@@ -200,7 +200,7 @@ class Planner:
         vs_fewer = None if winner is None else {"verdict": None, "reason": "[tune] fewer_steps = false"}
         if winner is not None and tune.fewer_steps:
             vs_fewer = versus_fewer_steps(self.suite, self.store, self.holdout, self.ensure, winner,
-                                          holdouts[0].timing.speedup)
+                                          holdouts[0].timing.skip_rate)
         base_view = sub_suite(self.suite, [])
         base = base_view.variants[0]
         widest = max((lk.n_prompts for p in probes for lk in p.looks), default=0)

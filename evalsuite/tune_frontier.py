@@ -1,10 +1,13 @@
 """The tuned cache against the free alternative: the baseline with fewer steps.
 
 After the holdout, one fewer-steps reference runs on the holdout prompts: the baseline at
-``floor(steps / speedup)`` steps (the winner's measured holdout speedup), which should be no
-slower than the winner. ``reports.frontier.frontier_verdict`` then pairs the winner with
-the nearest no-slower step count (the baseline itself counts) and compares every
-per-image and paired metric with a paired bootstrap CI. One reference, not a whole curve,
+as many steps as the winner really computed (``floor(steps x (1 - skip rate))`` on the
+holdout). A skipped step still runs the first block, and text encoding and decoding cost the
+same in both, so that reference is no slower than the winner; a step count derived from the
+end-to-end speedup would not be, because those fixed costs do not shrink with the steps.
+``reports.frontier.frontier_verdict`` then pairs the winner with the nearest no-slower step
+count (the baseline itself counts) and compares every per-image and paired metric with a
+paired bootstrap CI. One reference, not a whole curve,
 keeps the check to one holdout's worth of images.
 """
 
@@ -23,24 +26,24 @@ from evalsuite.tune_variants import sub_suite, variant_table
 from reports.frontier import FrontierPoint, frontier_verdict, reference_values
 
 
-def reference_steps(base_steps: int, speedup: float) -> int | None:
+def reference_steps(base_steps: int, skip_rate: float) -> int | None:
     """Step count of the fewer-steps reference; None when there is no fewer-steps setting."""
-    if base_steps < 2 or not speedup or speedup <= 1.0:
+    if base_steps < 2 or not skip_rate or skip_rate <= 0.0:
         return None
-    return min(base_steps - 1, max(1, math.floor(base_steps / speedup)))
+    return min(base_steps - 1, max(1, math.floor(base_steps * (1.0 - skip_rate))))
 
 
 def versus_fewer_steps(suite: Suite, store: Store, holdout: Sequence[prompt_sets.Prompt],
                        ensure: Callable[[Suite, Sequence[prompt_sets.Prompt]], Any], winner: Probe,
-                       speedup: float | None) -> dict[str, Any]:
+                       skip_rate: float | None) -> dict[str, Any]:
     """``frontier_verdict`` of the winner on the holdout prompts (its JSON form).
 
     ``ensure(view, prompts)`` generates and scores what ``view``'s variants lack.
     """
     from metrics import SCORERS
-    steps = reference_steps(suite.model.steps, speedup or 0.0)
+    steps = reference_steps(suite.model.steps, skip_rate or 0.0)
     if steps is None:
-        return {"verdict": None, "reason": "the winner is no faster than the baseline, or the "
+        return {"verdict": None, "reason": "the winner skipped no step on the holdout, or the "
                 "baseline has one step: no fewer-steps alternative to compare with"}
     assert suite.tune is not None
     view = sub_suite(suite, [variant_table(suite.tune, winner.value),

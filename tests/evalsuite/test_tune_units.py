@@ -69,9 +69,9 @@ def test_the_page_draws_the_path_and_lists_the_probes() -> None:
 
 
 def test_reference_steps() -> None:
-    assert reference_steps(8, 2.03) == 3
-    assert reference_steps(8, 1.05) == 7
-    assert reference_steps(8, 0.9) is None and reference_steps(1, 3.0) is None
+    assert reference_steps(8, 0.5) == 4  # as many steps as the cache computed
+    assert reference_steps(8, 0.05) == 7 and reference_steps(8, 0.99) == 1
+    assert reference_steps(8, 0.0) is None and reference_steps(1, 0.5) is None
 
 
 def test_bad_input_exits_2_with_one_line(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
