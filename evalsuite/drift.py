@@ -59,6 +59,10 @@ def retime_baseline(suite: Suite, run_dir: Path, device: str, progress: Any) -> 
     base = next(v for v in suite.variants if v.name == suite.baseline)
     with Store.open_read_only(run_dir / RESULTS) as main:
         rows = drift_rows(suite, main, n)
+        last = max((r["created"] or 0.0 for r in main.samples()), default=0.0)
+    done = retimed_rows(run_dir, base.id)
+    if done and min(r["created"] or 0.0 for r in done) > last:
+        return None  # nothing was generated since the last check: it still describes this sweep
     items = tuple(WorkItem(r["prompt_id"], r["text"], r["seed"]) for r in rows)
     if len(items) < 2:
         return "fewer than two baseline images were timed"
@@ -72,7 +76,7 @@ def retime_baseline(suite: Suite, run_dir: Path, device: str, progress: Any) -> 
         job = WorkerJob.build(str(run_dir), base, suite.model, device, items, suite.run.warmup,
                               store_path=DRIFT_STORE)
         # Beside, never over, the baseline's images: those are the ones that get scored.
-        job = replace(job, image_dir=f"drift/{Path(job.image_dir).name}")
+        job = replace(job, image_dir=f"drift/{Path(job.image_dir).name}", telemetry=False)
         return generator_for(base).run(job, store, suite.run.timeout_s, progress)
     finally:
         store.close()

@@ -216,6 +216,11 @@ def run_suite(suite: Suite, run_dir: Path, progress: Progress | None = None) -> 
             outcome.failed = generate_items(folder, suite, suite.variants,
                                             suite_items(selected, suite.prompts.seeds),
                                             device=device, progress=progress)
+            # The machine's own drift over the sweep: a few baseline images timed again.
+            from evalsuite.drift import retime_baseline
+
+            if (why := retime_baseline(suite, run_dir, device, progress)) is not None:
+                progress(f"drift check: {why}")
         else:
             plan = control.broadcast(plan)
             if isinstance(plan, UserError):

@@ -72,7 +72,9 @@ SAMPLES = Table("samples", (
     ("variant_id", "TEXT NOT NULL"), ("prompt_id", "TEXT NOT NULL"), ("seed", "INTEGER NOT NULL"),
     ("status", "TEXT NOT NULL"), ("latency_s", "REAL"), ("peak_mem_bytes", "INTEGER"),
     ("steps_computed", "INTEGER"), ("steps_skipped", "INTEGER"), ("image", "TEXT"),
-    ("reason", "TEXT"), ("created", "REAL")), key=("variant_id", "prompt_id", "seed"))
+    ("reason", "TEXT"), ("created", "REAL"),
+    # Added after the first release: Store adds it to older stores (see Store.__init__).
+    ("energy_j", "REAL")), key=("variant_id", "prompt_id", "seed"))
 SCORES = Table("scores", (
     ("variant_id", "TEXT NOT NULL"), ("prompt_id", "TEXT NOT NULL"), ("seed", "INTEGER NOT NULL"),
     ("metric", "TEXT NOT NULL"), ("value", "REAL"), ("reason", "TEXT"), ("identity", "TEXT NOT NULL")),

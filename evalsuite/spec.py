@@ -61,6 +61,8 @@ class RunSpec:
 
     warmup: int = 1  # uncounted generations before timing; the first one's time is "cold"
     timeout_s: float | None = None  # per-variant worker wall-clock limit
+    # Baseline images timed again at the end of the sweep, in a fresh worker (0: no drift check).
+    drift_images: int = 3
 
 
 @dataclass(frozen=True)
@@ -331,6 +333,8 @@ def parse_suite(raw: Mapping[str, Any], source: str, base_dir: Path) -> Suite:
     run = _dataclass_from(RunSpec, source, "run", _table(source, raw, "run"))
     if run.warmup < 0 or (run.timeout_s is not None and run.timeout_s <= 0):
         raise _fail(source, "run", "warmup must be >= 0 and timeout_s > 0")
+    if run.drift_images < 0:
+        raise _fail(source, "run.drift_images", "must be >= 0")
     try:
         selection = prompts.parse_prompts_table(_table(source, raw, "prompts"), base_dir)
     except prompts.PromptError as exc:

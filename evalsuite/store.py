@@ -25,6 +25,7 @@ from evalsuite.schema import (
     SCORES,
     SCRIPT,
     SET_SCORES,
+    TABLES,
     VARIANT_TIMINGS,
     SampleStatus,
     VariantStatus,
@@ -48,6 +49,7 @@ class SampleRow:
     steps_skipped: int | None = None
     image: str | None = None  # path relative to the run folder
     reason: str | None = None
+    energy_j: float | None = None  # joules of the generation; None: not measured (never 0)
 
 
 def image_dir(variant_name: str, variant_id: str) -> str:
@@ -82,6 +84,7 @@ class Store:
         self.db.row_factory = sqlite3.Row
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.executescript(SCRIPT)
+        self._add_new_columns()
         self._check_version(create=True)
         self.db.execute(_SET_STATUS, ("", None, 0.0, ""))  # compiles and caches the statement
         self.db.commit()
@@ -90,6 +93,15 @@ class Store:
     def open_read_only(cls, path: Path) -> Store:
         """The store at ``path`` for reading only (see ``read_only``)."""
         return cls(path, read_only=True)
+
+    def _add_new_columns(self) -> None:
+        """Give a store from an older evalsuite the nullable columns added since (e.g. energy_j)."""
+        for table in TABLES:
+            have = {r[1] for r in self.db.execute(f"PRAGMA table_info({table.name})")}
+            for name, sql_type in table.columns:
+                if name not in have:
+                    self.db.execute(f"ALTER TABLE {table.name} ADD COLUMN {name} {sql_type}")
+        self.db.commit()
 
     def _check_version(self, create: bool) -> None:
         found = self.db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
@@ -184,7 +196,7 @@ class Store:
             SAMPLES.insert(),
             (row.variant_id, row.prompt_id, row.seed, SampleStatus(row.status).value, row.latency_s,
              row.peak_mem_bytes, row.steps_computed, row.steps_skipped, row.image, row.reason,
-             time.time()),
+             time.time(), row.energy_j),
         )
         self.db.commit()
 

@@ -43,6 +43,7 @@ class WorkerJob:
     store_path: str = RESULTS  # relative to run_dir; under torchrun, the rank's shard
     group: Any = None  # a CPGroup when K workers generate each image together (context parallel)
     spawned_at: float = 0.0  # time.time() when the process was started (set by whoever starts it)
+    telemetry: bool = True  # write the variant's telemetry file (not for the drift re-timing)
 
     @classmethod
     def build(cls, run_dir: str, variant: Variant, model: ModelSpec, device: str,

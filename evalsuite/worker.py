@@ -24,6 +24,7 @@ import transformers
 
 from evalsuite.accelerators import ACCELERATORS
 from evalsuite.atomic import write_png_atomically
+from evalsuite.measure import VariantMeasure, torch_group_sum
 from evalsuite.overrides import effective_model
 from evalsuite.pipeline import generate, load_pipeline
 from evalsuite.schema import SampleStatus, VariantStatus
@@ -62,11 +63,13 @@ def _exit_with_parent(conn: Any) -> None:
     threading.Thread(target=watch, daemon=True).start()
 
 
-def _write_telemetry(run_dir: Path, job: WorkerJob, applied: list[Any], **timings: float | None) -> None:
-    """What each accelerator reports about itself (compile time, library stats), one JSON per variant."""
+def _write_telemetry(run_dir: Path, job: WorkerJob, applied: list[Any], measured: dict[str, Any],
+                     **timings: float | None) -> None:
+    """What each accelerator reports about itself (compile time, library stats), the energy
+    meter and the GPU state (``measured``), one JSON per variant."""
     out = telemetry_path(run_dir, job.variant.name, job.variant.id)
     out.parent.mkdir(exist_ok=True)
-    record = {"variant": job.variant.name, "variant_id": job.variant.id, **timings,
+    record = {"variant": job.variant.name, "variant_id": job.variant.id, **timings, **measured,
               "accelerators": {u.name: a.telemetry() for u, a in zip(job.variant.accelerators, applied,
                                                                         strict=True)}}
     out.write_text(json.dumps(record, indent=2, default=str))
@@ -129,6 +132,9 @@ def run_worker(job: WorkerJob, conn: Any) -> None:
 
         out_dir = Path(job.run_dir) / job.image_dir
         out_dir.mkdir(parents=True, exist_ok=True)
+        # Energy around each timed image (a CP group sums its GPUs), GPU state around them all.
+        measure = VariantMeasure(job.device, torch_group_sum(job.device) if job.group is not None else None)
+        measure.begin()
         for item in job.items:
             for c in counters:
                 c.reset()
@@ -136,7 +142,8 @@ def run_worker(job: WorkerJob, conn: Any) -> None:
             if job.device.startswith("cuda"):
                 torch.cuda.reset_peak_memory_stats(job.device)
             # The noise-floor variant draws other seeds but stores under the original keys.
-            gen = generate(pipe, model, job.device, item.text, item.seed + job.variant.seed_offset)
+            with measure.image():
+                gen = generate(pipe, model, job.device, item.text, item.seed + job.variant.seed_offset)
             if job.group is not None and not job.group.leader:
                 continue  # every member holds the same image; the group's leader stores it
             skipped = sum(c.skipped for c in counters)
@@ -145,10 +152,13 @@ def run_worker(job: WorkerJob, conn: Any) -> None:
             store.put_sample(SampleRow(
                 vid, item.prompt_id, item.seed, SampleStatus.FLAGGED if gen.flag else SampleStatus.OK,
                 gen.latency_s, _peak_memory(job.device), calls[0] - skipped, skipped, rel, gen.flag,
+                measure.joules,
             ))
+        measure.end()
         checks = [msg for a in applied if (msg := a.check())] if job.items else []
-        if job.group is None or job.group.leader:
-            _write_telemetry(Path(job.run_dir), job, applied, load_s=load_s, cold_s=cold_s)
+        if (job.group is None or job.group.leader) and job.telemetry:
+            _write_telemetry(Path(job.run_dir), job, applied, measure.telemetry(), load_s=load_s,
+                             cold_s=cold_s)
         if job.group is not None:
             job.group.leave()
         store.set_variant_status(vid, VariantStatus.OK, None, load_s=load_s, cold_s=cold_s,

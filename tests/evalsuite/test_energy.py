@@ -150,3 +150,48 @@ def test_rapl_on_this_machine() -> None:
     sum(i * i for i in range(200_000))
     joules = meter.stop()
     assert joules is None or joules >= 0.0
+
+
+def test_variant_measure_records_joules_per_image_and_sums_a_group() -> None:
+    from evalsuite.measure import VariantMeasure
+
+    nvml = RecordedNVML([0, 1_000, 4_000])
+    meter = CounterMeter([nvml_counter(nvml, "gpu0")], "nvml")
+    measure = VariantMeasure("cpu", group_sum=lambda j: None if j is None else 2 * j, meter=meter)
+    measure.begin()
+    with measure.image():
+        pass
+    measure.end()
+    assert measure.joules == pytest.approx(6.0)  # 3 J here, the same on the group's other GPU
+    assert measure.telemetry() == {"energy": {"source": "nvml", "reason": None}, "gpu_state": None}
+    unmeasured = VariantMeasure("cpu", meter=open_meter("cpu", rapl_root="/nonexistent"))
+    with unmeasured.image():
+        pass
+    assert unmeasured.joules is None
+    assert "no RAPL domain" in unmeasured.telemetry()["energy"]["reason"]
+
+
+def test_an_older_store_gains_the_energy_column(tmp_path: Path) -> None:
+    import sqlite3
+
+    from evalsuite.schema import SAMPLES, SCRIPT
+    from evalsuite.store import SampleRow, Store
+
+    path = tmp_path / "results.sqlite"
+    old = SCRIPT.replace(", energy_j REAL", "")
+    assert "energy_j" not in old and "energy_j" in SAMPLES.create()
+    con = sqlite3.connect(path)
+    con.executescript(old)
+    con.execute("INSERT INTO meta VALUES ('schema_version', '1')")
+    con.execute("INSERT INTO prompts VALUES ('p', 'a cat', 's', 0, 'c', '{}')")
+    con.execute("INSERT INTO samples (variant_id, prompt_id, seed, status, latency_s) "
+                "VALUES ('v', 'p', 0, 'ok', 1.0)")
+    con.commit()
+    con.close()
+    store = Store(path)
+    try:
+        store.put_sample(SampleRow("v", "p", 1, "ok", 2.0, energy_j=12.5))
+        rows = {r["seed"]: r for r in store.samples()}
+    finally:
+        store.close()
+    assert rows[0]["energy_j"] is None and rows[1]["energy_j"] == 12.5
