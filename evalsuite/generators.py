@@ -46,8 +46,11 @@ class Generator(Protocol):
 
 
 def generator_for(variant: Variant) -> Generator:
-    """The generator for ``variant``: a local worker process (endpoint variants: a client)."""
-    del variant  # every variant runs locally until endpoint variants exist
+    """The generator for ``variant``: a local worker process, or an HTTP client for an endpoint."""
+    if variant.endpoint is not None:
+        from evalsuite.endpoint_variants import EndpointGenerator  # httpx only when needed
+
+        return EndpointGenerator()
     return LocalWorker()
 
 

@@ -61,6 +61,12 @@ class RunLock:
 
 def validate_run(suite: Suite, device: str, size: int = 1) -> list[prompt_sets.Prompt]:
     """Everything that can reject the input, checked before the run folder is touched."""
+    from evalsuite.endpoint_variants import check_endpoint_keys
+
+    check_endpoint_keys(suite)  # a missing key names its variable before any other work
+    if size > 1 and (eps := [v.name for v in suite.variants if v.endpoint is not None]):
+        raise UserError(f"{suite.source}: variant.{eps[0]}: endpoint variants run without torchrun "
+                        "(their requests need no local GPUs)")
     from evalsuite.accelerators import ACCELERATORS, Environment
 
     try:
@@ -231,6 +237,10 @@ def run_suite(suite: Suite, run_dir: Path, progress: Progress | None = None) -> 
                 outcome.failed = merge_generation(run_dir, plan, world.size)
             control.barrier()
         outcome.timings["generation_s"] = time.perf_counter() - t
+        if world.rank == 0:
+            from evalsuite.endpoint_variants import record_endpoints_in_manifest
+
+            record_endpoints_in_manifest(run_dir, suite)  # what each endpoint accepted, the seed probe
         outcome.timings.update(score_and_report(suite, run_dir, world, device, progress, control))
         if world.rank == 0:
             (run_dir / "timings.json").write_text(json.dumps(outcome.timings, indent=2))

@@ -18,6 +18,7 @@ from typing import Any
 
 import prompts
 from evalsuite.accelerators import ACCELERATORS
+from evalsuite.endpoints import PROTOCOLS, EndpointSpec, EndpointSpecError, parse_endpoint
 from evalsuite.errors import UserError
 from evalsuite.overrides import GENERATION_KEYS, apply_overrides, check_override
 from evalsuite.presets import expand_metric_presets
@@ -93,6 +94,7 @@ class Variant:
     role: str | None = None  # "steps_frontier" for the fewer-steps reference variants
     group: str = ""  # the [[variant]] table it was expanded from ("" if none)
     sweep: tuple[SweepAxis, ...] = ()  # the parameters that table sweeps, in its own order
+    endpoint: EndpointSpec | None = None  # images requested over HTTP instead of a local worker
 
     def describe(self) -> dict[str, dict[str, Any]]:
         """Accelerator name -> parameters."""
@@ -106,8 +108,9 @@ def _variant_tables(variants: tuple[Variant, ...]) -> list[dict[str, Any]]:
     for v in variants:
         if v.seed_offset or v.role is not None or (v.sweep and v.group in done):
             continue
+        endpoint = {"endpoint": v.endpoint.to_dict()} if v.endpoint else {}
         if not v.sweep:
-            tables.append({"name": v.name, **v.describe(), **dict(v.generation)})
+            tables.append({"name": v.name, **v.describe(), **dict(v.generation), **endpoint})
             continue
         done.add(v.group)
         # Swept keys first, in the sweep's order: expansion walks the table in order, so this
@@ -124,7 +127,7 @@ def _variant_tables(variants: tuple[Variant, ...]) -> list[dict[str, Any]]:
         for acc, params in v.describe().items():
             fixed = table.setdefault(acc, {})
             fixed.update({k: x for k, x in params.items() if k not in fixed})
-        tables.append(table)
+        tables.append({**table, **endpoint})
     return tables
 
 
@@ -227,7 +230,7 @@ def _expand_variant(source: str, index: int, raw: Mapping[str, Any]
     axes: list[tuple[str, str, list[Any]]] = []  # ("", key, values) for a generation setting
     generation: dict[str, Any] = {}
     for written, params in raw.items():
-        if written == "name":
+        if written in ("name", "endpoint"):  # the endpoint table is parsed by _endpoint_of
             continue
         if written in GENERATION_KEYS:
             values = params if isinstance(params, list) else [params]
@@ -297,15 +300,32 @@ def _check_combination(source: str, name: str, accs: Mapping[str, Any]) -> None:
             raise _fail(source, f"variant.{name}", reason)
 
 
-def variant_id(model: ModelSpec, accelerators: tuple[AcceleratorUse, ...], seed_offset: int = 0) -> str:
+def variant_id(model: ModelSpec, accelerators: tuple[AcceleratorUse, ...], seed_offset: int = 0,
+               endpoint: EndpointSpec | None = None) -> str:
     """Hash of the canonical JSON of everything that changes a variant's images."""
     # A renamed technique hashes under its first name, so a rename never re-generates work.
     body: dict[str, Any] = {"model": asdict(model), "accelerators": [
         [ACCELERATORS.first_name(a.name), dict(a.params)] for a in accelerators]}
     if seed_offset:
         body["seed_offset"] = seed_offset
+    if endpoint is not None:  # prices, limits and the key's variable do not change images
+        body["endpoint"] = endpoint.identity()
     canon = json.dumps(body, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canon.encode()).hexdigest()[:16]
+
+
+def _endpoint_of(source: str, index: int, raw: Mapping[str, Any]) -> EndpointSpec | None:
+    """The variant's ``endpoint`` table, validated, or None for a local variant."""
+    if "endpoint" not in raw:
+        return None
+    where = f"variant.{raw.get('name', index)}.endpoint"
+    table = raw["endpoint"]
+    if not isinstance(table, dict):
+        raise _fail(source, where, "expected a table such as { protocol = ..., url = ... }")
+    try:
+        return parse_endpoint(table, PROTOCOLS)
+    except EndpointSpecError as exc:
+        raise UserError(f"{source}: {where}.{exc}") from None
 
 
 def parse_suite(raw: Mapping[str, Any], source: str, base_dir: Path) -> Suite:
@@ -374,19 +394,25 @@ def parse_suite(raw: Mapping[str, Any], source: str, base_dir: Path) -> Suite:
     for index, rv in enumerate(raw_variants):
         if not isinstance(rv, dict):
             raise _fail(source, f"variant[{index}]", "expected a table")
+        endpoint = _endpoint_of(source, index, rv)
         expanded, sweep = _expand_variant(source, index, rv)
         for vname, accs, gen in expanded:
             if vname in seen:
                 raise _fail(source, f"variant.{vname}", "duplicate variant name")
             seen.add(vname)
+            if endpoint is not None and accs:
+                raise _fail(source, f"variant.{vname}", "an endpoint variant takes no accelerators "
+                            "(the server applies its own; see `evalsuite serve --variant`)")
             _check_combination(source, vname, accs)
             uses = tuple(sorted(
                 (AcceleratorUse(a, tuple(sorted(p.items()))) for a, p in accs.items()),
                 key=lambda u: (ACCELERATORS.get(u.name).order, u.name),
             ))
             overrides = tuple(sorted(gen.items()))
-            variants.append(Variant(vname, uses, variant_id(apply_overrides(model, gen), uses),
-                                    generation=overrides, group=str(rv["name"]), sweep=sweep))
+            variants.append(Variant(vname, uses, variant_id(apply_overrides(model, gen), uses,
+                                                            endpoint=endpoint),
+                                    generation=overrides, group=str(rv["name"]), sweep=sweep,
+                                    endpoint=endpoint))
     baseline = raw.get("baseline", "baseline")
     if not isinstance(baseline, str) or baseline not in seen:
         raise _fail(source, "baseline", f"no variant named {baseline!r}")
@@ -401,14 +427,18 @@ def parse_suite(raw: Mapping[str, Any], source: str, base_dir: Path) -> Suite:
         noise_name = f"{baseline}~noise"
         if noise_name in seen:
             raise _fail(source, f"variant.{noise_name}", "name is reserved for the noise floor")
-        variants.append(Variant(noise_name, (), variant_id(model, (), NOISE_SEED_OFFSET), NOISE_SEED_OFFSET))
+        base_ep = next(v.endpoint for v in variants if v.name == baseline)  # an endpoint baseline too
+        variants.append(Variant(noise_name, (), variant_id(model, (), NOISE_SEED_OFFSET, base_ep),
+                                NOISE_SEED_OFFSET, endpoint=base_ep))
     for n in report.steps_frontier:  # the baseline at fewer steps (reports/frontier.py)
         ref_name = f"{baseline}~steps-{n}"
         if ref_name in seen:
             raise _fail(source, f"variant.{ref_name}", "name is reserved for the steps frontier")
         fewer = (("steps", n),)
-        variants.append(Variant(ref_name, (), variant_id(apply_overrides(model, dict(fewer)), ()),
-                                generation=fewer, role=FRONTIER_ROLE))
+        base_ep = next(v.endpoint for v in variants if v.name == baseline)
+        variants.append(Variant(ref_name, (), variant_id(apply_overrides(model, dict(fewer)), (),
+                                                         endpoint=base_ep),
+                                generation=fewer, role=FRONTIER_ROLE, endpoint=base_ep))
     return Suite(name, description, baseline, model, selection, hardware, run,
                  tuple(metric_uses), tuple(variants), source, report, tune)
 

@@ -161,8 +161,13 @@ async def _seed_probe(job: EndpointJob, protocol: Protocol, client: httpx.AsyncC
 
 
 def run_endpoint(job: EndpointJob, protocol: Protocol, tick: Callable[[int], None] | None = None,
-                 transport: httpx.AsyncBaseTransport | None = None, **http_options: Any) -> EndpointOutcome:
-    """Generate ``job``'s images through its endpoint; the variant's status says how it went."""
+                 time_limit_s: float | None = None, transport: httpx.AsyncBaseTransport | None = None,
+                 **http_options: Any) -> EndpointOutcome:
+    """Generate ``job``'s images through its endpoint; the variant's status says how it went.
+
+    ``tick(n)`` hears how many requests have finished; past ``time_limit_s`` the requests in
+    flight are abandoned (not recorded) and the variant fails with the reason.
+    """
     run_dir = Path(job.run_dir)
     store = Store(run_dir / job.store_path)
     log = EndpointLog(run_dir / job.store_path)
@@ -175,14 +180,20 @@ def run_endpoint(job: EndpointJob, protocol: Protocol, tick: Callable[[int], Non
             async with httpx.AsyncClient(transport=transport, limits=limits, follow_redirects=False,
                                          timeout=httpx.Timeout(job.spec.timeout_s)) as client:
                 start = time.perf_counter()
-                ok, failed, first = await _generate(job, protocol, store, log, tick or (lambda _: None),
-                                                    client, key, **http_options)
+                ok, failed, first = await asyncio.wait_for(
+                    _generate(job, protocol, store, log, tick or (lambda _: None), client, key,
+                              **http_options), time_limit_s)
                 wall = time.perf_counter() - start  # the probe is not part of the throughput
                 probe = await _seed_probe(job, protocol, client, key, log, first, **http_options) \
                     if first else None
             return ok, failed, probe, wall
 
-        ok, failed, probe, wall = asyncio.run(main())
+        try:
+            ok, failed, probe, wall = asyncio.run(main())
+        except TimeoutError:
+            reason = f"timed out after {time_limit_s:g} s (requests in flight abandoned)"
+            store.set_variant_status(job.variant_id, "failed", reason)
+            return EndpointOutcome(True, reason)
         _write_telemetry(job, protocol, log, ok, wall, probe)
         kinds: dict[str, int] = {}
         for row in failed:

@@ -6,6 +6,7 @@ import asyncio
 import base64
 import importlib.util
 import io
+import json
 import sys
 
 import httpx
@@ -86,3 +87,66 @@ def test_load_at_1_4_16_accounts_for_every_request(server):
     assert bench.healthy(url)
     arr = np.asarray(Image.open(io.BytesIO(_image(url, 3)[0])))
     assert arr.shape == (48, 32, 3)  # still serving real images after the load
+
+
+SUITE = """
+name = "serve-e2e"
+baseline = "local"
+[model]
+id = "tiny"
+device = "cpu"
+steps = 4
+height = 32
+width = 48
+[prompts]
+sets = ["smoke"]
+limit = 2
+seeds = [0, 1]
+[run]
+warmup = 0
+[metrics]
+use = ["psnr"]
+[[variant]]
+name = "local"
+[[variant]]
+name = "served"
+[variant.endpoint]
+protocol = "openai-images"
+url = "{url}"
+model = "tiny"
+concurrency = 2
+api_key_env = "EP_E2E_KEY"
+price_per_image = 0.002
+"""
+
+
+@pytest.mark.slow
+def test_endpoint_images_equal_local_ones_through_the_cli(server, tmp_path, monkeypatch):
+    """serve + a suite with a local baseline and an openai-images variant: identical pixels."""
+    from tests.conftest import run_cli
+
+    _, url = server
+    secret = "sk-e2e-do-not-leak-4242"
+    suite = tmp_path / "suite.toml"
+    suite.write_text(SUITE.format(url=url))
+    out = tmp_path / "run"
+    monkeypatch.setenv("EP_E2E_KEY", secret)
+    proc = run_cli("run", str(suite), "--out", str(out), timeout=900)
+    assert proc.returncode == 0, proc.stderr
+    local = sorted((out / "images").glob("local-*/*.png"))
+    served = sorted((out / "images").glob("served-*/*.png"))
+    assert len(local) == len(served) == 4
+    for a, b in zip(local, served, strict=True):
+        assert a.name == b.name
+        assert np.array_equal(np.asarray(Image.open(a)), np.asarray(Image.open(b))), a.name
+    summary = json.loads((out / "summary.json").read_text())
+    served_entry = next(v for v in summary["variants"] if v["name"] == "served")
+    assert served_entry["metrics"]["psnr"]["mean"] in (float("inf"), "inf", "Infinity")
+    manifest = json.loads((out / "manifest.json").read_text())
+    probe = manifest["endpoints"]["served"]["seed_probe"]
+    assert probe["seed_honoured"] is True and manifest["endpoints"]["served"]["accepted"]["seed"]
+    # the key is nowhere in the run folder or the output
+    for path in out.rglob("*"):
+        if path.is_file():
+            assert secret.encode() not in path.read_bytes(), path
+    assert secret not in proc.stdout + proc.stderr
