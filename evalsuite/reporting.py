@@ -28,6 +28,7 @@ from reports.jsonio import from_json
 from reports.recommend import BudgetError, budget_failure, recommend
 from reports.records import (
     CacheUse,
+    EndpointStats,
     GpuState,
     MetricInfo,
     Pricing,
@@ -118,14 +119,25 @@ def variant_run(suite: Suite, v: Variant, row: dict[str, Any] | None, run_dir: P
     return VariantRun(
         id=v.id, name=v.name, status=row.get("status", "pending"), error=row.get("error"),
         accelerators=v.describe(), generation=dict(v.generation), cache=cache_of(v),
-        gpus_per_image=gpus_per_image(v, suite.hardware.gpus), group=v.group, sweep=v.sweep,
+        # An endpoint variant uses no local GPU; its provider bills per image or megapixel.
+        gpus_per_image=0 if v.endpoint else gpus_per_image(v, suite.hardware.gpus), group=v.group,
+        sweep=v.sweep,
         role=NOISE_ROLE if v.seed_offset else None, seed_offset=v.seed_offset,
         worker_start_s=row.get("worker_start_s"), load_s=row.get("load_s"), cold_s=row.get("cold_s"),
         compile_s=telemetry.get("accelerators", {}).get("compile", {}).get("compile_s"),
         checks=tuple(json.loads(row.get("checks") or "[]")),
         energy_source=energy.get("source"),
         energy_reason=energy.get("reason") or (None if energy else "no energy reading recorded"),
-        gpu_state=from_json(GpuState, state) if state else None)
+        gpu_state=from_json(GpuState, state) if state else None,
+        endpoint=_endpoint_stats(telemetry) if v.endpoint else None)
+
+
+def _endpoint_stats(telemetry: dict[str, Any]) -> EndpointStats | None:
+    """What the endpoint generator measured (queue time, retries, failures, images/minute)."""
+    try:
+        return from_json(EndpointStats, telemetry["endpoint"])
+    except (KeyError, ValueError):  # not generated yet, or an unreadable record
+        return None
 
 
 def _record(cls: type, row: dict[str, Any]) -> Any:

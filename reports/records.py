@@ -73,6 +73,69 @@ class SweepAxis:
 
 
 @dataclass(frozen=True)
+class Spread:
+    """Percentiles, mean and count of one endpoint timing, in seconds."""
+
+    p50: float
+    p90: float
+    p99: float
+    mean: float
+    n: int
+
+
+@dataclass(frozen=True)
+class RequestCounts:
+    """Endpoint requests sent and how they ended."""
+
+    total: int = 0
+    ok: int = 0
+    failed: int = 0
+
+
+@dataclass(frozen=True)
+class SeedProbe:
+    """The first delivered image's request sent again: did the same bytes come back?"""
+
+    seed_honoured: bool | None = None  # identical pixels
+    same_bytes: bool | None = None
+    same_pixels: bool | None = None
+    probe: str | None = None  # "<prompt_id>-<seed>"
+    reason: str | None = None  # why there is no answer (the repeat failed)
+
+
+@dataclass(frozen=True)
+class EndpointPrice:
+    """An endpoint's list price and where it comes from."""
+
+    usd: float | None
+    unit: str  # "image" or "megapixel"
+    source: str
+    date: str
+
+
+@dataclass(frozen=True)
+class EndpointStats:
+    """What the endpoint generator measured for one variant (docs/ENDPOINTS.md)."""
+
+    protocol: str
+    url: str
+    model: str = ""
+    concurrency: int = 1
+    requests: RequestCounts = RequestCounts()
+    failures_by_kind: Mapping[str, int] = field(default_factory=dict)  # how requests finally ended
+    failed_attempts_by_kind: Mapping[str, int] = field(default_factory=dict)  # retried ones included
+    attempts: int = 0
+    retries: int = 0
+    latency_s: Spread | None = None  # client side, end to end
+    queue_s: Spread | None = None  # where the API reports it
+    inference_s: Spread | None = None  # where the API reports it
+    images_per_minute: float | None = None
+    cost_per_image_usd: float | None = None
+    price: EndpointPrice | None = None
+    seed_probe: SeedProbe | None = None
+
+
+@dataclass(frozen=True)
 class VariantRun:
     """One variant of the suite as the store knows it, ready for the report."""
 
@@ -96,6 +159,7 @@ class VariantRun:
     energy_source: str | None = None  # "nvml", "rapl", or None: not measured
     energy_reason: str | None = None  # why not, when energy_source is None
     gpu_state: GpuState | None = None
+    endpoint: EndpointStats | None = None  # endpoint variants only
 
 
 @dataclass(frozen=True)
@@ -352,6 +416,7 @@ class VariantResult:
     group: str = ""
     sweep: tuple[SweepAxis, ...] = ()
     metrics: Mapping[str, MetricEntry] = field(default_factory=dict)
+    endpoint: EndpointStats | None = None  # endpoint variants only
 
 
 @dataclass(frozen=True)

@@ -68,6 +68,8 @@ def _result(v: VariantRun, rows: Sequence[Sample], pricing: Pricing, expected: i
     peak = max((r.peak_mem_bytes or 0 for r in rows), default=0)
     # Mean latency, not p50: a bill pays for every image, slow ones included.
     cost = cost_per_image(lat.mean, pricing.usd_per_hour, v.gpus_per_image) if lat else None
+    if v.endpoint is not None:  # billed by the provider per image or megapixel, not per GPU-hour
+        cost = v.endpoint.cost_per_image_usd
     inert = is_inert(v, len(ok), skipped)
     checks = tuple(c for c in v.checks if c != INERT_CHECK) + ((INERT_CHECK,) if inert else ())
     return VariantResult(
@@ -82,7 +84,8 @@ def _result(v: VariantRun, rows: Sequence[Sample], pricing: Pricing, expected: i
         cost_per_1000_images_usd=cost * 1000 if cost is not None else None,
         images_per_usd=1.0 / cost if cost else None,
         steps=Steps(computed, skipped, skipped / (computed + skipped) if computed + skipped else None),
-        checks=checks, inert=inert, generation=v.generation, group=v.group, sweep=v.sweep)
+        checks=checks, inert=inert, generation=v.generation, group=v.group, sweep=v.sweep,
+        endpoint=v.endpoint)
 
 
 def _noise_floor(noise: VariantRun, rows: Sequence[Sample], metrics: Mapping[str, MetricInfo],
