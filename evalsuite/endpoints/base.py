@@ -73,6 +73,7 @@ class Protocol(ABC):
 
     name: ClassVar[str]
     description: ClassVar[str]
+    auth_scheme: ClassVar[str] = "Bearer"  # Authorization: <scheme> <key>
 
     @abstractmethod
     def accepted(self, spec: EndpointSpec) -> dict[str, str | None]:

@@ -90,7 +90,7 @@ async def _one(job: EndpointJob, protocol: Protocol, client: httpx.AsyncClient, 
                item: EndpointItem, **http_options: Any) -> tuple[RequestRow, Any, ProtocolResult | None,
                                                              list[Any]]:
     """Request, decode and store one image; return its request row, image, result and attempts."""
-    http = EndpointHTTP(client, job.spec, key, getattr(protocol, "auth_scheme", "Bearer"), **http_options)
+    http = EndpointHTTP(client, job.spec, key, protocol.auth_scheme, **http_options)
     start = time.perf_counter()
     result, image = None, None
     try:

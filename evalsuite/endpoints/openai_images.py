@@ -58,7 +58,6 @@ class OpenAIImages(Protocol):
 
     name = "openai-images"
     description = "POST {url}/images/generations, b64_json response (OpenAI-compatible servers)"
-    auth_scheme = "Bearer"
 
     def accepted(self, spec: EndpointSpec) -> dict[str, str | None]:
         return {"prompt": "prompt", "seed": "seed (extension field)",

@@ -79,7 +79,6 @@ class Replicate(Protocol):
 
     name = "replicate"
     description = "Replicate predictions API: POST .../predictions, poll urls.get, download output"
-    auth_scheme = "Bearer"
 
     def accepted(self, spec: EndpointSpec) -> dict[str, str | None]:
         return {"prompt": "input.prompt", "seed": "input.seed", "steps": "input.num_inference_steps",
