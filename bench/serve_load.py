@@ -68,10 +68,10 @@ async def load_level(url: str, concurrency: int, n: int, body: dict, timeout_s: 
     return LoadResult(concurrency, n, dict(outcomes), wall, 60.0 * len(latencies) / wall, p50, p99)
 
 
-def healthy(url: str) -> bool:
+def healthy(url: str, timeout_s: float = 60) -> bool:
     """True when the server still answers /health."""
     try:
-        return httpx.get(url.removesuffix("/v1") + "/health", timeout=60).status_code == 200
+        return httpx.get(url.removesuffix("/v1") + "/health", timeout=timeout_s).status_code == 200
     except httpx.HTTPError:
         return False
 

@@ -13,6 +13,7 @@ from PIL import Image
 
 from evalsuite.endpoints import PROTOCOLS, ImageRequest, parse_endpoint
 from evalsuite.endpoints.http import EndpointHTTP
+from tests.conftest import hang_guard
 
 KEY = "sk-test-0123456789abcdef"  # a fake key: tests check it never leaks
 REQ = ImageRequest("a red cube", seed=7, steps=4, guidance=3.5, width=32, height=16)
@@ -32,8 +33,9 @@ def b64_answer(data: bytes | None = None) -> dict[str, Any]:
 
 def spec_for(url: str, protocol: str = "openai-images", **over: Any):
     """A spec with small limits, so fault tests stay quick."""
-    raw = {"protocol": protocol, "url": url, "timeout_s": 30.0, "max_retries": 3, "poll_interval_s": 0.01,
-           "max_wait_s": 30.0, **over}
+    # Generous limits: only the tests about timeouts set short ones (a loaded machine is slow).
+    raw = {"protocol": protocol, "url": url, "timeout_s": hang_guard(), "max_retries": 3,
+           "poll_interval_s": 0.01, "max_wait_s": hang_guard(), **over}
     return parse_endpoint(raw, PROTOCOLS)
 
 
@@ -61,4 +63,4 @@ def run_once(spec, key: str | None = KEY, req: ImageRequest = REQ, sleeps: Sleep
             except Exception as exc:  # noqa: BLE001 - the test inspects it
                 return exc, http.attempts
 
-    return asyncio.run(asyncio.wait_for(go(), 120))
+    return asyncio.run(asyncio.wait_for(go(), hang_guard()))

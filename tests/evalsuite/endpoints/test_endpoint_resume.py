@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tests.conftest import REPO
+from tests.conftest import REPO, hang_guard
 from tests.evalsuite.endpoints.faultserver import FaultServer, json_reply
 from tests.evalsuite.endpoints.helpers import b64_answer, png_bytes
 
@@ -41,7 +41,7 @@ def _ok_samples(db) -> int:
     if not db.is_file():
         return 0
     try:
-        with sqlite3.connect(db, timeout=5) as con:
+        with sqlite3.connect(db, timeout=hang_guard()) as con:
             return con.execute("SELECT COUNT(*) FROM samples WHERE status='ok'").fetchone()[0]
     except sqlite3.OperationalError:  # tables not created yet
         return 0
@@ -56,14 +56,14 @@ def test_kill_9_then_rerun(tmp_path):
         out = tmp_path / "run"
         cmd = [sys.executable, "-m", "evalsuite", "run", str(suite), "--out", str(out)]
         proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 600  # hang guard only: the kill comes after 3 stored images
+        deadline = time.monotonic() + hang_guard()  # the kill comes after 3 stored images
         while _ok_samples(out / "results.sqlite") < 3 and proc.poll() is None and time.monotonic() < deadline:
             time.sleep(0.2)
         os.kill(proc.pid, signal.SIGKILL)
-        proc.wait(60)
+        proc.wait(hang_guard())
         before = _ok_samples(out / "results.sqlite")
         assert 3 <= before < 16, "the kill should land mid-variant"
-        rerun = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=900)
+        rerun = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=hang_guard())
         assert rerun.returncode == 0, rerun.stderr
         sent = len(srv.received)
     with sqlite3.connect(out / "results.sqlite") as con:

@@ -30,7 +30,7 @@ def _bench():
 @pytest.fixture(scope="module")
 def server():
     bench = _bench()
-    proc, url = bench.start_serve(max_queue=2)
+    proc, url = bench.start_serve(max_queue=2, startup_s=hang_guard())
     try:
         yield bench, url
     finally:
@@ -80,11 +80,11 @@ def test_load_at_1_4_16_accounts_for_every_request(server):
     bench, url = server
     body = {"prompt": "a red cube", "size": "32x32", "num_inference_steps": 2}
     for concurrency in (1, 4, 16):
-        result = asyncio.run(bench.load_level(url, concurrency, max(4, concurrency), body))
+        result = asyncio.run(bench.load_level(url, concurrency, max(4, concurrency), body, hang_guard()))
         assert result.accounted, result
         assert set(result.outcomes) <= {"200", "429"}, result  # the bounded queue says 429, never fails
         assert result.outcomes.get("200", 0) >= 1 and result.p99_s is not None
-    assert bench.healthy(url)
+    assert bench.healthy(url, hang_guard())
     arr = np.asarray(Image.open(io.BytesIO(_image(url, 3)[0])))
     assert arr.shape == (48, 32, 3)  # still serving real images after the load
 
@@ -131,7 +131,7 @@ def test_endpoint_images_equal_local_ones_through_the_cli(server, tmp_path, monk
     suite.write_text(SUITE.format(url=url))
     out = tmp_path / "run"
     monkeypatch.setenv("EP_E2E_KEY", secret)
-    proc = run_cli("run", str(suite), "--out", str(out), timeout=900)
+    proc = run_cli("run", str(suite), "--out", str(out))
     assert proc.returncode == 0, proc.stderr
     local = sorted((out / "images").glob("local-*/*.png"))
     served = sorted((out / "images").glob("served-*/*.png"))
