@@ -182,7 +182,10 @@ class EndpointHTTP:
                 check_url(url, self.spec.allow_http)
             except EndpointSpecError as exc:
                 raise EndpointError(REDIRECT, f"refused {url!r}: {exc}") from None
-            request = self.client.build_request(method, url, json=json_body, headers=self._headers(url))
+            try:
+                request = self.client.build_request(method, url, json=json_body, headers=self._headers(url))
+            except httpx.InvalidURL as exc:  # e.g. a provider's result URL that does not parse
+                raise EndpointError(BAD_RESPONSE, f"invalid URL {url!r}: {exc}") from None
             try:
                 resp = await self.client.send(request, stream=True)
             except httpx.TimeoutException as exc:
