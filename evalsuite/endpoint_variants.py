@@ -1,14 +1,13 @@
 """Glue between suites and the endpoint generator: keys checked up front, jobs built from a
 variant, and what each endpoint accepted and did with the seed recorded in the manifest.
 
-The orchestration calls :func:`run_endpoint_variant` where it would start a local worker;
-both write the same sample rows and PNGs into the same store.
+The orchestration hands an endpoint variant's job to :class:`EndpointGenerator` where it
+would start a local worker; both write the same sample rows and PNGs into the same store.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -17,8 +16,8 @@ from evalsuite.endpoints.generator import EndpointItem, EndpointJob, run_endpoin
 from evalsuite.endpoints.spec import read_api_key
 from evalsuite.errors import UserError
 from evalsuite.overrides import effective_model
-from evalsuite.spec import Suite, Variant
-from evalsuite.store import image_dir, telemetry_path
+from evalsuite.spec import Suite
+from evalsuite.store import telemetry_path
 
 
 def check_endpoint_keys(suite: Suite) -> None:
@@ -32,29 +31,36 @@ def check_endpoint_keys(suite: Suite) -> None:
             raise UserError(f"{suite.source}: variant.{v.name}.endpoint.api_key_env: {exc}") from None
 
 
-def endpoint_job(suite: Suite, variant: Variant, run_dir: Path,
-                 items: Iterable[tuple[str, str, int]], store_path: str = "results.sqlite") -> EndpointJob:
-    """The job for ``variant``'s missing (prompt id, text, seed) items."""
+def endpoint_job(job: Any) -> EndpointJob:
+    """The endpoint job for a generator job (its run folder, variant, model and pending items)."""
+    variant = job.variant
     assert variant.endpoint is not None
-    model = effective_model(suite.model, variant)  # the variant's own steps, guidance and size
-    return EndpointJob(str(run_dir), variant.id, variant.name, variant.endpoint, model.steps,
+    model = effective_model(job.model, variant)  # the variant's own steps, guidance and size
+    return EndpointJob(str(job.run_dir), variant.id, variant.name, variant.endpoint, model.steps,
                        model.guidance, model.width, model.height,
-                       tuple(EndpointItem(p, t, s) for p, t, s in items),
-                       image_dir(variant.name, variant.id), variant.seed_offset, store_path)
+                       tuple(EndpointItem(i.prompt_id, i.text, i.seed) for i in job.items),
+                       job.image_dir, variant.seed_offset, job.store_path)
 
 
-def run_endpoint_variant(suite: Suite, variant: Variant, run_dir: Path,
-                         items: Iterable[tuple[str, str, int]], progress: Any, already_done: int) -> bool:
-    """Generate ``variant``'s missing images over HTTP; True when the variant failed."""
-    assert variant.endpoint is not None
-    job = endpoint_job(suite, variant, run_dir, items)
-    progress.start(variant.name, len(job.items) + already_done, already_done=already_done)
-    outcome = run_endpoint(job, PROTOCOLS[variant.endpoint.protocol](),
-                           tick=lambda n: progress.update(already_done + n), time_limit_s=suite.run.timeout_s)
-    if outcome.failed_requests and not outcome.failed:
-        kinds = ", ".join(f"{n} x {k}" for k, n in sorted(outcome.kinds.items()))
-        progress(f"    {outcome.failed_requests} requests failed ({kinds}); a rerun retries them")
-    return outcome.failed
+class EndpointGenerator:
+    """The generator of an endpoint variant: its pending items requested over HTTP.
+
+    Same contract as the local worker's generator: it writes sample rows and PNGs into the
+    job's store and returns why the variant failed, or None.
+    """
+
+    def run(self, job: Any, store: Any, timeout: float | None, progress: Any,
+            abort: Any = None) -> str | None:
+        """Generate ``job.items`` through the variant's endpoint, reporting progress."""
+        del store, abort  # the generator opens its own connection; endpoints form no groups
+        ep_job = endpoint_job(job)
+        progress.start(job.variant.name, len(ep_job.items))
+        outcome = run_endpoint(ep_job, PROTOCOLS[ep_job.spec.protocol](), tick=progress.update,
+                               time_limit_s=timeout)
+        if outcome.failed_requests and not outcome.failed:
+            kinds = ", ".join(f"{n} x {k}" for k, n in sorted(outcome.kinds.items()))
+            progress(f"    {outcome.failed_requests} requests failed ({kinds}); a rerun retries them")
+        return outcome.reason if outcome.failed else None
 
 
 def record_endpoints_in_manifest(run_dir: Path, suite: Suite) -> None:
