@@ -33,6 +33,7 @@ from evalsuite.endpoints.prices import cost_per_image, endpoint_price
 from evalsuite.endpoints.records import EndpointLog, RequestRow
 from evalsuite.endpoints.spec import EndpointSpec, read_api_key
 from evalsuite.endpoints.stats import endpoint_stats
+from evalsuite.schema import SampleStatus, VariantStatus
 from evalsuite.store import SampleRow, Store, telemetry_path
 
 # A provider that fails this many requests before delivering any image is failing every
@@ -126,12 +127,12 @@ async def _generate(job: EndpointJob, protocol: Protocol, store: Store, log: End
         rel = f"{job.image_dir}/{item.prompt_id}-{item.seed}.png"
         if image is not None:
             await asyncio.to_thread(write_png_atomically, image, Path(job.run_dir) / rel)
-            store.put_sample(SampleRow(job.variant_id, item.prompt_id, item.seed, row.outcome,
+            store.put_sample(SampleRow(job.variant_id, item.prompt_id, item.seed, SampleStatus(row.outcome),
                                        row.latency_s, None, None, None, rel, row.reason))
             ok += 1
             first_ok = first_ok or (item, image, row.sha256)
         else:
-            store.put_sample(SampleRow(job.variant_id, item.prompt_id, item.seed, "failed",
+            store.put_sample(SampleRow(job.variant_id, item.prompt_id, item.seed, SampleStatus.FAILED,
                                        reason=f"{row.outcome}: {row.reason}"))
             failed.append(row)
             if ok == 0 and len(failed) >= FAIL_FAST_AFTER:
@@ -172,7 +173,7 @@ def run_endpoint(job: EndpointJob, protocol: Protocol, tick: Callable[[int], Non
     store = Store(run_dir / job.store_path)
     log = EndpointLog(run_dir / job.store_path)
     try:
-        store.set_variant_status(job.variant_id, "running", None)
+        store.set_variant_status(job.variant_id, VariantStatus.RUNNING, None)
         key = read_api_key(job.spec)
 
         async def main() -> tuple[int, list[RequestRow], dict[str, Any] | None, float]:
@@ -192,7 +193,7 @@ def run_endpoint(job: EndpointJob, protocol: Protocol, tick: Callable[[int], Non
             ok, failed, probe, wall = asyncio.run(main())
         except TimeoutError:
             reason = f"timed out after {time_limit_s:g} s (requests in flight abandoned)"
-            store.set_variant_status(job.variant_id, "failed", reason)
+            store.set_variant_status(job.variant_id, VariantStatus.FAILED, reason)
             return EndpointOutcome(True, reason)
         _write_telemetry(job, protocol, log, ok, wall, probe)
         kinds: dict[str, int] = {}
@@ -201,13 +202,13 @@ def run_endpoint(job: EndpointJob, protocol: Protocol, tick: Callable[[int], Non
         if failed and ok == 0:
             summary = ", ".join(f"{n} x {k}" for k, n in sorted(kinds.items()))
             reason = f"every request failed ({summary}); first: {failed[0].reason}"[:500]
-            store.set_variant_status(job.variant_id, "failed", reason)
+            store.set_variant_status(job.variant_id, VariantStatus.FAILED, reason)
             return EndpointOutcome(True, reason, ok, len(failed), kinds)
-        store.set_variant_status(job.variant_id, "ok", None)
+        store.set_variant_status(job.variant_id, VariantStatus.OK, None)
         return EndpointOutcome(False, None, ok, len(failed), kinds)
     except BaseException as exc:  # noqa: BLE001 - any failure marks the variant, then propagates
         reason = f"{type(exc).__name__}: {exc}".splitlines()[0][:500]
-        store.set_variant_status(job.variant_id, "failed", reason)
+        store.set_variant_status(job.variant_id, VariantStatus.FAILED, reason)
         raise
     finally:
         log.close()
