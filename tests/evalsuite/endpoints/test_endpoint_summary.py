@@ -20,13 +20,11 @@ TELEMETRY = {"variant": "fal", "variant_id": "v2", "endpoint": {
     "seed_probe": {"seed_honoured": False, "same_bytes": False, "same_pixels": False, "probe": "p0-0"}}}
 
 
-def test_endpoint_stats_flow_into_the_summary(tmp_path):
-    path = tmp_path / "t.json"
-    path.write_text(json.dumps(TELEMETRY))
-    stats = _endpoint_stats(path)
+def test_endpoint_stats_flow_into_the_summary():
+    stats = _endpoint_stats(json.loads(json.dumps(TELEMETRY)))
     assert isinstance(stats, EndpointStats) and stats.requests.failed == 1
     assert stats.seed_probe.seed_honoured is False and stats.inference_s.p50 == 1.5
-    assert _endpoint_stats(tmp_path / "missing.json") is None
+    assert _endpoint_stats({}) is None  # no telemetry yet
     variants = [VariantRun("v1", "base", "ok"),
                 VariantRun("v2", "fal", "ok", gpus_per_image=0, endpoint=stats)]
     samples = [Sample(v, "p0", 0, "ok", latency_s=lat) for v, lat in (("v1", 10.0), ("v2", 2.0))]
