@@ -16,6 +16,7 @@ from evalsuite.accelerators import ACCELERATORS
 from evalsuite.cp_checks import gpus_per_image
 from evalsuite.drift import retimed_rows
 from evalsuite.errors import UserError
+from evalsuite.geneval_report import geneval_summary
 from evalsuite.prices import PRICES, UNSOURCED, gpu_key_for_device
 from evalsuite.scoring import build_scorer, scorer_identity
 from evalsuite.spec import Suite, Variant
@@ -225,7 +226,8 @@ def write_reports(suite: Suite, run_dir: Path, store: Store) -> Summary:
     write_summary(run_dir, summary)
     rows = _gallery(suite, tables)
     write_thumbnails(run_dir, run_dir / "report", rows)
-    render_report(summary, run_dir / "report", gallery=rows, card=_metric_card(run_dir))
+    render_report(summary, run_dir / "report", gallery=rows, card=_metric_card(run_dir),
+                  geneval=geneval_summary(tables.variants, tables.samples, tables.scores))
     return summary
 
 

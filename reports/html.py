@@ -114,7 +114,8 @@ def ensure_plotly(out_dir: Path) -> bool:
 
 
 def render_report(summary: Summary, out_dir: Path, recommendation: Recommendation | None = None,
-                  gallery: Sequence[Any] | None = None, card: Mapping[str, Any] | None = None) -> Path:
+                  gallery: Sequence[Any] | None = None, card: Mapping[str, Any] | None = None,
+                  geneval: Mapping[str, Any] | None = None) -> Path:
     """Write ``index.html`` and ``plotly.min.js`` into ``out_dir``; return the HTML path.
 
     Every write is atomic, and a broken ``plotly.min.js`` is repaired.
@@ -125,11 +126,12 @@ def render_report(summary: Summary, out_dir: Path, recommendation: Recommendatio
         recommendation: shown instead of ``summary.recommendation`` when given.
         gallery: rows from :func:`reports.gallery.gallery_rows`.
         card: the metric sensitivity card (``metric_card.json``), shown as a section if given.
+        geneval: GenEval's task scores and overall score per variant, if the run scored it.
     """
     ensure_plotly(out_dir)
     per_image = [m for m, i in summary.metrics.items() if i.kind != "set"]
     html = _ENV.get_template("index.html.j2").render(
         s=summary, charts=to_json(build_charts(summary), nonfinite="null"),
         rec=recommendation or summary.recommendation, gallery=gallery or [],
-        gallery_metrics=per_image, same=indistinguishable(summary), marks=MARKS, card=card)
+        gallery_metrics=per_image, same=indistinguishable(summary), marks=MARKS, card=card, geneval=geneval)
     return write_atomic(out_dir / "index.html", html)

@@ -71,6 +71,8 @@ def test_geneval_scores_its_prompts_and_skips_others(tmp_path: Path) -> None:
     assert missing and all(w.startswith("missing weights: pickscore: cannot load weights") for w in missing)
     summary = json.loads((out / "summary.json").read_text())
     assert "pickscore" in json.dumps(summary)
+    page = (out / "report" / "index.html").read_text()
+    assert 'id="geneval"' in page and "single_object" in page  # task scores and the overall
     # The missing weights are tried again on the next run (and still missing).
     proc = run_cli("score", str(out))
     assert proc.returncode == 0, proc.stderr
