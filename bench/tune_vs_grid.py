@@ -53,6 +53,7 @@ def main() -> int:
     quiet = Reporter()
     print(f"uptime before: {subprocess.run(['uptime'], capture_output=True, text=True).stdout.strip()}")
 
+    header = "psnr>=  tune   grid   agree  tune_img grid_img  ratio  tune_s  grid_s  certified probes"
     t = time.perf_counter()
     grid = run_grid(with_budget(base, args.budgets[0], **overrides), args.out / "grid", quiet)
     grid_s = time.perf_counter() - t
@@ -71,14 +72,19 @@ def main() -> int:
                      None if judged.answer is None else judged.values[judged.answer], agree,
                      result.images_generated, grid.images, tune_s, grid_s, result.certified,
                      len(result.probes)))
+        print(header if len(rows) == 1 else "", _row(rows[-1]), sep="\n" if len(rows) == 1 else "",
+              flush=True)
     print(f"uptime after: {subprocess.run(['uptime'], capture_output=True, text=True).stdout.strip()}")
     print(f"cpus: {os.cpu_count()}; grid: {len(grid.values)} points x {grid.images // (len(grid.values) + 1)}"
           f" search images; CI level of the bound {grid.level:.4f}")
-    print("psnr>=  tune   grid   agree  tune_img grid_img  ratio  tune_s  grid_s  certified probes")
-    for b, tv, gv, agree, ti, gi, ts, gs, cert, n in rows:
-        print(f"{b:6g}  {tv!s:5}  {gv!s:5}  {agree!s:5}  {ti:8d} {gi:8d}  {ti / gi:5.0%}  {ts:6.0f}  "
-              f"{gs:6.0f}  {cert!s:9} {n}")
+    print(header, *(_row(r) for r in rows), sep="\n")
     return 0 if ok else 1
+
+
+def _row(r: tuple) -> str:
+    b, tv, gv, agree, ti, gi, ts, gs, cert, n = r
+    return (f"{b:6g}  {tv!s:5}  {gv!s:5}  {agree!s:5}  {ti:8d} {gi:8d}  {ti / gi:5.0%}  {ts:6.0f}  "
+            f"{gs:6.0f}  {cert!s:9} {n}")
 
 
 if __name__ == "__main__":

@@ -192,7 +192,7 @@ class Planner:
             predicted = predicted_skip_rate(traces, tune, probe.value)
             probes.append(dataclasses.replace(probe, predicted_skip_rate=predicted))
             outcomes[index] = probe.passed
-            traces = baseline_traces(self.run_dir, self.suite)
+            traces = baseline_traces(self.folder.path, self.suite)
         best = answer(tune.n_points, outcomes)
         winner = next((p for p in probes if p.index == best), None)
         holdouts = ((self.confirm(winner), *(self.confirm(winner, c) for c in tune.confirm))
