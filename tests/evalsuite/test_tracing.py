@@ -17,7 +17,7 @@ from evalsuite.accelerators import ACCELERATORS
 from evalsuite.pipeline import generate, load_pipeline
 from evalsuite.spec import ModelSpec
 from evalsuite.tracing import prediction_params, read_traces, record_traces
-from evalsuite.worker import WorkItem
+from evalsuite.work import WorkItem
 from reports.calibration import fit_teacache, magcache_ratios
 from reports.traces import THRESHOLD_PARAM, ImageTrace, predict_image
 
