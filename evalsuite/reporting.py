@@ -7,6 +7,7 @@ dict until the edges: summary.json, the export tables and the page's data.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,7 @@ from evalsuite.drift import retimed_rows
 from evalsuite.errors import UserError
 from evalsuite.geneval_report import geneval_summary
 from evalsuite.prices import PRICES, UNSOURCED, gpu_key_for_device
-from evalsuite.scoring import build_scorer, scorer_identity
+from evalsuite.scoring import stored_identity
 from evalsuite.spec import Suite, Variant
 from evalsuite.store import Store, telemetry_path
 from reports.export import sample_table, variant_table, write_table
@@ -40,6 +41,7 @@ from reports.records import (
     Summary,
     VariantRun,
 )
+from metrics import SCORERS
 from reports.summary import NOISE_ROLE, build_summary, index_scores, summary_to_json
 
 SUMMARY_FILE = "summary.json"
@@ -146,13 +148,11 @@ def _record(cls: type, row: dict[str, Any]) -> Any:
     return cls(**{k: row[k] for k in cls.__dataclass_fields__ if k in row})  # type: ignore[attr-defined]
 
 
-def metric_infos(suite: Suite) -> dict[str, MetricInfo]:
-    """Each metric of the suite with its scorer's identity (models load lazily: none here)."""
-    infos = {}
-    for use in suite.metrics:
-        scorer = build_scorer(use, "cpu")
-        infos[use.name] = MetricInfo.of(scorer, scorer_identity(scorer))
-    return infos
+def metric_infos(suite: Suite, score_rows: Sequence[Mapping[str, Any]]) -> dict[str, MetricInfo]:
+    """Each metric of the suite, without building its scorer (no model, no torch: ``export`` stays
+    instant): traits from the scorer's class, identity from the stored values (``score_rows``)."""
+    return {use.name: MetricInfo.of(SCORERS.get(use.name), stored_identity(use.name, score_rows))
+            for use in suite.metrics}
 
 
 def baseline_id(suite: Suite) -> str:
@@ -166,6 +166,9 @@ def collect(suite: Suite, run_dir: Path, store: Store) -> RunTables:
     rows = {r["id"]: r for r in store.variants()}
     variants = tuple(variant_run(suite, v, rows.get(v.id), run_dir) for v in suite.variants)
     ids = {v.id for v in suite.variants}
+    score_rows = [r for r in store.scores()
+                  if r["variant_id"] in ids and (r["prompt_id"], r["seed"]) in keys]
+    set_rows = [r for r in store.set_scores() if r["variant_id"] in ids]
     manifest_path = run_dir / "manifest.json"
     device_name = None
     if manifest_path.exists():
@@ -174,10 +177,9 @@ def collect(suite: Suite, run_dir: Path, store: Store) -> RunTables:
         variants=variants,
         samples=tuple(_record(Sample, r) for r in store.samples(sorted(ids))
                       if (r["prompt_id"], r["seed"]) in keys),
-        scores=tuple(_record(Score, r) for r in store.scores()
-                     if r["variant_id"] in ids and (r["prompt_id"], r["seed"]) in keys),
-        set_scores=tuple(_record(SetScore, r) for r in store.set_scores() if r["variant_id"] in ids),
-        metrics=metric_infos(suite), pricing=resolve_pricing(suite, device_name), expected=len(keys),
+        scores=tuple(_record(Score, r) for r in score_rows),
+        set_scores=tuple(_record(SetScore, r) for r in set_rows),
+        metrics=metric_infos(suite, [*score_rows, *set_rows]), pricing=resolve_pricing(suite, device_name), expected=len(keys),
         drift_samples=tuple(_record(Sample, r) for r in retimed_rows(run_dir, baseline_id(suite))))
 
 

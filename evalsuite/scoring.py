@@ -11,7 +11,8 @@ from __future__ import annotations
 import gc
 import json
 import math
-from collections.abc import Callable, Sequence
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +46,17 @@ def scorer_identity(scorer: BaseScorer) -> dict[str, Any]:
     """The scorer's identity plus what the scoring phase does to its inputs."""
     ident = scorer.identity()
     return {**ident, "pair_resize": PAIR_RESIZE} if scorer.kind == Kind.PAIRED else ident
+
+
+def stored_identity(metric: str, score_rows: Iterable[Mapping[str, Any]]) -> dict[str, Any] | None:
+    """The identity ``metric``'s stored values were computed with, without building its scorer.
+
+    ``score_rows`` are per-image or set-level score rows. The most common identity wins if a
+    rescoring was interrupted; None before any scoring.
+    """
+    seen = Counter(r["identity"] for r in score_rows if r["metric"] == metric)
+    common = sorted(seen.items(), key=lambda kv: (-kv[1], kv[0]))
+    return json.loads(common[0][0]) if common else None
 
 
 def identity_key(scorer: BaseScorer) -> str:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING
 
-import numpy as np
-import torch
-from PIL import Image
+if TYPE_CHECKING:  # light at import time (see metrics/base.py); torch loads on first use
+    import torch
+    from PIL import Image
 
-_DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
+DTYPE_NAMES = ("float32", "float16", "bfloat16")
 
 
 def resolve_dtype(device: str, dtype: str, half_ok: bool = True) -> torch.dtype:
@@ -18,13 +19,14 @@ def resolve_dtype(device: str, dtype: str, half_ok: bool = True) -> torch.dtype:
     otherwise: CPU half-precision convolutions are slow or missing, and the value of a
     metric must not depend on a silent precision change, so the choice is recorded.
     """
+    import torch
+
     if dtype == "auto":
         return torch.float16 if half_ok and device.startswith("cuda") else torch.float32
-    try:
-        return _DTYPES[dtype]
-    except KeyError:
-        known = ", ".join(["auto", *_DTYPES])
-        raise ValueError(f"unknown dtype {dtype!r} (known: {known})") from None
+    if dtype not in DTYPE_NAMES:
+        known = ", ".join(["auto", *DTYPE_NAMES])
+        raise ValueError(f"unknown dtype {dtype!r} (known: {known})")
+    return getattr(torch, dtype)
 
 
 def dtype_name(dtype: torch.dtype) -> str:
@@ -54,5 +56,8 @@ def same_size_batches(images: Sequence[Image.Image], batch_size: int) -> Iterato
 
 def uint8_chw(image: Image.Image) -> torch.Tensor:
     """One PIL image as a uint8 tensor [3, H, W] (what Hugging Face processors expect)."""
+    import numpy as np
+    import torch
+
     array = np.asarray(image.convert("RGB"), dtype=np.uint8)
     return torch.from_numpy(array.copy()).permute(2, 0, 1)

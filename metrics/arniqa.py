@@ -13,57 +13,21 @@ files can come from any local folder, and otherwise behaves exactly like torchme
 from __future__ import annotations
 
 import math
-import warnings
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
-
-import torch
-from torchmetrics.functional.image.arniqa import (
-    _AVAILABLE_REGRESSOR_DATASETS,
-    _arniqa_update,
-    _base_url,
-    _NoTrainArniqa,
-)
+from typing import TYPE_CHECKING, Any
 
 from metrics._torch import check_batch_size, dtype_name, resolve_dtype, same_size_batches
 from metrics._weights import TORCH_CACHE_ENV, loading
 from metrics.base import BaseScorer, Kind, Sample, register, to_tensor
 
+if TYPE_CHECKING:  # torch and torchmetrics load with the model (metrics/base.py)
+    from metrics._arniqa_model import ARNIQAFromDir
+
 
 def weight_files(regressor: str) -> tuple[str, str]:
     """The upstream file names: the encoder and the regressor trained on ``regressor``."""
     return "ARNIQA.pth", f"regressor_{regressor}.pth"
-
-
-class _ARNIQAFromDir(_NoTrainArniqa):
-    """torchmetrics' ARNIQA whose weights are read from (or downloaded into) ``weights_dir``."""
-
-    def __init__(self, regressor_dataset: str, weights_dir: str | None) -> None:
-        self._weights_dir = weights_dir  # read by _load_weights, which the parent init calls
-        super().__init__(regressor_dataset=regressor_dataset)  # type: ignore[arg-type]
-
-    def _load_weights(self) -> None:
-        # Same files, key renames and strictness as torchmetrics' _load_weights; model_dir=None
-        # is torch.hub's cache, so the default behaves as torchmetrics does.
-        encoder_file, regressor_file = weight_files(self.regressor_dataset)
-        encoder = torch.hub.load_state_dict_from_url(
-            f"{_base_url}/{encoder_file}", model_dir=self._weights_dir, map_location="cpu"
-        )
-        self.encoder.load_state_dict(
-            {k.replace("model.", ""): v for k, v in encoder.items() if "projector" not in k},
-            strict=True,
-        )
-        with warnings.catch_warnings():
-            # The regressor is a TorchScript archive; torch warns when torch.load opens one.
-            warnings.filterwarnings("ignore", message=".*TorchScript archive", category=UserWarning)
-            warnings.filterwarnings("ignore", message=".*torch.jit.load", category=FutureWarning)
-            regressor = torch.hub.load_state_dict_from_url(
-                f"{_base_url}/{regressor_file}", model_dir=self._weights_dir, map_location="cpu"
-            ).state_dict()
-        self.regressor.load_state_dict(
-            {"weight": regressor["weights"], "bias": regressor["biases"].unsqueeze(0)}, strict=True
-        )
 
 
 @register
@@ -96,6 +60,8 @@ class ARNIQA(BaseScorer):
         batch_size: int = 16,
     ) -> None:
         super().__init__(device)
+        from torchmetrics.functional.image.arniqa import _AVAILABLE_REGRESSOR_DATASETS
+
         if regressor not in _AVAILABLE_REGRESSOR_DATASETS:
             known = ", ".join(_AVAILABLE_REGRESSOR_DATASETS)
             raise ValueError(f"unknown ARNIQA regressor {regressor!r} (known: {known})")
@@ -103,9 +69,11 @@ class ARNIQA(BaseScorer):
         self.weights_dir = weights_dir
         self.dtype = resolve_dtype(device, dtype)
         self.batch_size = check_batch_size(batch_size)
-        self._model: _ARNIQAFromDir | None = None
+        self._model: ARNIQAFromDir | None = None
 
     def identity(self) -> dict[str, Any]:
+        from torchmetrics.functional.image.arniqa import _base_url
+
         return {
             "name": self.name,
             "model": "miccunifi/ARNIQA " + " + ".join(weight_files(self.regressor)),
@@ -117,21 +85,29 @@ class ARNIQA(BaseScorer):
         }
 
     def preprocessing(self) -> str:
+        from torchmetrics.functional.image.arniqa import _AVAILABLE_REGRESSOR_DATASETS
+
         return ("RGB float [0,1], full size + half size (torchvision Resize, bilinear, "
                 "antialias), ImageNet mean/std; score scaled from the "
                 f"{self.regressor} MOS range {_AVAILABLE_REGRESSOR_DATASETS[self.regressor]} to [0,1]")
 
-    def _load(self) -> _ARNIQAFromDir:
+    def _load(self) -> ARNIQAFromDir:
         if self._model is None:
+            from metrics._arniqa_model import ARNIQAFromDir
+            from torchmetrics.functional.image.arniqa import _base_url
+
             source = self.weights_dir or f"{_base_url}/{weight_files(self.regressor)[0]}"
             with loading(self.name, source, "weights_dir", TORCH_CACHE_ENV):
-                self._model = _ARNIQAFromDir(self.regressor, self.weights_dir).to(self.device)
+                self._model = ARNIQAFromDir(self.regressor, self.weights_dir).to(self.device)
         return self._model
 
     def score(self, samples: Sequence[Sample]) -> list[float]:
         """One ARNIQA score per sample."""
         if not samples:
             return []
+        import torch
+        from torchmetrics.functional.image.arniqa import _arniqa_update
+
         model = self._load()
         images = [s.image for s in samples]
         values = [math.nan] * len(samples)  # every index is filled below

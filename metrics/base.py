@@ -9,6 +9,11 @@ A scorer is a class with class attributes ``name``, ``higher_is_better`` and ``k
 Models load lazily on first use and can be injected through the constructor, so tests run
 tiny local models through the real code path. Failures are exceptions: the scoring phase
 turns them into NaN plus the reason, never 0.
+
+Importing a scorer module must stay cheap, because suites are validated and ``list metrics``
+runs without torch: a scorer module imports torch, numpy, PIL, torchmetrics, torchvision,
+transformers and the heavy helpers (``metrics._clip_model``, ``metrics._blip``) inside the
+functions that compute, never at module level (``tests/evalsuite/test_instant_cli.py``).
 """
 
 from __future__ import annotations
@@ -16,13 +21,13 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, ClassVar, Protocol, runtime_checkable
-
-import numpy as np
-import torch
-from PIL import Image
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
 
 from registry import Registry
+
+if TYPE_CHECKING:  # importing a scorer module stays cheap: torch loads when a scorer computes
+    import torch
+    from PIL import Image
 
 
 class Kind(StrEnum):
@@ -98,6 +103,9 @@ class BaseScorer:
 
 def to_tensor(images: Sequence[Image.Image]) -> torch.Tensor:
     """Stack PIL images into a float tensor [N, 3, H, W] in [0, 1]."""
+    import numpy as np
+    import torch
+
     arrays = [np.asarray(im.convert("RGB"), dtype=np.float32) / 255.0 for im in images]
     return torch.from_numpy(np.stack(arrays)).permute(0, 3, 1, 2).contiguous()
 

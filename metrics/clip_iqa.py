@@ -19,10 +19,6 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-import torch
-from torchmetrics.functional.multimodal import clip_image_quality_assessment
-from torchmetrics.functional.multimodal.clip_iqa import _clip_iqa_format_prompts
-
 from metrics._clip import ClipProcessorScorer, describe_image_processor, load_clip
 from metrics._torch import check_batch_size, resolve_dtype, same_size_batches
 from metrics._weights import loading
@@ -67,6 +63,8 @@ class CLIPIQA(ClipProcessorScorer, BaseScorer):
         dtype: str = "auto",
         batch_size: int = 16,
     ) -> None:
+        from torchmetrics.functional.multimodal.clip_iqa import _clip_iqa_format_prompts
+
         super().__init__(device)
         self.model_name = model
         self.revision = revision
@@ -98,6 +96,9 @@ class CLIPIQA(ClipProcessorScorer, BaseScorer):
         """One CLIP-IQA probability per sample (the prompt of the sample is not used)."""
         if not samples:
             return []
+        import torch
+        from torchmetrics.functional.multimodal import clip_image_quality_assessment
+
         clip = self._load()
         images = [s.image for s in samples]
         values = [math.nan] * len(samples)  # every index is filled below

@@ -12,9 +12,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-import torch
-from torchmetrics.functional.multimodal.clip_score import _clip_score_update
-
 from metrics._clip import ClipProcessorScorer, describe_image_processor, load_clip
 from metrics._torch import check_batch_size, resolve_dtype, uint8_chw
 from metrics._weights import loading
@@ -71,6 +68,9 @@ class CLIPScore(ClipProcessorScorer, BaseScorer):
         """One CLIP-Score per sample, against the sample's prompt."""
         if not samples:
             return []
+        import torch
+        from torchmetrics.functional.multimodal.clip_score import _clip_score_update
+
         model, processor = self._load()
         values: list[float] = []
         for start in range(0, len(samples), self.batch_size):

@@ -14,13 +14,16 @@ digits), and every image is used (the reference drops the last partial batch, fo
 from __future__ import annotations
 
 import hashlib
+import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import torch
 from PIL import Image
+
+if TYPE_CHECKING:  # torch loads when embeddings are computed (see metrics/base.py)
+    import torch
 
 from metrics._clip import describe_safely, load_clip, load_processor, model_identity
 from metrics._torch import check_batch_size, dtype_name, resolve_dtype
@@ -58,7 +61,8 @@ def cmmd_from_embeddings(x: np.ndarray | torch.Tensor, y: np.ndarray | torch.Ten
 
 
 def _as_float64(a: np.ndarray | torch.Tensor, name: str) -> np.ndarray:
-    if isinstance(a, torch.Tensor):
+    torch = sys.modules.get("torch")  # a tensor implies torch is loaded; never import it here
+    if torch is not None and isinstance(a, torch.Tensor):
         a = a.detach().cpu().double().numpy()
     a = np.asarray(a, dtype=np.float64)
     if a.ndim != 2 or a.shape[0] == 0:
@@ -178,6 +182,8 @@ class CMMD(BaseScorer):
 
     def embed(self, images: Sequence[Image.Image]) -> np.ndarray:
         """L2-normalised CLIP image embeddings [n, d] (float64), preprocessed as the reference."""
+        import torch
+
         model, _ = self._load()
         size = model.config.vision_config.image_size  # the model's own input resolution
         mean, std = (torch.tensor(v).view(1, 3, 1, 1) for v in self._normalisation())

@@ -9,10 +9,7 @@ score for the HPSv2 prompt set.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, ClassVar
-
-import torch
-from torchvision import transforms
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from metrics._weights import loading
 from metrics.base import BaseScorer, Kind, Sample, register
@@ -20,6 +17,9 @@ from metrics.image_reward import CLIP_MEAN, CLIP_STD, resolve_checkpoint
 
 DEFAULT_REPO = "xswu/HPSv2"
 CHECKPOINTS = {"v2.1": "HPS_v2.1_compressed.pt", "v2.0": "HPS_v2_compressed.pt"}
+if TYPE_CHECKING:  # torch and torchvision load with the model (metrics/base.py)
+    from torchvision import transforms
+
 INSTALL_HINT = "HPSv2 needs open_clip: pip install 'evalsuite[hpsv2]' (or: pip install open_clip_torch)"
 
 
@@ -38,6 +38,8 @@ def image_transform(size: int) -> transforms.Compose:
     and centre-crops. Tensor resizing antialiases on torchvision >= 0.17, which is what the
     package does on any current install.
     """
+    from torchvision import transforms
+
     return transforms.Compose(
         [
             lambda im: im.convert("RGB"),
@@ -95,13 +97,15 @@ class HPSv2(BaseScorer):
 
     @property
     def _autocast(self) -> bool:
-        return self.precision == "amp" and torch.device(self.device).type == "cuda"
+        return self.precision == "amp" and self.device.split(":")[0] == "cuda"
 
     def load(self) -> None:
         """Build the open_clip model and load the HPSv2 weights once."""
         if self._model is not None:
             return
         open_clip = _import_open_clip()
+        import torch
+
         with loading(self.name, self.model_id):
             path, self._resolved_revision = resolve_checkpoint(
                 self.model_id, self.revision, CHECKPOINTS[self.version]
@@ -141,9 +145,16 @@ class HPSv2(BaseScorer):
             "precision": "float16 autocast" if self._autocast else "float32",
         }
 
-    @torch.inference_mode()
     def score(self, samples: Sequence[Sample]) -> list[float]:
         """One HPSv2 value per (image, prompt) sample."""
+        import torch
+
+        with torch.inference_mode():
+            return self._score(samples)
+
+    def _score(self, samples: Sequence[Sample]) -> list[float]:
+        import torch
+
         self.load()
         assert self._transform is not None
         values: list[float] = []

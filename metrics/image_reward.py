@@ -12,15 +12,17 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-import torch
-from torchvision import transforms
-from transformers import AutoTokenizer, PreTrainedTokenizerBase
-
-from metrics._blip import ImageRewardNet
+from metrics._torch import DTYPE_NAMES
 from metrics._weights import loading
 from metrics.base import BaseScorer, Kind, Sample, register
+
+if TYPE_CHECKING:  # torch, torchvision and transformers load with the model (metrics/base.py)
+    from torchvision import transforms
+    from transformers import PreTrainedTokenizerBase
+
+    from metrics._blip import ImageRewardNet
 
 CHECKPOINT_FILE = "ImageReward.pt"
 MAX_TOKENS = 35  # the package pads and truncates every prompt to 35 BERT tokens
@@ -30,7 +32,6 @@ REWARD_STD = 1.0333394966054072
 CLIP_MEAN = (0.48145466, 0.4578275, 0.40821073)
 CLIP_STD = (0.26862954, 0.26130258, 0.27577711)
 _CHECKPOINT_SUFFIXES = {".pt", ".pth", ".bin", ".safetensors", ".ckpt"}
-_DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
 
 
 def image_transform(size: int) -> transforms.Compose:
@@ -39,6 +40,8 @@ def image_transform(size: int) -> transforms.Compose:
     The RGB conversion comes after the resize on purpose: that is the package's order, and it
     matters for palette and RGBA images.
     """
+    from torchvision import transforms
+
     return transforms.Compose(
         [
             transforms.Resize(size, interpolation=transforms.InterpolationMode.BICUBIC),
@@ -80,6 +83,8 @@ def resolve_checkpoint(model: str, revision: str | None, filename: str = CHECKPO
 
 def load_tokenizer(name: str, revision: str | None) -> PreTrainedTokenizerBase:
     """BERT uncased tokenizer with BLIP's two added special tokens, as ``init_tokenizer``."""
+    from transformers import AutoTokenizer
+
     tok = AutoTokenizer.from_pretrained(name, revision=revision)
     # BLIP adds [DEC] (bos) and [ENC]; they only matter for prompts that spell them out, but
     # keeping them keeps the token ids identical to the package's (30522 and 30523).
@@ -120,8 +125,8 @@ class ImageReward(BaseScorer):
         batch_size: int = 16,
     ) -> None:
         super().__init__(device=device)
-        if dtype not in _DTYPES:
-            raise ValueError(f"dtype must be one of {sorted(_DTYPES)}, got {dtype!r}")
+        if dtype not in DTYPE_NAMES:
+            raise ValueError(f"dtype must be one of {sorted(DTYPE_NAMES)}, got {dtype!r}")
         self.model_id, self.revision = model, revision
         self.tokenizer_id, self.tokenizer_revision = tokenizer, tokenizer_revision
         self.dtype, self.batch_size = dtype, batch_size
@@ -134,11 +139,15 @@ class ImageReward(BaseScorer):
         """Load checkpoint and tokenizer once; later calls do nothing."""
         if self._net is not None:
             return
+        import torch
+
+        from metrics._blip import ImageRewardNet
+
         with loading(self.name, self.model_id):
             path, self._resolved_revision = resolve_checkpoint(self.model_id, self.revision)
         state = torch.load(path, map_location="cpu", weights_only=True)
         net = ImageRewardNet(state, mean=REWARD_MEAN, std=REWARD_STD)
-        dtype = _DTYPES[self.dtype]
+        dtype = getattr(torch, self.dtype)
         net.vision.to(self.device, dtype)
         net.text.to(self.device, dtype)
         net.head.to(self.device, torch.float32)
@@ -172,10 +181,12 @@ class ImageReward(BaseScorer):
 
     def score(self, samples: Sequence[Sample]) -> list[float]:
         """One ImageReward value per (image, prompt) sample."""
+        import torch
+
         self.load()
         assert self._net is not None and self._tokenizer is not None and self._transform
         values: list[float] = []
-        dtype = _DTYPES[self.dtype]
+        dtype = getattr(torch, self.dtype)
         for start in range(0, len(samples), self.batch_size):
             batch = samples[start : start + self.batch_size]
             pixels = torch.stack([self._transform(s.image) for s in batch])

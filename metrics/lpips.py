@@ -17,15 +17,15 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
-
-import torch
-import torchmetrics
-from torchmetrics.functional.image.lpips import _lpips_update, _NoTrainLpips, _weight_map
+from typing import TYPE_CHECKING, Any
 
 from metrics._torch import check_batch_size, same_size_batches
 from metrics._weights import TORCH_CACHE_ENV, loading
 from metrics.base import BaseScorer, Kind, Sample, register, require_references, to_tensor
+
+if TYPE_CHECKING:  # torch and torchmetrics load with the model (metrics/base.py)
+    import torch
+    from torchmetrics.functional.image.lpips import _NoTrainLpips
 
 # LPIPS backbone name -> torchvision model name.
 _TORCHVISION = {"alex": "alexnet", "vgg": "vgg16", "squeeze": "squeezenet1_1"}
@@ -33,6 +33,7 @@ _TORCHVISION = {"alex": "alexnet", "vgg": "vgg16", "squeeze": "squeezenet1_1"}
 
 def _default_weights(net: str) -> Any:
     import torchvision
+    from torchmetrics.functional.image.lpips import _weight_map
 
     return getattr(torchvision.models, _weight_map[_TORCHVISION[net]]).DEFAULT
 
@@ -93,6 +94,8 @@ class LPIPS(BaseScorer):
         self._model: _NoTrainLpips | None = None
 
     def identity(self) -> dict[str, Any]:
+        import torchmetrics
+
         if self.backbone_weights is not None:
             backbone = str(Path(self.backbone_weights).expanduser().resolve())
         else:
@@ -110,6 +113,9 @@ class LPIPS(BaseScorer):
 
     def _load(self) -> _NoTrainLpips:
         if self._model is None:
+            import torch
+            from torchmetrics.functional.image.lpips import _NoTrainLpips
+
             model = _NoTrainLpips(net=self.net, pretrained=True, pnet_rand=True)
             source = self.backbone_weights or f"torchvision {_TORCHVISION[self.net]} ImageNet weights"
             with loading(self.name, source, "backbone_weights", TORCH_CACHE_ENV):
@@ -125,6 +131,9 @@ class LPIPS(BaseScorer):
         """One LPIPS distance per sample, to the sample's reference image."""
         if not samples:
             return []
+        import torch
+        from torchmetrics.functional.image.lpips import _lpips_update
+
         refs = require_references(samples, self.name)
         model = self._load()
         images = [s.image for s in samples]

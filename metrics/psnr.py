@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from torchmetrics.functional.image import peak_signal_noise_ratio
-
 from metrics.base import BaseScorer, Kind, Sample, register, require_references, to_tensor
 
 
@@ -22,6 +20,8 @@ class PSNR(BaseScorer):
         return "RGB float [0,1], data_range=1, per image"
 
     def score(self, samples: Sequence[Sample]) -> list[float]:
+        from torchmetrics.functional.image import peak_signal_noise_ratio
+
         refs = require_references(samples, self.name)
         x, y = to_tensor([s.image for s in samples]), to_tensor(refs)
         values = peak_signal_noise_ratio(

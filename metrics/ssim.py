@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from torchmetrics.functional.image import structural_similarity_index_measure
-
 from metrics.base import BaseScorer, Kind, Sample, register, require_references, to_tensor
 
 
@@ -22,6 +20,8 @@ class SSIM(BaseScorer):
         return "RGB float [0,1], data_range=1, gaussian kernel 11, sigma 1.5"
 
     def score(self, samples: Sequence[Sample]) -> list[float]:
+        from torchmetrics.functional.image import structural_similarity_index_measure
+
         refs = require_references(samples, self.name)
         x, y = to_tensor([s.image for s in samples]), to_tensor(refs)
         values = structural_similarity_index_measure(x, y, data_range=1.0, reduction="none")

@@ -15,18 +15,18 @@ accuracy). Scores are comparable only between runs with the same model and revis
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-import torch
-from transformers import AutoModelForImageTextToText, AutoProcessor
-
+from metrics._torch import DTYPE_NAMES
 from metrics._weights import loading
 from metrics.base import BaseScorer, Kind, Sample, register
+
+if TYPE_CHECKING:  # torch and transformers load with the model (metrics/base.py)
+    import torch
 
 DEFAULT_MODEL = "Qwen/Qwen2.5-VL-7B-Instruct"
 QUESTION = 'Does this figure show "{}"? Please answer yes or no.'  # the paper's template
 ANSWER = "Yes"
-_DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
 # Image-processor settings that change what the model sees; recorded with every score.
 _PROCESSOR_KEYS = ("size", "min_pixels", "max_pixels", "crop_size", "patch_size", "merge_size",
                    "resample", "do_resize", "do_center_crop", "image_mean", "image_std")  # fmt: skip
@@ -64,8 +64,8 @@ class VQAScore(BaseScorer):
         answer: str = ANSWER,
     ) -> None:
         super().__init__(device=device)
-        if dtype != "auto" and dtype not in _DTYPES:
-            raise ValueError(f"dtype must be 'auto' or one of {sorted(_DTYPES)}, got {dtype!r}")
+        if dtype != "auto" and dtype not in DTYPE_NAMES:
+            raise ValueError(f"dtype must be 'auto' or one of {sorted(DTYPE_NAMES)}, got {dtype!r}")
         if "{}" not in question:
             raise ValueError("question must contain '{}' where the prompt goes")
         self.model_id, self.revision, self.batch_size = model, revision, batch_size
@@ -79,6 +79,9 @@ class VQAScore(BaseScorer):
         """Load the processor and model once; later calls do nothing."""
         if self._model is not None:
             return
+        import torch
+        from transformers import AutoModelForImageTextToText, AutoProcessor
+
         with loading(self.name, self.model_id):
             processor = AutoProcessor.from_pretrained(self.model_id, revision=self.revision)
         if getattr(processor, "chat_template", None) is None:
@@ -90,7 +93,7 @@ class VQAScore(BaseScorer):
             raise ValueError(f"answer {self.answer!r} tokenises to nothing")
         with loading(self.name, self.model_id):
             model = AutoModelForImageTextToText.from_pretrained(
-                self.model_id, revision=self.revision, dtype=_DTYPES[self.dtype]
+                self.model_id, revision=self.revision, dtype=getattr(torch, self.dtype)
             )
         self._model = model.to(self.device).eval()
         self._processor, self._answer_ids = processor, torch.tensor(ids)
@@ -126,6 +129,8 @@ class VQAScore(BaseScorer):
 
     def _inputs(self, batch: Sequence[Sample]) -> dict[str, torch.Tensor]:
         """Processor inputs for the questions, with the answer tokens appended to each row."""
+        import torch
+
         texts = [self._chat(s.prompt) for s in batch]
         images = [s.image.convert("RGB") for s in batch]
         inputs = dict(self._processor(text=texts, images=images, padding=True, return_tensors="pt"))
@@ -138,15 +143,20 @@ class VQAScore(BaseScorer):
                 # Other per-token tensors (mm_token_type_ids, token_type_ids): 0 means text.
                 tail = tails.get(key, torch.zeros_like(answer)).to(value.dtype)
                 inputs[key] = torch.cat([value, tail], dim=1)
-        dtype = _DTYPES[self.dtype]
+        dtype = getattr(torch, self.dtype)
         return {
             k: v.to(self.device, dtype) if v.is_floating_point() else v.to(self.device)
             for k, v in inputs.items()
         }
 
-    @torch.inference_mode()
     def score(self, samples: Sequence[Sample]) -> list[float]:
         """P(answer) per sample."""
+        import torch
+
+        with torch.inference_mode():
+            return self._score(samples)
+
+    def _score(self, samples: Sequence[Sample]) -> list[float]:
         self.load()
         assert self._answer_ids is not None
         k = len(self._answer_ids)
