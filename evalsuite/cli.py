@@ -1,7 +1,7 @@
-"""Thin command line: ``python -m evalsuite run|score|report|recommend|export|list``.
+"""Thin command line: python -m evalsuite COMMAND (run, score, report, recommend, export, list, ...).
 
 Exit codes: 0 ok, 1 internal error, 2 bad input, 3 finished with failed variants (or, for
-``recommend``, nothing within budget).
+recommend, nothing within budget). The first line of this docstring is ``--help``'s text.
 """
 
 from __future__ import annotations
@@ -52,16 +52,17 @@ def _parser() -> argparse.ArgumentParser:
                          description="Budgets are absolute, in the metric's units, against the "
                          "baseline: --max-drop for higher-is-better metrics, --max-rise for "
                          "lower-is-better ones; --min/--max bound the value itself. Each budget "
-                         "applies to the --metric before it; repeat --metric for several. A variant "
-                         "passes when the pessimistic end of its 95% CI is within every budget.")
+                         "applies to the --metric before it; repeat --metric for several. With no "
+                         "--metric, the suite's own [[report.budget]] tables apply. A variant "
+                         "passes when the pessimistic end of its 95%% CI is within every budget.")
     rec.add_argument("run_dir", type=Path)
-    for flag in ("--metric",):
-        rec.add_argument(flag, dest="metric", action=_Ordered, required=True)
+    rec.add_argument("--metric", dest="metric", action=_Ordered)
     for flag, dest in (("--max-drop", "max_drop"), ("--max-rise", "max_rise"),
                        ("--min", "min"), ("--max", "max")):
         rec.add_argument(flag, dest=dest, type=float, action=_Ordered)
-    rec.add_argument("--objective", choices=("latency", "cost"), default="latency",
-                     help="minimise p50 latency (default) or cost per image")
+    rec.add_argument("--objective", choices=("latency", "cost"),
+                     help="minimise p50 latency or cost per image (default: the suite's "
+                     "[report] objective, else latency)")
     rec.add_argument("--bound", choices=("ci", "mean"), default="ci",
                      help="hold the pessimistic end of each 95%% CI to the budget (default) or the mean")
     rec.add_argument("--json", action="store_true", help="print JSON")
@@ -127,10 +128,12 @@ def _budgets(ordered: Sequence[tuple[str, object]]):
 
 
 def _load_run(run_dir: Path):
+    """The run's suite; the one message for a folder that is not a run, whatever the command."""
     from evalsuite.spec import load_suite
 
     if not (run_dir / "suite.toml").is_file() or not (run_dir / "results.sqlite").is_file():
-        raise UserError(f"{run_dir}: not a run folder (no suite.toml and results.sqlite)")
+        raise UserError(f"{run_dir}: not a run folder (it has no suite.toml and results.sqlite; "
+                        "`evalsuite run` makes one)")
     return load_suite(str(run_dir / "suite.toml"))
 
 
@@ -160,6 +163,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_score(args: argparse.Namespace) -> int:
+    suite = _load_run(args.run_dir)  # bad input fails here, before the slow imports below
     from dataclasses import replace
 
     from evalsuite.reporting import write_reports
@@ -169,7 +173,6 @@ def cmd_score(args: argparse.Namespace) -> int:
     from evalsuite.world import resolve_device
     from metrics import SCORERS
 
-    suite = _load_run(args.run_dir)
     extra = []
     for m in args.metric:
         if m not in SCORERS:
@@ -185,15 +188,23 @@ def cmd_score(args: argparse.Namespace) -> int:
         return EXIT_OK
     store = Store(args.run_dir / "results.sqlite")
     try:
-        score_run(suite, args.run_dir, store, resolve_device(suite.model.device),
-                  progress=lambda m: print(m, file=sys.stderr))
-        write_reports(suite, args.run_dir, store)
+        stored = score_run(suite, args.run_dir, store, resolve_device(suite.model.device),
+                           progress=lambda m: print(m, file=sys.stderr))
+        if stored:
+            write_reports(suite, args.run_dir, store)
     finally:
         store.close()
     if extra:  # keep the run's suite copy in step with what the store now holds
         import tomli_w
 
         (args.run_dir / "suite.toml").write_text(tomli_w.dumps(suite.to_dict()))
+    names = ", ".join(u.name for u in suite.metrics)
+    if not stored:
+        print(f"nothing to score: every image already has a score for {names} "
+              "(add metrics with --metric)")
+        return EXIT_OK
+    print(f"scored: {stored} values for {names}")
+    print(f"report: {args.run_dir / 'report' / 'index.html'}")
     return EXIT_OK
 
 
@@ -216,12 +227,20 @@ def cmd_recommend(args: argparse.Namespace) -> int:
     from reports.recommend import BudgetError, recommend
     from reports.summary import load_summary
 
+    suite = _load_run(args.run_dir)
+    if not (args.run_dir / "summary.json").is_file():
+        raise UserError(f"{args.run_dir}: no summary.json yet (`evalsuite report {args.run_dir}` "
+                        "writes it)")
     try:
         summary = load_summary(args.run_dir / "summary.json")
     except SchemaError as exc:
         raise UserError(str(exc)) from None
+    budgets = _budgets(args.ordered or []) or list(suite.report.budgets)  # none given: the suite's
+    if not budgets:
+        raise UserError(f"recommend: {args.run_dir}'s suite has no [[report.budget]]; give one, "
+                        "e.g. --metric ssim --max-drop 0.01")
     try:
-        rec = recommend(summary, _budgets(args.ordered or []), args.objective, args.bound)
+        rec = recommend(summary, budgets, args.objective or suite.report.objective, args.bound)
     except BudgetError as exc:
         raise UserError(f"recommend: {exc}") from None
     if args.json:
@@ -356,7 +375,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         with warnings.catch_warnings():
             warnings.showwarning = _show_warning
-            return COMMANDS[args.command](args)
+            code = COMMANDS[args.command](args)
+            sys.stdout.flush()  # a closed pipe shows here, while it can still be handled
+            return code
+    except BrokenPipeError:
+        # The reader went away (`evalsuite list accelerators | head -1`): what it wanted it has.
+        # Point stdout at /dev/null so the interpreter's final flush cannot complain again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
     except UserError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT

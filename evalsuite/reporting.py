@@ -22,6 +22,7 @@ from evalsuite.prices import PRICES, UNSOURCED, gpu_key_for_device
 from evalsuite.scoring import stored_identity
 from evalsuite.spec import Suite, Variant
 from evalsuite.store import Store, telemetry_path
+from metrics import SCORERS
 from reports.export import sample_table, variant_table, write_table
 from reports.files import write_atomic
 from reports.gallery import gallery_rows, write_thumbnails
@@ -41,7 +42,6 @@ from reports.records import (
     Summary,
     VariantRun,
 )
-from metrics import SCORERS
 from reports.summary import NOISE_ROLE, build_summary, index_scores, summary_to_json
 
 SUMMARY_FILE = "summary.json"
@@ -179,7 +179,8 @@ def collect(suite: Suite, run_dir: Path, store: Store) -> RunTables:
                       if (r["prompt_id"], r["seed"]) in keys),
         scores=tuple(_record(Score, r) for r in score_rows),
         set_scores=tuple(_record(SetScore, r) for r in set_rows),
-        metrics=metric_infos(suite, [*score_rows, *set_rows]), pricing=resolve_pricing(suite, device_name), expected=len(keys),
+        metrics=metric_infos(suite, [*score_rows, *set_rows]),
+        pricing=resolve_pricing(suite, device_name), expected=len(keys),
         drift_samples=tuple(_record(Sample, r) for r in retimed_rows(run_dir, baseline_id(suite))))
 
 

@@ -110,8 +110,13 @@ def _load(run_dir: Path, rel: str) -> Image.Image:
 
 
 def score_run(suite: Suite, run_dir: Path, store: Store, device: str,
-              progress: Callable[[str], None] = print) -> None:
-    """Score every stored sample of the suite's variants that lacks a score."""
+              progress: Callable[[str], None] = print) -> int:
+    """Score every stored sample of the suite's variants that lacks a score.
+
+    Returns:
+        How many values were stored: one per image and metric, one per variant and set metric.
+    """
+    stored = 0
     ids = {v.id: v.name for v in suite.variants}
     baseline_id = next(v.id for v in suite.variants if v.name == suite.baseline)
     rows = store.samples(list(ids))
@@ -125,7 +130,8 @@ def score_run(suite: Suite, run_dir: Path, store: Store, device: str,
             raise UserError(f"{suite.source}: metrics.{use.name}: {exc}") from None
         ident = identity_key(scorer)
         if scorer.kind == Kind.SET:
-            _score_sets(scorer, ident, suite, run_dir, store, rows, baseline_id, baseline_images)
+            stored += _score_sets(scorer, ident, suite, run_dir, store, rows, baseline_id,
+                                  baseline_images)
             del scorer
             free_memory()
             continue
@@ -150,8 +156,10 @@ def score_run(suite: Suite, run_dir: Path, store: Store, device: str,
             results += [(r["variant_id"], r["prompt_id"], r["seed"], math.nan, reason) for r in todo
                         if (r["variant_id"], r["prompt_id"], r["seed"]) not in done_keys]
         store.put_scores(use.name, ident, results)
+        stored += len(results)
         del scorer  # each scorer loads once and is gone before the next one loads
         free_memory()
+    return stored
 
 
 def _score_row(scorer: BaseScorer, r: dict[str, Any], run_dir: Path, meta: dict[str, dict[str, Any]],
@@ -189,8 +197,12 @@ def _flush(scorer: BaseScorer, batch: list[tuple[dict[str, Any], Sample]]):
 
 def _score_sets(scorer: BaseScorer, ident: str, suite: Suite, run_dir: Path, store: Store,
                 rows: list[dict[str, Any]], baseline_id: str,
-                baseline_images: dict[tuple[str, int], str]) -> None:
-    """Set-level metrics: each variant's images against the baseline's, same prompts and seeds."""
+                baseline_images: dict[tuple[str, int], str]) -> int:
+    """Set-level metrics: each variant's images against the baseline's, same prompts and seeds.
+
+    Returns the number of variants scored.
+    """
+    stored = 0
     existing = {(r["variant_id"], r["identity"]): r["n"] for r in store.set_scores()
                 if r["metric"] == scorer.name}
     for v in suite.variants:
@@ -207,3 +219,5 @@ def _score_sets(scorer: BaseScorer, ident: str, suite: Suite, run_dir: Path, sto
         except Exception as exc:  # noqa: BLE001
             value, reason = None, _one_line(exc)
         store.put_set_score(v.id, scorer.name, value, reason, len(pairs), ident)
+        stored += 1
+    return stored

@@ -93,8 +93,9 @@ class ARNIQA(BaseScorer):
 
     def _load(self) -> ARNIQAFromDir:
         if self._model is None:
-            from metrics._arniqa_model import ARNIQAFromDir
             from torchmetrics.functional.image.arniqa import _base_url
+
+            from metrics._arniqa_model import ARNIQAFromDir
 
             source = self.weights_dir or f"{_base_url}/{weight_files(self.regressor)[0]}"
             with loading(self.name, source, "weights_dir", TORCH_CACHE_ENV):

@@ -16,6 +16,7 @@ from prompts.base import PROMPT_SETS, Prompt, PromptError, make_prompt, normalis
 from prompts.files import (
     FORMATS,
     infer_format,
+    position,
     prompt_text,
     read_lines,
     read_rows,
@@ -75,7 +76,7 @@ class CustomFile:
             require_columns(rows, columns, where)
             prompts = []
             for i, row in enumerate(rows):
-                text = prompt_text(row.get(self.prompt_column), where, i).strip()
+                text = prompt_text(row.get(self.prompt_column), where, position(row, i)).strip()
                 category = ""
                 if self.category_column is not None:
                     category = normalise_category(row.get(self.category_column))

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from prompts.base import Prompt, PromptError, make_prompt, normalise_category, register
-from prompts.files import find_file, prompt_text, read_rows, require_columns
+from prompts.files import find_file, position, prompt_text, read_rows, require_columns
 from prompts.hub import HubSource, load_hub_rows
 
 NAME = "drawbench"
@@ -52,7 +52,8 @@ def drawbench_prompts(rows: Sequence[Mapping[str, Any]], where: str) -> list[Pro
     column = "Prompts" if "Prompts" in rows[0] else "Prompt"
     require_columns(rows, (column, "Category"), where)
     return [
-        make_prompt(NAME, i, prompt_text(row[column], where, i), normalise_category(row["Category"]))
+        make_prompt(NAME, i, prompt_text(row[column], where, position(row, i)),
+                    normalise_category(row["Category"]))
         for i, row in enumerate(rows)
     ]
 

@@ -22,7 +22,28 @@ FORMATS: dict[str, str] = {
     ".parquet": "parquet",
 }
 
-Row = dict[str, Any]
+
+
+class Row(dict[str, Any]):
+    """One table row; ``line`` is the 1-based line of the file it starts on.
+
+    None where rows have no lines (Parquet, hub datasets): messages then give the 1-based
+    row number instead (see :func:`position`).
+    """
+
+    line: int | None = None
+
+
+def _row(values: Mapping[str, Any], line: int | None) -> Row:
+    row = Row(values)
+    row.line = line
+    return row
+
+
+def position(row: Mapping[str, Any], index: int) -> str:
+    """Where row ``index`` (0-based) sits, for messages: ``line N`` of its file, else ``row N``."""
+    line = getattr(row, "line", None)
+    return f"line {line}" if line is not None else f"row {index + 1}"
 
 
 def infer_format(path: Path) -> str:
@@ -77,16 +98,19 @@ def read_delimited(path: Path, delimiter: str) -> list[Row]:
     except csv.Error as err:
         raise PromptError(f"{path}: malformed header ({err})") from None
     rows: list[Row] = []
+    end = reader.line_num  # line_num is where the reader stopped; a quoted field may span lines
     try:
         for values in reader:
+            start, end = end + 1, reader.line_num
             if not any(v.strip() for v in values):
                 continue  # blank line: spreadsheets leave them at the end
             if len(values) > len(header):
-                raise PromptError(f"{path}: row {reader.line_num} has {len(values)} fields, "
+                raise PromptError(f"{path}: line {start} has {len(values)} fields, "
                                   f"the header {len(header)}")
-            rows.append(dict(zip(header, values + [""] * (len(header) - len(values)), strict=True)))
+            padded = values + [""] * (len(header) - len(values))
+            rows.append(_row(dict(zip(header, padded, strict=True)), start))
     except csv.Error as err:
-        raise PromptError(f"{path}: malformed row {reader.line_num} ({err})") from None
+        raise PromptError(f"{path}: malformed line {reader.line_num} ({err})") from None
     return rows
 
 
@@ -102,7 +126,7 @@ def read_jsonl(path: Path) -> list[Row]:
             raise PromptError(f"{path}: line {number} is not JSON ({err.msg})") from None
         if not isinstance(row, dict):
             raise PromptError(f"{path}: line {number} is not a JSON object")
-        rows.append(row)
+        rows.append(_row(row, number))
     return rows
 
 
@@ -159,9 +183,12 @@ def cell_text(value: Any) -> str:
     return str(value)
 
 
-def prompt_text(value: Any, where: str, row: int) -> str:
-    """A prompt cell, which must not be empty; upstream text is kept byte for byte."""
+def prompt_text(value: Any, where: str, at: str) -> str:
+    """A prompt cell, which must not be empty; upstream text is kept byte for byte.
+
+    ``at`` says where the cell is, 1-based (``line 5``, ``row 3``; see :func:`position`).
+    """
     text = cell_text(value)
     if not text.strip():
-        raise PromptError(f"{where}: row {row} has an empty prompt")
+        raise PromptError(f"{where}: {at} has an empty prompt")
     return text

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from prompts.base import Prompt, PromptError, make_prompt, normalise_category, register
-from prompts.files import find_file, prompt_text, read_rows, require_columns
+from prompts.files import find_file, position, prompt_text, read_rows, require_columns
 from prompts.hub import HubSource, load_hub_rows
 
 NAME = "geneval"
@@ -35,14 +35,14 @@ HUB = HubSource(
 LOCAL_NAMES: tuple[str, ...] = ("evaluation_metadata.jsonl", "prompts/evaluation_metadata.jsonl")
 
 
-def _objects(value: Any, where: str, row: int, key: str) -> list[dict[str, Any]]:
+def _objects(value: Any, where: str, at: str, key: str) -> list[dict[str, Any]]:
     """A list of object specs, with keys that ``datasets`` filled in as None removed.
 
     ``datasets`` may turn a list of objects into Arrow structs, which give every object
     every key; dropping the None values gives back the upstream objects exactly.
     """
     if not isinstance(value, list) or not all(isinstance(o, Mapping) for o in value):
-        raise PromptError(f"{where}: row {row} has no list of objects in {key!r}")
+        raise PromptError(f"{where}: {at} has no list of objects in {key!r}")
     return [{k: v for k, v in o.items() if v is not None} for o in value]
 
 
@@ -62,10 +62,11 @@ def geneval_prompts(rows: Sequence[Mapping[str, Any]], where: str) -> list[Promp
     require_columns(rows, ("prompt", "tag", "include"), where)
     prompts = []
     for i, row in enumerate(rows):
-        meta: dict[str, Any] = {"include": _objects(row.get("include"), where, i, "include")}
+        at = position(row, i)
+        meta: dict[str, Any] = {"include": _objects(row.get("include"), where, at, "include")}
         if row.get("exclude") is not None:
-            meta["exclude"] = _objects(row["exclude"], where, i, "exclude")
-        text = prompt_text(row.get("prompt"), where, i)
+            meta["exclude"] = _objects(row["exclude"], where, at, "exclude")
+        text = prompt_text(row.get("prompt"), where, at)
         prompts.append(make_prompt(NAME, i, text, normalise_category(row.get("tag")), **meta))
     return prompts
 

@@ -60,8 +60,8 @@ def hpsv2_prompts(by_style: Mapping[str, Sequence[Any]], where: str) -> list[Pro
             raise PromptError(f"{where}: style {style!r} is not a list of prompts")
         for i, text in enumerate(texts):
             if not isinstance(text, str):
-                raise PromptError(f"{where}: {style}[{i}] is not a string")
-            text = prompt_text(text, f"{where} {style}", i)
+                raise PromptError(f"{where}: {style} item {i + 1} is not a string")
+            text = prompt_text(text, where, f"{style} item {i + 1}")
             prompts.append(make_prompt(NAME, len(prompts), text, style, style_index=i))
     if not prompts:
         raise PromptError(f"{where}: the set is empty")

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from prompts.base import Prompt, PromptError, normalise_category, prompt_id, register
-from prompts.files import Row, cell_text, find_file, prompt_text, read_rows, require_columns
+from prompts.files import Row, cell_text, find_file, position, prompt_text, read_rows, require_columns
 from prompts.hub import HubSource, load_hub_rows
 
 NAME = "parti"
@@ -71,7 +71,7 @@ def parti_prompts(
         note = cell_text(row.get("Note")).strip()
         if note:
             meta["note"] = note
-        text = prompt_text(row["Prompt"], where, i)
+        text = prompt_text(row["Prompt"], where, position(row, i))
         # Built directly: make_prompt's own ``category`` argument would clash with meta's.
         prompts.append(Prompt(prompt_id(NAME, i, text), text, NAME, i, labels[category], meta))
     return prompts

@@ -97,7 +97,11 @@ def test_two_files_with_one_name(tmp_path: Path) -> None:
 @pytest.mark.parametrize(("name", "content", "problem"), [
     ("p.txt", "\n\n", "has no prompts"),
     ("p.csv", "", "the file is empty"),
-    ("p.csv", "prompt,category\n,x\n", "row 0 has an empty prompt"),
+    # Errors name the file's own 1-based line: the header is line 1, blank lines count.
+    ("p.csv", "prompt,category\n,x\n", "p.csv): line 2 has an empty prompt"),
+    ("p.csv", "prompt,category\na,x\n\n\"multi\nline\",y\n,z\n", "p.csv): line 6 has an empty prompt"),
+    ("p.tsv", "prompt\tcategory\na\tx\nb\tx\ty\n", "p.tsv: line 3 has 3 fields"),
+    ("p.jsonl", '{"prompt": "a"}\n\n{"prompt": " "}\n', "p.jsonl): line 3 has an empty prompt"),
     ("p.jsonl", "[1, 2]\n", "line 1 is not a JSON object"),
     ("p.jsonl", "{oops\n", "line 1 is not JSON"),
 ])
@@ -114,3 +118,12 @@ def test_custom_files_mix_with_named_sets(tmp_path: Path) -> None:
     selection = parse_prompts_table(
         {"sets": ["smoke"], "file": [{"name": "mine", "path": "p.txt"}]}, tmp_path)
     assert [p.set for p in resolve_prompts(selection)] == ["smoke"] * 8 + ["mine"]
+
+
+def test_rows_without_lines_are_numbered_from_one() -> None:
+    # Hub and Parquet rows have no file lines: messages give the 1-based row number.
+    from prompts.drawbench import drawbench_prompts
+
+    rows = [{"Prompt": "a cat", "Category": "x"}, {"Prompt": " ", "Category": "x"}]
+    with pytest.raises(PromptError, match=r"^hub copy: row 2 has an empty prompt$"):
+        drawbench_prompts(rows, "hub copy")
