@@ -95,12 +95,9 @@ def score_batch(scorer: BaseScorer, samples: Sequence[Sample]) -> list[tuple[flo
                 for v in values]
     except MissingWeights:  # no image can be scored: say so once, not per image
         raise
-    except Exception:  # noqa: BLE001 - fall back to isolating the failing images
-        if len(samples) == 1:
-            try:
-                return [(float(scorer.score(samples)[0]), None)]
-            except Exception as exc:  # noqa: BLE001
-                return [(math.nan, _one_line(exc))]
+    except Exception as exc:  # noqa: BLE001 - fall back to isolating the failing images
+        if len(samples) == 1:  # isolated already: its failure is the reason (scored once)
+            return [(math.nan, _one_line(exc))]
         return [r for s in samples for r in score_batch(scorer, [s])]
 
 

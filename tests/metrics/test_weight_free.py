@@ -53,4 +53,4 @@ def test_paired_metrics_refuse_missing_or_mismatched_references() -> None:
 
 def test_registry_refuses_duplicate_names() -> None:
     with pytest.raises(ValueError, match="duplicate"):
-        SCORERS.register("psnr")(object)
+        SCORERS.register(type("AnotherPSNR", (), {"name": "psnr"}))
