@@ -10,20 +10,19 @@ import warnings
 import torch
 from torchmetrics.functional.image.arniqa import _base_url, _NoTrainArniqa
 
-from metrics.arniqa import weight_files
-
 
 class ARNIQAFromDir(_NoTrainArniqa):
     """torchmetrics' ARNIQA whose weights are read from (or downloaded into) ``weights_dir``."""
 
-    def __init__(self, regressor_dataset: str, weights_dir: str | None) -> None:
-        self._weights_dir = weights_dir  # read by _load_weights, which the parent init calls
+    def __init__(self, regressor_dataset: str, weights_dir: str | None, files: tuple[str, str]) -> None:
+        # Both read by _load_weights, which the parent init calls.
+        self._weights_dir, self._files = weights_dir, files
         super().__init__(regressor_dataset=regressor_dataset)  # type: ignore[arg-type]
 
     def _load_weights(self) -> None:
         # Same files, key renames and strictness as torchmetrics' _load_weights; model_dir=None
         # is torch.hub's cache, so the default behaves as torchmetrics does.
-        encoder_file, regressor_file = weight_files(self.regressor_dataset)
+        encoder_file, regressor_file = self._files  # arniqa.weight_files
         encoder = torch.hub.load_state_dict_from_url(
             f"{_base_url}/{encoder_file}", model_dir=self._weights_dir, map_location="cpu"
         )

@@ -99,7 +99,8 @@ class ARNIQA(BaseScorer):
 
             source = self.weights_dir or f"{_base_url}/{weight_files(self.regressor)[0]}"
             with loading(self.name, source, "weights_dir", TORCH_CACHE_ENV):
-                self._model = ARNIQAFromDir(self.regressor, self.weights_dir).to(self.device)
+                self._model = ARNIQAFromDir(self.regressor, self.weights_dir,
+                                            weight_files(self.regressor)).to(self.device)
         return self._model
 
     def score(self, samples: Sequence[Sample]) -> list[float]:

@@ -20,9 +20,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import asdict
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-import torch
 from PIL import Image
 
 from metrics._clip import model_identity
@@ -31,6 +30,9 @@ from metrics._weights import loading
 from metrics.base import BaseScorer, Kind, Sample, register
 from metrics.geneval_detector import DETECTOR_SIZE, TOP_K, detect, detector_input_size, load_detector
 from metrics.geneval_rules import COLORS, Detection, Rules, judge, keep_detections
+
+if TYPE_CHECKING:  # torch loads with the model (see metrics/base.py)
+    import torch
 
 DETECTOR = "facebook/mask2former-swin-small-coco-instance"
 CLIP = "openai/clip-vit-large-patch14"
@@ -52,6 +54,8 @@ class ColourClassifier:
 
     def classifier(self, classname: str) -> torch.Tensor:
         """[D, len(COLORS)] unit text embeddings of the colours for this object class."""
+        import torch
+
         if classname not in self._classifiers:
             columns = []
             for colour in COLORS:
@@ -76,6 +80,8 @@ class ColourClassifier:
         return out
 
     def __call__(self, image: Image.Image, classname: str, objects: Sequence[Detection]) -> list[str]:
+        import torch
+
         with torch.inference_mode():
             pixels = self.processor(images=self.crops(image, objects), return_tensors="pt")["pixel_values"]
             emb = _features(self.model.get_image_features(
@@ -85,6 +91,8 @@ class ColourClassifier:
 
 
 def _features(out: Any) -> torch.Tensor:
+    import torch
+
     # transformers 5 returns a ModelOutput whose pooler_output is the projected embedding.
     return (out if isinstance(out, torch.Tensor) else out.pooler_output).float()
 

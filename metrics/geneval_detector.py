@@ -20,11 +20,12 @@ longer side at most 1333, sizes rounded to multiples of 32, ImageNet mean/std.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import torch
-import torch.nn.functional as F
 from PIL import Image
+
+if TYPE_CHECKING:  # torch loads with the detector (see metrics/base.py)
+    import torch
 
 from metrics.geneval_rules import CLASSES, Detection
 
@@ -51,6 +52,8 @@ def load_detector(model: str, revision: str | None, device: str, dtype: torch.dt
 
 def mask_boxes(masks: torch.Tensor) -> torch.Tensor:
     """Tight boxes [N, 4] (x1, y1, x2 + 1, y2 + 1) of boolean masks [N, H, W]; empty -> zeros."""
+    import torch
+
     boxes = torch.zeros((masks.shape[0], 4), dtype=torch.float32)
     cols = masks.any(dim=1).cpu()
     rows = masks.any(dim=2).cpu()
@@ -75,6 +78,8 @@ def instances(class_logits: torch.Tensor, mask_logits: torch.Tensor, valid: tupl
         size: Height and width of the original image.
         top_k: How many (query, class) pairs to keep.
     """
+    import torch.nn.functional as F  # noqa: N812
+
     probs = class_logits.float().softmax(-1)[:, :-1]
     n_classes = probs.shape[1]
     scores, flat = probs.flatten().topk(min(top_k, probs.numel()), sorted=False)
@@ -98,6 +103,8 @@ def instances(class_logits: torch.Tensor, mask_logits: torch.Tensor, valid: tupl
 def detect(net: Any, processor: Any, images: Sequence[Image.Image], top_k: int = TOP_K,
            size: dict[str, int] | None = None) -> list[dict[str, list[Detection]]]:
     """Detections per class name for each image (a batch through the network at once)."""
+    import torch
+
     param = next(net.parameters())
     inputs = processor(images=[im.convert("RGB") for im in images], size=size or DETECTOR_SIZE,
                        return_tensors="pt")

@@ -11,14 +11,15 @@ scores into preference probabilities). Float32 by default, as the reference code
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, ClassVar
-
-import torch
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from metrics._clip import describe_image_processor, describe_safely, model_identity
 from metrics._torch import check_batch_size, dtype_name, resolve_dtype
 from metrics._weights import loading
 from metrics.base import BaseScorer, Kind, Sample, register
+
+if TYPE_CHECKING:  # torch loads with the model (see metrics/base.py)
+    import torch
 
 MODEL = "yuvalkirstain/PickScore_v1"
 PROCESSOR = "laion/CLIP-ViT-H-14-laion2B-s32B-b79K"
@@ -26,6 +27,8 @@ MAX_TOKENS = 77  # the card truncates prompts to CLIP's context
 
 
 def _unit(out: Any) -> torch.Tensor:
+    import torch
+
     emb = (out if isinstance(out, torch.Tensor) else out.pooler_output).float()
     return emb / emb.norm(dim=-1, keepdim=True)
 
@@ -91,6 +94,8 @@ class PickScore(BaseScorer):
 
     def score(self, samples: Sequence[Sample]) -> list[float]:
         """One PickScore per sample, against the sample's prompt."""
+        import torch
+
         if not samples:
             return []
         model, processor = self.load()

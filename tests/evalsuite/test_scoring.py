@@ -17,12 +17,12 @@ from evalsuite.scoring import (
     PAIR_RESIZE,
     _score_sets,
     identity_key,
-    metric_info,
     paired_sample,
     score_batch,
     score_run,
+    stored_identity,
 )
-from evalsuite.spec import MetricUse, Suite, parse_suite
+from evalsuite.spec import Suite, parse_suite
 from evalsuite.store import SampleRow, Store
 from metrics import BaseScorer, Kind, Sample
 from metrics.psnr import PSNR
@@ -171,16 +171,13 @@ def test_paired_identity_records_the_resize_and_pairs_are_resized() -> None:
     assert pair.image.size == (32, 24) and pair.reference is not None
 
 
-def test_metric_info_needs_no_scorer_and_reports_the_stored_identity() -> None:
-    uses = [MetricUse("psnr"), MetricUse("lpips", (("net", "vgg"),)), MetricUse("cmmd")]
+def test_the_stored_identity_is_read_without_building_a_scorer() -> None:
     rows = [{"metric": "psnr", "identity": '{"name": "psnr", "v": 1}'}] * 2 + [
         {"metric": "psnr", "identity": '{"name": "psnr", "v": 2}'},
         {"metric": "cmmd", "identity": '{"name": "cmmd"}'}, {"metric": "other", "identity": "{}"}]
-    info = metric_info(uses, rows)
-    assert info["psnr"] == {"higher_is_better": True, "kind": "paired", "ideal": None,
-                            "identity": {"name": "psnr", "v": 1}}  # the most common one
-    assert info["lpips"] == {"higher_is_better": False, "kind": "paired", "ideal": 0.0, "identity": None}
-    assert info["cmmd"]["kind"] == "set" and info["cmmd"]["identity"] == {"name": "cmmd"}
+    assert stored_identity("psnr", rows) == {"name": "psnr", "v": 1}  # the most common one
+    assert stored_identity("cmmd", rows) == {"name": "cmmd"}
+    assert stored_identity("lpips", rows) is None  # not scored yet
 
 
 class MeanGap(BaseScorer):
