@@ -14,7 +14,7 @@ from plotly.offline import get_plotlyjs
 
 from reports.files import atomic_path, write_atomic
 from reports.html import PLOTLY_JS, ensure_plotly
-from tests.conftest import REPO
+from tests.conftest import REPO, hang_guard
 from tests.reports._synthetic import render_synthetic
 
 PLOTLY_BYTES = len(get_plotlyjs().encode("utf-8"))
@@ -56,7 +56,7 @@ def test_kill_9_mid_write_leaves_the_old_file(tmp_path: Path) -> None:
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     proc = subprocess.Popen([sys.executable, "-c", WRITER, str(path), str(ready)], env=env)
     try:
-        deadline = time.monotonic() + 600  # a hang guard, not a speed limit
+        deadline = time.monotonic() + hang_guard()
         while not ready.exists():
             assert proc.poll() is None, "the writer exited before writing"
             assert time.monotonic() < deadline, "the writer never started writing"
