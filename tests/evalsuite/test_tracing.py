@@ -55,21 +55,21 @@ def _between(values: list[float]) -> list[float]:
 
 def _thresholds(trace: ImageTrace, accelerator: str) -> list[float]:
     """Two thresholds: one low in the signal's range (a late first skip), one high (an early one)."""
-    if accelerator in ("fbcache", "para-attn", "cache-dit"):
-        signal = trace.signals["fn1" if accelerator == "cache-dit" else "first_block"]
+    if accelerator in ("fbcache", "para_attn", "cache_dit"):
+        signal = trace.signals["fn1" if accelerator == "cache_dit" else "first_block"]
         mids = _between([row[-1] for row in signal[1:]])
         return [mids[len(mids) // 4], mids[-1]]
     return [0.3, 0.7] if accelerator == "teacache" else [0.02, 0.3]
 
 
 CACHES = [("fbcache", {}), ("teacache", {}), ("magcache", {"retention_ratio": 0.0}),
-          ("para-attn", {}), ("cache-dit", {"Fn_compute_blocks": 1, "max_warmup_steps": 1})]
+          ("para_attn", {}), ("cache_dit", {"Fn_compute_blocks": 1, "max_warmup_steps": 1})]
 
 
 @pytest.mark.parametrize("accelerator, fixed", CACHES, ids=[c for c, _ in CACHES])
 def test_prediction_matches_measured_decisions_up_to_first_skip(trace: ImageTrace, accelerator: str,
                                                                 fixed: dict) -> None:
-    module = {"para-attn": "para_attn", "cache-dit": "cache_dit"}.get(accelerator)
+    module = {"para_attn": "para_attn", "cache_dit": "cache_dit"}.get(accelerator)
     if module and importlib.util.find_spec(module) is None:
         pytest.skip(f"{module} is not installed")
     cls = ACCELERATORS.get(accelerator)
