@@ -14,6 +14,7 @@ from typing import Any
 
 import prompts as prompt_sets
 from evalsuite.accelerators import ACCELERATORS
+from evalsuite.cache_evidence import with_cache_evidence
 from evalsuite.cp_checks import gpus_per_image
 from evalsuite.drift import retimed_rows
 from evalsuite.errors import UserError
@@ -203,6 +204,7 @@ def summarize(suite: Suite, run_dir: Path, store: Store, tables: RunTables | Non
         suite=suite.name, baseline=suite.baseline, variants=t.variants, samples=t.samples,
         scores=t.scores, set_scores=t.set_scores, metrics=t.metrics, pricing=t.pricing,
         expected_per_variant=t.expected, drift_samples=t.drift_samples)
+    summary = with_cache_evidence(summary, suite, run_dir, t.samples, t.scores)  # fewer steps, traces
     return replace(summary, recommendation=suite_recommendation(suite, summary))
 
 

@@ -64,6 +64,7 @@ class RunSpec:
     timeout_s: float | None = None  # per-variant worker wall-clock limit
     # Baseline images timed again at the end of the sweep, in a fresh worker (0: no drift check).
     drift_images: int = 3
+    trace_images: int | None = None  # baseline images traced for the caches (None: 4 if any cache)
 
 
 @dataclass(frozen=True)
@@ -355,6 +356,8 @@ def parse_suite(raw: Mapping[str, Any], source: str, base_dir: Path) -> Suite:
         raise _fail(source, "run", "warmup must be >= 0 and timeout_s > 0")
     if run.drift_images < 0:
         raise _fail(source, "run.drift_images", "must be >= 0")
+    if run.trace_images is not None and run.trace_images < 0:
+        raise _fail(source, "run.trace_images", "must be >= 0")
     try:
         selection = prompts.parse_prompts_table(_table(source, raw, "prompts"), base_dir)
     except prompts.PromptError as exc:

@@ -44,6 +44,8 @@ class WorkerJob:
     group: Any = None  # a CPGroup when K workers generate each image together (context parallel)
     spawned_at: float = 0.0  # time.time() when the process was started (set by whoever starts it)
     telemetry: bool = True  # write the variant's telemetry file (not for the drift re-timing)
+    trace_items: tuple[WorkItem, ...] = ()  # generate again, untimed, with trace hooks (tracing.py)
+    trace_fn: tuple[int, ...] = ()  # cache-dit Fn values whose residual the trace records
 
     @classmethod
     def build(cls, run_dir: str, variant: Variant, model: ModelSpec, device: str,

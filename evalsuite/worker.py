@@ -156,6 +156,11 @@ def run_worker(job: WorkerJob, conn: Any) -> None:
             ))
         measure.end()
         checks = [msg for a in applied if (msg := a.check())] if job.items else []
+        if job.trace_items and job.group is None:  # untimed, after any timed images
+            from evalsuite.tracing import record_traces, trace_path
+
+            checks += record_traces(pipe, model, job.device, job.trace_items,
+                                    trace_path(Path(job.run_dir), job.variant.name, vid), job.trace_fn)
         if (job.group is None or job.group.leader) and job.telemetry:
             _write_telemetry(Path(job.run_dir), job, applied, measure.telemetry(), load_s=load_s,
                              cold_s=cold_s)

@@ -13,8 +13,8 @@ diffusers' ``calibrate=True`` prints for one prompt).
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -32,10 +32,6 @@ class PolyFit:
     n_points: int
     x_range: tuple[float, float]  # the fit is only trustworthy inside it
 
-    def to_dict(self) -> dict[str, object]:
-        """The JSON form."""
-        return {"coefficients": list(self.coefficients), "r2": self.r2, "n_points": self.n_points,
-                "x_range": list(self.x_range)}
 
 
 def fit_polynomial(x: Sequence[float], y: Sequence[float], degree: int = TEACACHE_DEGREE) -> PolyFit:
@@ -85,6 +81,34 @@ def magcache_ratios(traces: Sequence[ImageTrace]) -> tuple[float, ...]:
         raise ValueError(f"traced images have different step counts: {sorted(steps)}")
     table = np.asarray([t.signals["mag_ratio"] for t in traces], dtype=float)
     return tuple(float(v) for v in np.nanmean(table, axis=0))
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """summary.json ``calibration``: per-model cache constants from the baseline's traces."""
+
+    n_images: int
+    teacache: PolyFit | None = None  # the refitted rescale polynomial
+    magcache_ratios: tuple[float, ...] = ()
+    snippets: Mapping[str, str] = field(default_factory=dict)  # accelerator -> suite-file text
+    errors: Mapping[str, str] = field(default_factory=dict)  # accelerator -> why there is none
+
+
+def calibrate(traces: Sequence[ImageTrace]) -> Calibration:
+    """Both calibrations from ``traces``; a failing one is reported in ``errors``."""
+    fit, ratios = None, ()
+    snippets, errors = {}, {}
+    try:
+        fit = fit_teacache(traces)
+        snippets["teacache"] = f"teacache = {{ coefficients = {toml_list(fit.coefficients)} }}"
+    except (KeyError, ValueError) as exc:
+        errors["teacache"] = f"{type(exc).__name__}: {exc}"
+    try:
+        ratios = magcache_ratios(traces)
+        snippets["magcache"] = f"magcache = {{ mag_ratios = {toml_list(ratios)} }}"
+    except (KeyError, ValueError) as exc:
+        errors["magcache"] = f"{type(exc).__name__}: {exc}"
+    return Calibration(len(traces), fit, ratios, snippets, errors)
 
 
 def toml_list(values: Sequence[float], digits: int = 6) -> str:

@@ -12,6 +12,7 @@ from typing import Any
 
 import plotly.graph_objects as go
 
+from reports.frontier import CurvePoint, reference_curve
 from reports.records import Pair, Summary
 from reports.summary import quality_of
 
@@ -97,6 +98,8 @@ def pareto_figure(summary: Summary, metric: str, axis: str) -> go.Figure:
         p["ci"] = finite_ci(p["ci"])
     fig = go.Figure()
     crowd = crowded([p["x"] for p in pts], [p["y"] for p in pts])
+    if (curve := _fewer_steps_curve(summary, pts)) is not None:
+        fig.add_trace(curve)
     front = sorted((p for p in pts if p["front"]), key=lambda p: p["x"])
     fig.add_trace(go.Scatter(x=[p["x"] for p in front], y=[p["y"] for p in front], mode="lines",
                              line={"dash": "dot", "color": "#888"}, name="Pareto front",
@@ -124,6 +127,20 @@ def pareto_figure(summary: Summary, metric: str, axis: str) -> go.Figure:
     fig.update_layout(title=f"{esc(metric)} vs {xlabel.split(',')[0]}", xaxis_title=xlabel,
                       yaxis_title=f"{esc(metric)} ({arrow}), 95% CI", **LAYOUT)
     return fig
+
+
+def _fewer_steps_curve(summary: Summary, pts: list[dict[str, Any]]) -> go.Scatter | None:
+    """The baseline at fewer steps (``[report] steps_frontier``) as a dashed reference line."""
+    frontier = summary.steps_frontier
+    steps = {p.variant: p.steps for p in frontier.points} if frontier else {}
+    curve = reference_curve(CurvePoint(p["v"].name, steps[p["v"].name], p["x"], p["y"])
+                            for p in pts if p["v"].name in steps)
+    if len(curve) < 2:
+        return None
+    return go.Scatter(x=[c.x for c in curve], y=[c.quality for c in curve], mode="lines+markers",
+                      line={"dash": "dash", "color": "#d62728"}, marker={"symbol": "x", "size": 7},
+                      name="fewer steps (reference)", text=[f"{c.steps} steps" for c in curve],
+                      hovertemplate="%{text}<extra>fewer steps</extra>")
 
 
 def speedup_figure(summary: Summary, metric: str) -> go.Figure:

@@ -28,9 +28,13 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from reports.bootstrap import Key, paired_delta
+from reports.jsonio import to_json
+
+if TYPE_CHECKING:  # records.py holds these verdicts in the summary: no import circle
+    from reports.records import MetricInfo
 
 # Target speedups of the reference step counts. Published cache speedups on FLUX.1-dev sit
 # between ~1.3x (conservative FBCache/TeaCache thresholds) and ~2.5x (aggressive TeaCache,
@@ -79,15 +83,13 @@ def partner_for(latency_s: float, points: Sequence[FrontierPoint]) -> FrontierPo
     return max(fitting, key=lambda p: (p.steps, -p.latency_s)) if fitting else None
 
 
-def reference_values(info: Mapping[str, Any], keys: Iterable[Key]) -> dict[Key, float]:
+def reference_values(info: MetricInfo, keys: Iterable[Key]) -> dict[Key, float]:
     """What a paired metric's baseline scores against itself, per key (its ideal or +/-inf).
 
     Used when the partner is the baseline itself: a paired metric (SSIM, LPIPS, PSNR)
     compares an image with the baseline's, so the baseline's own value is the ideal.
     """
-    ideal = info.get("ideal")
-    value = float(ideal) if ideal is not None else (math.inf if info["higher_is_better"] else -math.inf)
-    return {k: value for k in keys}
+    return {k: info.reference for k in keys}
 
 
 @dataclass(frozen=True)
@@ -100,20 +102,15 @@ class MetricComparison:
     n_pairs: int
     verdict: str | None  # BETTER, NO_BETTER, WORSE; None without a CI
 
-    def to_dict(self) -> dict[str, Any]:
-        """The JSON form (summary.json)."""
-        return {"metric": self.metric, "delta": self.delta,
-                "ci": list(self.ci) if self.ci else None, "n_pairs": self.n_pairs,
-                "verdict": self.verdict}
 
 
-def compare_metric(metric: str, info: Mapping[str, Any], cache: Mapping[Key, float | None],
+def compare_metric(metric: str, info: MetricInfo, cache: Mapping[Key, float | None],
                    partner: Mapping[Key, float | None]) -> MetricComparison:
     """Paired comparison of one metric between a cache variant and its partner.
 
     Args:
         metric: the metric's name.
-        info: the metric's {higher_is_better, ...}.
+        info: how to read the metric (its direction).
         cache: the cache variant's per-image values by (prompt, seed).
         partner: the partner's per-image values by (prompt, seed).
     """
@@ -125,7 +122,7 @@ def compare_metric(metric: str, info: Mapping[str, Any], cache: Mapping[Key, flo
     elif not significant:
         verdict = NO_BETTER
     else:
-        gain = d.estimate if info["higher_is_better"] else -(d.estimate or 0.0)
+        gain = d.estimate if info.higher_is_better else -(d.estimate or 0.0)
         verdict = BETTER if (gain or 0.0) > 0 else WORSE
     return MetricComparison(metric, d.estimate, ci, d.n, verdict)
 
@@ -151,23 +148,19 @@ class FrontierVerdict:
     partner_steps: int | None
     partner_latency_s: float | None
     verdict: str | None
-    metrics: tuple[MetricComparison, ...] = ()
+    metrics: Mapping[str, MetricComparison] = field(default_factory=dict)
     reason: str | None = None  # why there is no verdict, or a caveat on it
-    method: str = field(default=METHOD)
+    method: str = METHOD
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON form (summary.json ``vs_fewer_steps``)."""
-        return {"variant": self.variant, "verdict": self.verdict, "latency_s": self.latency_s,
-                "partner": self.partner, "partner_steps": self.partner_steps,
-                "partner_latency_s": self.partner_latency_s,
-                "metrics": {c.metric: c.to_dict() for c in self.metrics},
-                "reason": self.reason, "method": self.method}
+        return to_json(self)
 
 
 def frontier_verdict(variant: str, latency_s: float, points: Sequence[FrontierPoint],
                      values: Mapping[str, Mapping[Key, float | None]],
                      point_values: Mapping[str, Mapping[str, Mapping[Key, float | None]]],
-                     metrics: Mapping[str, Mapping[str, Any]]) -> FrontierVerdict:
+                     metrics: Mapping[str, MetricInfo]) -> FrontierVerdict:
     """Judge one cache variant against the frontier.
 
     Args:
@@ -177,10 +170,10 @@ def frontier_verdict(variant: str, latency_s: float, points: Sequence[FrontierPo
         values: metric -> the cache variant's per-image values.
         point_values: frontier point name -> metric -> per-image values (for the baseline,
             paired metrics hold ``reference_values``).
-        metrics: metric -> {higher_is_better, kind, ...}; set-level metrics are skipped
+        metrics: metric -> info; set-level metrics are skipped
             (one value per variant has no pairs to compare).
     """
-    per_image = [m for m, info in metrics.items() if info.get("kind") != "set"]
+    per_image = [m for m, info in metrics.items() if info.kind != "set"]
     partner = partner_for(latency_s, points)
     reason = None
     if partner is None:
@@ -191,13 +184,33 @@ def frontier_verdict(variant: str, latency_s: float, points: Sequence[FrontierPo
         partner = min(points, key=lambda p: p.latency_s)
         reason = (f"faster than the fewest-steps reference ({partner.steps} steps); "
                   "only a clear win is a verdict, add smaller step counts to judge it")
-    comps = tuple(compare_metric(m, metrics[m], values.get(m, {}), point_values.get(partner.name, {})
-                                 .get(m, {})) for m in per_image)
-    verdict = overall(comps)
+    comps = {m: compare_metric(m, metrics[m], values.get(m, {}),
+                               point_values.get(partner.name, {}).get(m, {})) for m in per_image}
+    verdict = overall(comps.values())
     if reason is not None and verdict != BETTER:
         verdict = None
     return FrontierVerdict(variant, latency_s, partner.name, partner.steps, partner.latency_s,
                            verdict, comps, reason)
+
+
+@dataclass(frozen=True)
+class FrontierPointResult:
+    """One point of the frontier as summary.json records it."""
+
+    variant: str
+    steps: int
+    latency_s: float  # p50
+    cost_per_image_usd: float | None = None
+
+
+@dataclass(frozen=True)
+class StepsFrontier:
+    """summary.json ``steps_frontier``: the reference points and every cache's verdict."""
+
+    method: str
+    rule: str
+    points: tuple[FrontierPointResult, ...] = ()
+    verdicts: tuple[FrontierVerdict, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
+from reports.calibration import Calibration
+from reports.frontier import FrontierVerdict, StepsFrontier
+from reports.traces import TracePrediction
+
 # --- what the report reads: metrics, variants and the store's rows ---------------------
 
 MetricKind = Literal["per-image", "paired", "set"]
@@ -417,6 +421,9 @@ class VariantResult:
     sweep: tuple[SweepAxis, ...] = ()
     metrics: Mapping[str, MetricEntry] = field(default_factory=dict)
     endpoint: EndpointStats | None = None  # endpoint variants only
+    role: str | None = None  # "steps_frontier": a fewer-steps reference variant
+    vs_fewer_steps: FrontierVerdict | None = None  # caches, with [report] steps_frontier
+    trace_prediction: TracePrediction | None = None  # caches, when the baseline was traced
 
 
 @dataclass(frozen=True)
@@ -554,6 +561,8 @@ class Summary:
     telemetry: Telemetry = field(default_factory=Telemetry)
     recommendation: Recommendation | None = None
     drift: Drift | None = None
+    steps_frontier: StepsFrontier | None = None  # docs/FRONTIER.md
+    calibration: Calibration | None = None  # from the baseline's traces
 
     def variant(self, name: str) -> VariantResult:
         """The variant called ``name`` (KeyError if none)."""

@@ -248,6 +248,17 @@ def predict(traces: Sequence[ImageTrace], accelerator: str, params: Mapping[str,
                       steps / work if work > 0 else math.inf, len(patterns), patterns)
 
 
+@dataclass(frozen=True)
+class TracePrediction:
+    """summary.json ``variants[].trace_prediction``: predicted against measured, same images."""
+
+    predicted_skip_rate: float
+    predicted_speedup: float  # denoising work only (see SkipPattern.speedup)
+    measured_skip_rate: float | None  # over the traced images the variant generated
+    n_images: int  # traced images
+    n_measured: int  # of those, images the variant generated
+
+
 def threshold_for_speedup(traces: Sequence[ImageTrace], accelerator: str, params: Mapping[str, Any],
                           target: float, hi: float, *, iterations: int = 40) -> float | None:
     """The smallest threshold in ``[0, hi]`` whose predicted speedup reaches ``target``.

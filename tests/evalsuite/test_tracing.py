@@ -63,16 +63,20 @@ def _thresholds(trace: ImageTrace, accelerator: str) -> list[float]:
 
 
 CACHES = [("fbcache", {}), ("teacache", {}), ("magcache", {"retention_ratio": 0.0}),
+          ("magcache", {"retention_ratio": 0.0, "mag_ratios": "from the trace"}),
           ("para_attn", {}), ("cache_dit", {"Fn_compute_blocks": 1, "max_warmup_steps": 1})]
 
 
-@pytest.mark.parametrize("accelerator, fixed", CACHES, ids=[c for c, _ in CACHES])
+@pytest.mark.parametrize("accelerator, fixed", CACHES, ids=[c + ("-own-ratios" if "mag_ratios" in f else "")
+                                                              for c, f in CACHES])
 def test_prediction_matches_measured_decisions_up_to_first_skip(trace: ImageTrace, accelerator: str,
                                                                 fixed: dict) -> None:
     module = {"para_attn": "para_attn", "cache_dit": "cache_dit"}.get(accelerator)
     if module and importlib.util.find_spec(module) is None:
         pytest.skip(f"{module} is not installed")
     cls = ACCELERATORS.get(accelerator)
+    if fixed.get("mag_ratios"):  # a calibrated table: this model's own ratios, from the trace
+        fixed = {**fixed, "mag_ratios": list(trace.signals["mag_ratio"])}
     skipped_somewhere = False
     for threshold in _thresholds(trace, accelerator):
         defaults = {k: p.default for k, p in cls.params.items()}
@@ -89,6 +93,19 @@ def test_prediction_matches_measured_decisions_up_to_first_skip(trace: ImageTrac
             assert measured == predicted
         skipped_somewhere |= bool(firsts)
     assert skipped_somewhere, "no threshold skipped a step: the test would prove nothing"
+
+
+def test_bad_calibration_parameters_are_rejected_before_running() -> None:
+    env = None
+    mag, tea = ACCELERATORS.get("magcache")(), ACCELERATORS.get("teacache")()
+    with pytest.raises(ValueError, match="mag_ratios"):
+        mag.check_environment({"mag_ratios": [1.0, "x"]}, env)
+    with pytest.raises(ValueError, match="mag_ratios"):
+        mag.check_environment({"mag_ratios": [1.0]}, env)
+    with pytest.raises(ValueError, match="coefficients"):
+        tea.check_environment({"coefficients": [1.0, True]}, env)
+    mag.check_environment({"mag_ratios": []}, env)
+    tea.check_environment({"coefficients": [1, 0.5]}, env)
 
 
 def test_trace_signals_have_the_documented_shapes(trace: ImageTrace) -> None:

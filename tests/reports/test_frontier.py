@@ -19,10 +19,11 @@ from reports.frontier import (
     reference_curve,
     reference_values,
 )
+from reports.records import MetricInfo
 
-PER_IMAGE = {"higher_is_better": True, "kind": "per-image", "ideal": None}
-LPIPS = {"higher_is_better": False, "kind": "paired", "ideal": 0.0}
-SET = {"higher_is_better": False, "kind": "set", "ideal": 0.0}
+PER_IMAGE = MetricInfo(True, "per-image")
+LPIPS = MetricInfo(False, "paired", 0.0)
+SET = MetricInfo(False, "set", 0.0)
 POINTS = [FrontierPoint("baseline", 28, 10.0), FrontierPoint("steps-22", 22, 8.0),
           FrontierPoint("steps-14", 14, 5.2), FrontierPoint("steps-9", 9, 3.5)]
 
@@ -60,7 +61,7 @@ def test_verdicts_better_no_better_worse() -> None:
                              {"q": PER_IMAGE})
         assert v.partner == "steps-14" and v.partner_steps == 14 and v.partner_latency_s == 5.2
         assert v.verdict == expected, (offset, v)
-        m = v.metrics[0]
+        m = v.metrics["q"]
         assert m.n_pairs == 32 and m.ci is not None and m.ci[0] <= m.delta <= m.ci[1]
         assert math.isclose(m.delta, offset, abs_tol=0.02)
     d = v.to_dict()
@@ -72,7 +73,7 @@ def test_lower_is_better_metric_and_set_metrics_skipped() -> None:
     cache = {k: 0.1 + 0.001 * i for i, k in enumerate(partner)}  # lower LPIPS: better
     v = frontier_verdict("fbc", 6.0, POINTS, {"lpips": cache, "cmmd": {}},
                          {"steps-14": {"lpips": partner}}, {"lpips": LPIPS, "cmmd": SET})
-    assert [m.metric for m in v.metrics] == ["lpips"]
+    assert list(v.metrics) == ["lpips"]
     assert v.verdict == BETTER
 
 
@@ -80,7 +81,7 @@ def test_baseline_as_partner_uses_reference_values() -> None:
     keys = list(_values(0.0))
     ref = reference_values(LPIPS, keys)
     assert set(ref.values()) == {0.0}
-    assert set(reference_values({"higher_is_better": True, "ideal": None}, keys).values()) == {math.inf}
+    assert set(reference_values(MetricInfo(True, "paired"), keys).values()) == {math.inf}
     cache = {k: 0.2 + 0.01 * (i % 3) for i, k in enumerate(keys)}
     v = frontier_verdict("slow-cache", 11.0, POINTS, {"lpips": cache}, {"baseline": {"lpips": ref}},
                          {"lpips": LPIPS})
@@ -101,7 +102,7 @@ def test_faster_than_every_point_needs_a_clear_win() -> None:
 def test_no_pairs_gives_no_verdict() -> None:
     v = frontier_verdict("fbc", 6.0, POINTS, {"q": {("p0", 0): 1.0}}, {"steps-14": {"q": {}}},
                          {"q": PER_IMAGE})
-    assert v.verdict is None and v.metrics[0].n_pairs == 0
+    assert v.verdict is None and v.metrics["q"].n_pairs == 0
 
 
 def test_overall_rule() -> None:
