@@ -24,6 +24,7 @@ from evalsuite.store import Store
 from evalsuite.tune_result import Probe
 from evalsuite.tune_variants import sub_suite, variant_table
 from reports.frontier import FrontierPoint, frontier_verdict, reference_values
+from reports.records import MetricInfo
 
 
 def reference_steps(base_steps: int, skip_rate: float) -> int | None:
@@ -60,14 +61,13 @@ def versus_fewer_steps(suite: Suite, store: Store, holdout: Sequence[prompt_sets
     for use in suite.metrics:
         cls = SCORERS.get(use.name)
         if str(cls.kind) != "set":
-            infos[use.name] = {"higher_is_better": cls.higher_is_better, "kind": str(cls.kind),
-                               "ideal": cls.ideal}
+            infos[use.name] = MetricInfo.of(cls)
 
     def values(vid: str) -> dict[str, dict]:
         return {m: {(r["prompt_id"], r["seed"]): r["value"] for r in scores
                     if r["variant_id"] == vid and r["metric"] == m} for m in infos}
 
-    base_values = {m: (reference_values(info, keys) if info["kind"] == "paired" else values(base.id)[m])
+    base_values = {m: (reference_values(info, keys) if info.kind == "paired" else values(base.id)[m])
                    for m, info in infos.items()}
     points = [FrontierPoint(base.name, suite.model.steps, p50[base.id]),
               FrontierPoint(ref.name, steps, p50[ref.id])]
