@@ -227,7 +227,7 @@ def run_suite(suite: Suite, run_dir: Path, progress: Progress | None = None) -> 
 
             if (why := retime_baseline(suite, run_dir, device, progress)) is not None:
                 progress(f"drift check: {why}")
-            from evalsuite.tracing import trace_baseline  # caches' decision signals, untimed
+            from evalsuite.trace_step import trace_baseline  # caches' decision signals, untimed
 
             if (why := trace_baseline(suite, run_dir, selected, device, progress)) is not None:
                 progress(f"traces: {why}")

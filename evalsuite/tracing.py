@@ -29,37 +29,6 @@ if TYPE_CHECKING:
 DEFAULT_TRACE_IMAGES = 4  # per suite with a cache variant; [run] trace_images overrides
 
 
-TRACE_STORE = "traces/trace.sqlite"  # the trace worker's own store: results.sqlite is not touched
-
-
-def trace_baseline(suite: Any, run_dir: Path, selected: Sequence[Any], device: str,
-                   progress: Any) -> str | None:
-    """Trace the baseline's first ``[run] trace_images`` images not yet traced, in a fresh
-    worker of their own (like the drift check); return a note when something went wrong.
-    """
-    from dataclasses import replace
-
-    from evalsuite.generators import generator_for
-    from evalsuite.store import Store
-    from evalsuite.work import WorkerJob, WorkItem
-
-    keys = [(p.id, p.text, seed) for p in selected for seed in suite.prompts.seeds]
-    pending, fn = trace_request(suite, keys, run_dir)
-    if not pending:
-        return None
-    base = next(v for v in suite.variants if v.name == suite.baseline)
-    (run_dir / TRACE_STORE).parent.mkdir(exist_ok=True)
-    store = Store(run_dir / TRACE_STORE)
-    try:
-        store.put_variant(base.id, base.name, base.describe())
-        progress(f"traces: tracing {len(pending)} baseline images (untimed)")
-        job = WorkerJob.build(str(run_dir), base, suite.model, device, (), 0, store_path=TRACE_STORE)
-        job = replace(job, telemetry=False, trace_items=tuple(WorkItem(*k) for k in pending), trace_fn=fn)
-        return generator_for(base).run(job, store, suite.run.timeout_s, progress)
-    finally:
-        store.close()
-
-
 def trace_request(suite: Any, keys: Sequence[tuple[str, str, int]],
                   run_dir: Path) -> tuple[list[tuple[str, str, int]], tuple[int, ...]]:
     """What the baseline's worker should trace: (prompt id, text, seed) not yet traced, and

@@ -41,7 +41,7 @@ def warm_indices(traces: Sequence[ImageTrace], tune: TuneSpec,
         return ()
     out: list[int] = []
     for target in targets:
-        threshold = threshold_for_speedup(traces, tune.accelerator, {}, target, tune.hi)
+        threshold = threshold_for_speedup(traces, tune.accelerator, _params(tune), target, tune.hi)
         if threshold is None:
             break
         index = min(max(round((threshold - tune.lo) / tune.step), 0), tune.n_points - 1)
@@ -54,4 +54,11 @@ def predicted_skip_rate(traces: Sequence[ImageTrace], tune: TuneSpec, value: flo
     """Predicted share of skipped steps at ``value`` (None without traces or a model)."""
     if not traces or not predictable(tune):
         return None
-    return predict(traces, tune.accelerator, {tune.parameter: value}).skip_rate
+    return predict(traces, tune.accelerator, {**_params(tune), tune.parameter: value}).skip_rate
+
+
+def _params(tune: TuneSpec) -> dict:
+    """What the prediction needs beyond the threshold (MagCache: its ratio table)."""
+    from evalsuite.tracing import prediction_params
+
+    return prediction_params(tune.accelerator, {})
