@@ -1,7 +1,7 @@
 """Recording cache decision traces on the baseline (the maths lives in reports/traces.py).
 
-After its timed images, the baseline's worker generates a few images again with read-only
-hooks on the transformer that record, per denoising step, the signal every cache decides
+After generation, a worker of its own (evalsuite/trace_step.py) generates a few baseline
+images again with read-only hooks on the transformer that record, per denoising step, the signal every cache decides
 on (see ``reports.traces`` for the list). A separate, untimed pass keeps the baseline's
 latency clean: the hooks synchronise the device on every step. The images are identical
 to the timed ones (the hooks only read), so the trace describes exactly the baseline's run.
