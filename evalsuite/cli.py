@@ -235,7 +235,8 @@ def cmd_recommend(args: argparse.Namespace) -> int:
         summary = load_summary(args.run_dir / "summary.json")
     except SchemaError as exc:
         raise UserError(str(exc)) from None
-    budgets = _budgets(args.ordered or []) or list(suite.report.budgets)  # none given: the suite's
+    # No budget flags (argparse then sets no `ordered`): the suite's own budgets.
+    budgets = _budgets(getattr(args, "ordered", None) or []) or list(suite.report.budgets)
     if not budgets:
         raise UserError(f"recommend: {args.run_dir}'s suite has no [[report.budget]]; give one, "
                         "e.g. --metric ssim --max-drop 0.01")
