@@ -4,7 +4,8 @@ Each protocol lives in one file under the :class:`~evalsuite.endpoints.base.Prot
 interface and registers here, the one place protocols are listed.
 """
 
-from evalsuite.endpoints.base import EndpointError, ImageRequest, Protocol, ProtocolResult
+from evalsuite.endpoints.base import ImageRequest, Protocol, ProtocolResult
+from evalsuite.endpoints.errors import EndpointError
 from evalsuite.endpoints.fal_queue import FalQueue
 from evalsuite.endpoints.openai_images import OpenAIImages
 from evalsuite.endpoints.replicate import Replicate

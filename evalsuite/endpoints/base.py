@@ -1,9 +1,11 @@
-"""The small interface every endpoint protocol implements, and the failure kinds.
+"""The small interface every endpoint protocol implements.
 
 A protocol turns one :class:`ImageRequest` into HTTP calls through an :class:`~evalsuite.
 endpoints.http.EndpointHTTP` (which owns retries, limits and the key) and hands back the
 image bytes with whatever timings the API reports. The request and response shapes are
 pure functions on each protocol, so tests can check them against the providers' docs.
+Failures are :class:`~evalsuite.endpoints.errors.EndpointError` with a kind from
+:mod:`evalsuite.endpoints.errors`.
 """
 
 from __future__ import annotations
@@ -12,37 +14,11 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from evalsuite.endpoints.errors import BAD_RESPONSE, EndpointError
+
 if TYPE_CHECKING:
     from evalsuite.endpoints.http import EndpointHTTP
     from evalsuite.endpoints.spec import EndpointSpec
-
-# Failure kinds, as recorded per attempt and counted in the summary.
-TIMEOUT = "timeout"
-RATE_LIMITED = "429"
-SERVER_ERROR = "5xx"
-CLIENT_ERROR = "4xx"
-NOT_AN_IMAGE = "not_an_image"
-OVERSIZE = "oversize"
-TRUNCATED = "truncated"
-WRONG_CONTENT_TYPE = "wrong_content_type"
-CONNECTION = "connection"
-BAD_RESPONSE = "bad_response"  # JSON without the documented fields
-PROVIDER_FAILED = "provider_failed"  # a queue API reported the job as failed
-REDIRECT = "redirect"  # too many redirects, or one to a refused URL
-
-# Worth another attempt: the same request may well succeed a moment later.
-RETRYABLE = frozenset({TIMEOUT, RATE_LIMITED, SERVER_ERROR, TRUNCATED, CONNECTION})
-
-
-class EndpointError(Exception):
-    """One failed HTTP call or response, with its kind; the message never holds the key."""
-
-    def __init__(self, kind: str, message: str, status: int | None = None,
-                 retry_after_s: float | None = None) -> None:
-        super().__init__(message)
-        self.kind = kind
-        self.status = status
-        self.retry_after_s = retry_after_s
 
 
 @dataclass(frozen=True)

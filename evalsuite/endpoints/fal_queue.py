@@ -15,15 +15,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from evalsuite.endpoints.base import (
-    PROVIDER_FAILED,
-    EndpointError,
-    ImageRequest,
-    Protocol,
-    ProtocolResult,
-    require,
-    seconds,
-)
+from evalsuite.endpoints.base import ImageRequest, Protocol, ProtocolResult, require, seconds
+from evalsuite.endpoints.errors import PROVIDER_FAILED, EndpointError
 from evalsuite.endpoints.http import EndpointHTTP, fetch_image
 from evalsuite.endpoints.polling import poll_until
 from evalsuite.endpoints.spec import EndpointSpec

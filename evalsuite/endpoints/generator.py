@@ -26,7 +26,8 @@ import httpx
 import numpy as np
 
 from evalsuite.atomic import write_png_atomically
-from evalsuite.endpoints.base import EndpointError, ImageRequest, Protocol, ProtocolResult
+from evalsuite.endpoints.base import ImageRequest, Protocol, ProtocolResult
+from evalsuite.endpoints.errors import EndpointError
 from evalsuite.endpoints.http import EndpointHTTP
 from evalsuite.endpoints.images import decode_image
 from evalsuite.endpoints.prices import cost_per_image, endpoint_price

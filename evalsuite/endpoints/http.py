@@ -4,7 +4,7 @@ One :class:`EndpointHTTP` serves one image: every attempt of every call it makes
 ``attempts`` (nothing is retried or dropped silently). It shares one ``httpx.AsyncClient``
 with the other images of the variant.
 
-- Retries: only for kinds in :data:`~evalsuite.endpoints.base.RETRYABLE`, at most
+- Retries: only for kinds in :data:`~evalsuite.endpoints.errors.RETRYABLE`, at most
   ``max_retries`` per call, exponential backoff with jitter, never sooner than the server's
   ``Retry-After``.
 - The key goes only to the origin (scheme, host, port) of the endpoint's URL: not along a
@@ -29,7 +29,7 @@ from urllib.parse import urljoin, urlsplit
 
 import httpx
 
-from evalsuite.endpoints.base import (
+from evalsuite.endpoints.errors import (
     BAD_RESPONSE,
     CLIENT_ERROR,
     CONNECTION,

@@ -12,7 +12,7 @@ import warnings
 
 from PIL import Image, UnidentifiedImageError
 
-from evalsuite.endpoints.base import NOT_AN_IMAGE, OVERSIZE, EndpointError
+from evalsuite.endpoints.errors import NOT_AN_IMAGE, OVERSIZE, EndpointError
 
 
 def decode_image(data: bytes) -> Image.Image:

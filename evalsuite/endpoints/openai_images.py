@@ -14,15 +14,8 @@ import base64
 import binascii
 from typing import Any
 
-from evalsuite.endpoints.base import (
-    BAD_RESPONSE,
-    EndpointError,
-    ImageRequest,
-    Protocol,
-    ProtocolResult,
-    require,
-    seconds,
-)
+from evalsuite.endpoints.base import ImageRequest, Protocol, ProtocolResult, require, seconds
+from evalsuite.endpoints.errors import BAD_RESPONSE, EndpointError
 from evalsuite.endpoints.http import EndpointHTTP, fetch_image
 from evalsuite.endpoints.spec import EndpointSpec
 

@@ -6,7 +6,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from evalsuite.endpoints.base import TIMEOUT, EndpointError
+from evalsuite.endpoints.errors import TIMEOUT, EndpointError
 from evalsuite.endpoints.http import EndpointHTTP
 
 

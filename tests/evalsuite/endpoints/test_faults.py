@@ -9,7 +9,7 @@ import zlib
 import pytest
 
 from evalsuite.endpoints import EndpointError
-from evalsuite.endpoints.base import (
+from evalsuite.endpoints.errors import (
     CLIENT_ERROR,
     NOT_AN_IMAGE,
     OVERSIZE,

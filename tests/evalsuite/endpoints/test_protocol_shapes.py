@@ -12,7 +12,7 @@ import base64
 import pytest
 
 from evalsuite.endpoints import EndpointError, ImageRequest
-from evalsuite.endpoints.base import PROVIDER_FAILED
+from evalsuite.endpoints.errors import PROVIDER_FAILED
 from evalsuite.endpoints.fal_queue import build_input, parse_result, parse_status, parse_submit
 from evalsuite.endpoints.openai_images import build_body, parse_response
 from evalsuite.endpoints.replicate import aspect_ratio, create_call, parse_prediction
