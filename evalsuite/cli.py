@@ -168,7 +168,7 @@ def cmd_score(args: argparse.Namespace) -> int:
 
     from evalsuite.reporting import write_reports
     from evalsuite.scoring import score_run
-    from evalsuite.spec import MetricUse
+    from evalsuite.spec_types import MetricUse
     from evalsuite.store import Store
     from evalsuite.world import resolve_device
     from metrics import SCORERS

@@ -13,7 +13,8 @@ from typing import Any
 from evalsuite.accelerators import ACCELERATORS
 from evalsuite.accelerators.context_parallel import degree
 from evalsuite.errors import UserError
-from evalsuite.spec import ModelSpec, Suite, Variant
+from evalsuite.spec import Suite
+from evalsuite.spec_types import ModelSpec, Variant
 
 CP = "context_parallel"
 FLUX_DEFAULT_TEXT_TOKENS = 512  # FluxPipeline's max_sequence_length default

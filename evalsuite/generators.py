@@ -20,7 +20,7 @@ from typing import Any, Protocol
 
 from evalsuite.progress import Progress
 from evalsuite.schema import VariantStatus
-from evalsuite.spec import Variant
+from evalsuite.spec_types import Variant
 from evalsuite.store import Store
 from evalsuite.work import WorkerJob
 

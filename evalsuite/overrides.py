@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from evalsuite.spec import ModelSpec, Variant
+    from evalsuite.spec_types import ModelSpec, Variant
 
 GENERATION_KEYS = ("steps", "guidance", "height", "width")
 

@@ -11,7 +11,7 @@ import torch
 from diffusers import DiffusionPipeline
 from PIL import Image
 
-from evalsuite.spec import ModelSpec
+from evalsuite.spec_types import ModelSpec
 from evalsuite.tiny import tiny_model_path
 
 

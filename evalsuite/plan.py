@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import prompts as prompt_sets
 from evalsuite.cp_checks import gpus_per_image
 from evalsuite.schema import VariantStatus
-from evalsuite.spec import Variant
+from evalsuite.spec_types import Variant
 from evalsuite.work import WorkItem
 
 

@@ -21,7 +21,8 @@ from evalsuite.errors import UserError
 from evalsuite.geneval_report import geneval_summary
 from evalsuite.prices import PRICES, UNSOURCED, gpu_key_for_device
 from evalsuite.scoring import stored_identity
-from evalsuite.spec import Suite, Variant
+from evalsuite.spec import Suite
+from evalsuite.spec_types import Variant
 from evalsuite.store import Store, telemetry_path
 from metrics import SCORERS
 from reports.export import sample_table, variant_table, write_table

@@ -27,7 +27,8 @@ from evalsuite.phases import generate_share, merge_generation, score_and_report
 from evalsuite.plan import Plan, make_plan, suite_items
 from evalsuite.progress import Progress, Reporter
 from evalsuite.shards import merge_shards
-from evalsuite.spec import Suite, Variant
+from evalsuite.spec import Suite
+from evalsuite.spec_types import Variant
 from evalsuite.store import Store
 from evalsuite.work import RESULTS, WorkItem
 from evalsuite.world import World, connect, rank_progress, resolve_device

@@ -19,7 +19,8 @@ from typing import Any
 from PIL import Image
 
 from evalsuite.errors import UserError
-from evalsuite.spec import MetricUse, Suite
+from evalsuite.spec import Suite
+from evalsuite.spec_types import MetricUse
 from evalsuite.store import Store
 from metrics import SCORERS, BaseScorer, Kind, Sample
 from metrics._weights import MissingWeights

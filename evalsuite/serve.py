@@ -35,7 +35,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from evalsuite.errors import UserError
-from evalsuite.spec import AcceleratorUse, ModelSpec
+from evalsuite.spec_types import AcceleratorUse, ModelSpec
 
 MAX_REQUEST_BYTES = 1 << 20  # a prompt and a few numbers; anything bigger is refused
 _SIZE = re.compile(r"^(\d{2,5})x(\d{2,5})$")

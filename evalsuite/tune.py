@@ -28,7 +28,8 @@ import prompts as prompt_sets
 from evalsuite.errors import UserError
 from evalsuite.progress import Reporter
 from evalsuite.runner import RunFolder
-from evalsuite.spec import Suite, Variant
+from evalsuite.spec import Suite
+from evalsuite.spec_types import Variant
 from evalsuite.store import Store
 from evalsuite.tune_frontier import versus_fewer_steps
 from evalsuite.tune_result import Holdout, Look, Probe, Timing, TuneResult

@@ -31,6 +31,7 @@ from typing import Any
 
 from evalsuite.accelerators import ACCELERATORS
 from evalsuite.errors import UserError
+from evalsuite.overrides import GENERATION_KEYS, check_override
 from evalsuite.report_spec import ReportSpec, parse_budgets
 from reports.records import Budget
 
@@ -100,8 +101,6 @@ def tune_dict(t: TuneSpec) -> dict[str, Any]:
 
 def _confirm(source: str, raw: Any) -> tuple[tuple[tuple[str, Any], ...], ...]:
     """``confirm = { steps = [20, 50], height = [768] }``: every combination, checked apart."""
-    from evalsuite.overrides import GENERATION_KEYS, check_override
-
     if not isinstance(raw, dict):
         raise _fail(source, "confirm", "expected a table such as { steps = [20, 50], height = [768] }")
     axes = []

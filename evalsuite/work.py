@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from evalsuite.spec import ModelSpec, Variant
+from evalsuite.spec_types import ModelSpec, Variant
 from evalsuite.store import image_dir
 
 RESULTS = "results.sqlite"

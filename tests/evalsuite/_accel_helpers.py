@@ -81,7 +81,7 @@ def run_sweep(tmp_path: Path, variants: str, **kwargs: int) -> SweepResult:
 def tiny_pipe(steps: int = 6) -> tuple[Any, Any]:
     """The built-in tiny FLUX pipeline loaded in this process, with its model spec."""
     from evalsuite.pipeline import load_pipeline
-    from evalsuite.spec import ModelSpec
+    from evalsuite.spec_types import ModelSpec
 
     model = ModelSpec(steps=steps, max_sequence_length=128)
     return load_pipeline(model, "cpu"), model

@@ -18,7 +18,7 @@ SCRIPT = textwrap.dedent("""
     import json, sys
     from pathlib import Path
     from evalsuite.generators import LocalWorker
-    from evalsuite.spec import ModelSpec, Variant
+    from evalsuite.spec_types import ModelSpec, Variant
     from evalsuite.store import Store
     from evalsuite.work import WorkerJob, WorkItem
 

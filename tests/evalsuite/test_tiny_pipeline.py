@@ -7,7 +7,7 @@ from pathlib import Path
 import torch
 
 from evalsuite.pipeline import generate, load_pipeline
-from evalsuite.spec import ModelSpec
+from evalsuite.spec_types import ModelSpec
 from evalsuite.tiny import build_tiny_pipeline, tiny_model_path
 
 

@@ -15,7 +15,7 @@ import pytest
 
 from evalsuite.accelerators import ACCELERATORS
 from evalsuite.pipeline import generate, load_pipeline
-from evalsuite.spec import ModelSpec
+from evalsuite.spec_types import ModelSpec
 from evalsuite.tracing import prediction_params, read_traces, record_traces
 from evalsuite.work import WorkItem
 from reports.calibration import fit_teacache, magcache_ratios

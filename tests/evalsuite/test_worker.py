@@ -22,7 +22,7 @@ MEMORY_CAP = textwrap.dedent("""
     import multiprocessing as mp, resource, sys
     from pathlib import Path
     from evalsuite import worker
-    from evalsuite.spec import ModelSpec, Variant
+    from evalsuite.spec_types import ModelSpec, Variant
     from evalsuite.store import Store
     from evalsuite.work import WorkerJob, WorkItem
 

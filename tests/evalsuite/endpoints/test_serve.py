@@ -15,7 +15,7 @@ import pytest
 from PIL import Image
 
 from evalsuite.serve import parse_generation
-from evalsuite.spec import ModelSpec
+from evalsuite.spec_types import ModelSpec
 from tests.conftest import REPO, hang_guard
 
 
