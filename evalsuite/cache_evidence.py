@@ -23,8 +23,9 @@ from reports.frontier import (
     frontier_verdict,
     reference_values,
 )
-from reports.records import Sample, Score, Summary, VariantResult
+from reports.records import Sample, Score
 from reports.summary import index_scores
+from reports.summary_records import Summary, VariantResult
 from reports.traces import TracePrediction, predict
 
 FRONTIER_RULE = ("round(steps / s) for target speedups s in 1.25, 1.5, 2, 2.5, 3 "

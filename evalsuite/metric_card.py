@@ -26,8 +26,8 @@ from evalsuite.store import Store
 from metrics import BaseScorer, Kind, Sample
 from metrics.degrade import DEGRADATIONS, Degradation
 from reports.metric_card import MetricRow, card_json, paired_cell, per_image_cell, set_cell
+from reports.metric_info import MetricInfo
 from reports.metric_stats import noise_entry
-from reports.records import MetricInfo
 
 CARD_FILE = "metric_card.json"
 CAVEAT = ("Image-space proxies (blur, JPEG, noise, resampling, colour cast), not cache artifacts: "

@@ -93,8 +93,8 @@ def parse_report(source: str, table: Mapping[str, Any], used: set[str], base_ste
 def parse_budgets(source: str, raw_budgets: Any, used: set[str], where: str) -> tuple[Budget, ...]:
     """Validate a list of budget tables (``[[report.budget]]`` or ``[[tune.budget]]``)."""
     from metrics import SCORERS
+    from reports.metric_info import MetricInfo
     from reports.recommend import BudgetError, check_budget
-    from reports.records import MetricInfo
 
     if not isinstance(raw_budgets, list):
         raise _fail(source, where, f"expected [[{where}]] tables")

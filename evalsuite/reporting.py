@@ -30,21 +30,21 @@ from reports.files import write_atomic
 from reports.gallery import gallery_rows, write_thumbnails
 from reports.html import render_report
 from reports.jsonio import from_json
+from reports.metric_info import MetricInfo
 from reports.recommend import BudgetError, budget_failure, recommend
 from reports.records import (
     CacheUse,
     EndpointStats,
     GpuState,
-    MetricInfo,
     Pricing,
     Recommendation,
     Sample,
     Score,
     SetScore,
-    Summary,
     VariantRun,
 )
 from reports.summary import NOISE_ROLE, build_summary, index_scores, summary_to_json
+from reports.summary_records import Summary
 
 SUMMARY_FILE = "summary.json"
 

@@ -37,7 +37,8 @@ from evalsuite.tune_search import answer, next_index
 from evalsuite.tune_spec import TuneSpec
 from evalsuite.tune_variants import sub_suite, variant_table
 from evalsuite.tune_warm import baseline_traces, predictable, predicted_skip_rate, warm_indices
-from reports.records import MetricInfo, Pricing
+from reports.metric_info import MetricInfo
+from reports.records import Pricing
 from reports.sequential import PASS, UNDECIDED, budget_interval, combine, final, judge, look_level, look_sizes
 
 Key = tuple[str, int]

@@ -24,7 +24,7 @@ from evalsuite.store import Store
 from evalsuite.tune_result import Probe
 from evalsuite.tune_variants import sub_suite, variant_table
 from reports.frontier import FrontierPoint, frontier_verdict, reference_values
-from reports.records import MetricInfo
+from reports.metric_info import MetricInfo
 
 
 def reference_steps(base_steps: int, skip_rate: float) -> int | None:

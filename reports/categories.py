@@ -11,8 +11,10 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 
 from reports.bootstrap import Key
+from reports.metric_info import MetricInfo
 from reports.metric_stats import WORSE, delta_interval, oriented_loss, verdict
-from reports.records import BreakRow, CategoryBreakdown, CategoryCell, CategoryCount, MetricInfo, VariantRun
+from reports.records import VariantRun
+from reports.summary_records import BreakRow, CategoryBreakdown, CategoryCell, CategoryCount
 
 
 def _subset(values: Mapping[Key, float | None], keys: set[Key]) -> dict[Key, float | None]:

@@ -13,8 +13,8 @@ from typing import Any
 import plotly.graph_objects as go
 
 from reports.frontier import CurvePoint, reference_curve
-from reports.records import Pair, Summary
 from reports.summary import quality_of
+from reports.summary_records import Pair, Summary
 
 LAYOUT = {"height": 380, "margin": {"l": 70, "r": 20, "t": 50, "b": 50}}
 

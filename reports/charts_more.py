@@ -8,7 +8,7 @@ import math
 import plotly.graph_objects as go
 
 from reports.charts import LAYOUT, esc
-from reports.records import Summary
+from reports.summary_records import Summary
 
 
 def _finite(x: float | None) -> float | None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from reports.bootstrap import Key, cluster_bootstrap
-from reports.records import EnergyEntry
+from reports.summary_records import EnergyEntry
 
 J_TO_WH_PER_1000 = 1000.0 / 3600.0  # J per image -> Wh per 1000 images
 

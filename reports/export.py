@@ -16,7 +16,8 @@ from typing import Any, NamedTuple
 
 from reports.files import atomic_path
 from reports.jsonio import to_json
-from reports.records import Sample, Score, Summary, VariantRun
+from reports.records import Sample, Score, VariantRun
+from reports.summary_records import Summary
 
 FORMATS = ("csv", "parquet", "json")
 

@@ -28,13 +28,11 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from reports.bootstrap import Key, paired_delta
 from reports.jsonio import to_json
-
-if TYPE_CHECKING:  # records.py holds these verdicts in the summary: no import circle
-    from reports.records import MetricInfo
+from reports.metric_info import MetricInfo
 
 # Target speedups of the reference step counts. Published cache speedups on FLUX.1-dev sit
 # between ~1.3x (conservative FBCache/TeaCache thresholds) and ~2.5x (aggressive TeaCache,

@@ -15,8 +15,9 @@ from urllib.parse import quote
 from PIL import Image
 
 from reports.files import atomic_path
+from reports.metric_info import MetricInfo
 from reports.metric_stats import oriented_loss
-from reports.records import MetricInfo, Sample, VariantRun
+from reports.records import Sample, VariantRun
 
 THUMB_SIZE = 192  # px, longest side; enough to spot artefacts, small enough for 1000s of rows
 

@@ -22,7 +22,8 @@ from reports.files import write_atomic
 from reports.gallery import url
 from reports.jsonio import to_json
 from reports.metric_stats import NOISE, SAME
-from reports.records import Recommendation, Summary
+from reports.records import Recommendation
+from reports.summary_records import Summary
 
 _ENV = Environment(loader=PackageLoader("reports", "templates"),
                    autoescape=select_autoescape(["html", "j2"]))

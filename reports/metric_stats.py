@@ -13,7 +13,9 @@ from collections import Counter
 from collections.abc import Mapping
 
 from reports.bootstrap import EMPTY, LEVEL, Interval, Key, cluster_bootstrap, paired_delta, shift
-from reports.records import MetricEntry, MetricInfo, NoiseEntry, SetScore
+from reports.metric_info import MetricInfo
+from reports.records import SetScore
+from reports.summary_records import MetricEntry, NoiseEntry
 
 # Verdicts on a delta, in the order the report explains them.
 SAME = "indistinguishable"  # the delta's CI contains 0

@@ -23,9 +23,11 @@ import math
 from collections.abc import Sequence
 from typing import Literal
 
-from reports.records import Budget, MetricInfo, Recommendation, Rejection, Summary, VariantResult
+from reports.metric_info import MetricInfo
+from reports.records import Budget, Recommendation, Rejection
 from reports.speedup import no_credible_gain
 from reports.summary import quality_of
+from reports.summary_records import Summary, VariantResult
 
 __all__ = ["Budget", "BudgetError", "Recommendation", "check_budget", "recommend", "validate_budgets"]
 

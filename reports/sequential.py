@@ -24,8 +24,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from reports.bootstrap import Interval, Key
+from reports.metric_info import MetricInfo
 from reports.metric_stats import delta_interval
-from reports.records import Budget, MetricInfo
+from reports.records import Budget
 
 PASS = "pass"
 FAIL = "fail"

@@ -22,7 +22,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from reports.bootstrap import LEVEL, N_BOOT, SEED, Interval, Key
-from reports.records import Drift, SpeedupEntry
+from reports.summary_records import Drift, SpeedupEntry
 
 SAME = "indistinguishable"  # the speedup's CI contains 1x
 DRIFT = "within drift"  # significant, but no larger than the machine drifted during the sweep

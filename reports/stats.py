@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from reports.records import Latency
+from reports.summary_records import Latency
 
 
 def latency_stats(values: Sequence[float | None]) -> Latency | None:

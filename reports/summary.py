@@ -17,25 +17,20 @@ from typing import Any
 from reports import bootstrap
 from reports.categories import category_breakdown
 from reports.jsonio import SchemaError, from_json, to_json
+from reports.metric_info import MetricInfo
 from reports.metric_stats import metric_entry, noise_entry
 from reports.pareto import Point, pareto_front
-from reports.records import (
-    MetricInfo,
+from reports.records import Pricing, Sample, Score, SetScore, VariantRun, cost_per_image
+from reports.stats import latency_stats
+from reports.summary_records import (
     NoiseFloor,
     ParetoMembership,
-    Pricing,
-    Sample,
     SampleCounts,
-    Score,
-    SetScore,
     StatsInfo,
     Steps,
     Summary,
     VariantResult,
-    VariantRun,
-    cost_per_image,
 )
-from reports.stats import latency_stats
 from reports.telemetry import INERT_CHECK, cache_telemetry, cliff_notes, is_inert
 from reports.timing import add_timing, drift_of, mark_energy_front
 

@@ -13,17 +13,10 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple
 
+from reports.metric_info import MetricInfo
 from reports.metric_stats import WORSE, oriented_loss
-from reports.records import (
-    Cliff,
-    MetricInfo,
-    Sweep,
-    SweepAxis,
-    Telemetry,
-    TelemetryPoint,
-    VariantResult,
-    VariantRun,
-)
+from reports.records import SweepAxis, VariantRun
+from reports.summary_records import Cliff, Sweep, Telemetry, TelemetryPoint, VariantResult
 
 # A step is a cliff when it carries at least this share of the sweep's total loss ...
 CLIFF_MIN_SHARE = 0.5

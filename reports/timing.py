@@ -14,9 +14,11 @@ from dataclasses import replace
 
 from reports.bootstrap import Key
 from reports.energy import energy_entry
+from reports.metric_info import MetricInfo
 from reports.pareto import Point, pareto_front
-from reports.records import Drift, MetricInfo, ParetoMembership, Sample, VariantResult, VariantRun
+from reports.records import Sample, VariantRun
 from reports.speedup import drift_record, speedup_entry
+from reports.summary_records import Drift, ParetoMembership, VariantResult
 
 TIMED = ("ok", "flagged")  # statuses whose latency is a real generation time
 

@@ -15,18 +15,18 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
+from reports.metric_info import MetricInfo
 from reports.records import (
     CacheUse,
-    MetricInfo,
     Pricing,
     Recommendation,
     Sample,
     Score,
     SetScore,
-    Summary,
     SweepAxis,
     VariantRun,
 )
+from reports.summary_records import Summary
 
 METRICS = {
     "quality": MetricInfo(True, "per-image", None),

@@ -138,7 +138,7 @@ MANY = """(async () => {
 def test_many_metrics_one_table_a_metric_chooser_and_hover_labels(browser: Browser, tmp_path: Path) -> None:
     from dataclasses import replace
 
-    from reports.records import MetricInfo
+    from reports.metric_info import MetricInfo
 
     def extra_metrics(kw: dict[str, Any]) -> dict[str, Any]:
         extra = {f"q{i}": MetricInfo(i % 2 == 0, "per-image", None) for i in range(8)}

@@ -19,7 +19,7 @@ from reports.frontier import (
     reference_curve,
     reference_values,
 )
-from reports.records import MetricInfo
+from reports.metric_info import MetricInfo
 
 PER_IMAGE = MetricInfo(True, "per-image")
 LPIPS = MetricInfo(False, "paired", 0.0)

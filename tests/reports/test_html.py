@@ -11,7 +11,9 @@ from PIL import Image
 
 from reports.gallery import THUMB_SIZE, image_loss, thumb_path
 from reports.html import _ENV, build_charts
-from reports.records import MetricInfo, Recommendation, Rejection, Summary
+from reports.metric_info import MetricInfo
+from reports.records import Recommendation, Rejection
+from reports.summary_records import Summary
 from tests.reports._synthetic import render_synthetic
 
 EVIL_PROMPT = '<script>window.__xss = 1</script> "quoted" & {i}'

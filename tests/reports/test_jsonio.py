@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from reports.jsonio import SchemaError, from_json, json_number, read_number, to_json
-from reports.records import MetricEntry, Sweep
 from reports.summary import load_summary
+from reports.summary_records import MetricEntry, Sweep
 
 
 @dataclass(frozen=True)

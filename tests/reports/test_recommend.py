@@ -8,9 +8,10 @@ from dataclasses import replace
 import pytest
 
 from reports.jsonio import to_json
+from reports.metric_info import MetricInfo
 from reports.recommend import Budget, BudgetError, check_budget, recommend
-from reports.records import MetricEntry, MetricInfo, Summary
 from reports.summary import build_summary, summary_from_json, summary_to_json
+from reports.summary_records import MetricEntry, Summary
 from tests.reports._synthetic import synthetic_kwargs
 
 

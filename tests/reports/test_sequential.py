@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from reports.bootstrap import Interval
-from reports.records import Budget, MetricInfo
+from reports.metric_info import MetricInfo
+from reports.records import Budget
 from reports.sequential import (
     FAIL,
     PASS,

@@ -8,8 +8,8 @@ from dataclasses import replace
 import pytest
 
 from reports.categories import first_to_break
-from reports.records import CategoryCell, Summary, VariantResult
 from reports.summary import SCHEMA_VERSION, build_summary, summary_from_json, summary_to_json
+from reports.summary_records import CategoryCell, Summary, VariantResult
 from tests.reports._synthetic import synthetic_kwargs
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 
 from evalsuite.reporting import _endpoint_stats
-from reports.records import EndpointStats, MetricInfo, Pricing, Sample, VariantRun
+from reports.metric_info import MetricInfo
+from reports.records import EndpointStats, Pricing, Sample, VariantRun
 from reports.summary import build_summary, summary_from_json, summary_to_json
 
 TELEMETRY = {"variant": "fal", "variant_id": "v2", "endpoint": {
