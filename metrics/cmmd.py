@@ -19,10 +19,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
 from PIL import Image
 
 if TYPE_CHECKING:  # torch loads when embeddings are computed (see metrics/base.py)
+    import numpy as np  # likewise at run time: validating a suite lists scorers, never needs it
     import torch
 
 from metrics._clip import describe_safely, load_clip, load_processor, model_identity
@@ -47,6 +47,8 @@ def cmmd_from_embeddings(x: np.ndarray | torch.Tensor, y: np.ndarray | torch.Ten
         k(a, b) = exp(-||a - b||² / (2 sigma²)), sigma = 10. Symmetric in x and y; 0 for
         identical sets.
     """
+    import numpy as np
+
     x = _as_float64(x, "x")
     y = _as_float64(y, "y")
     if x.shape[1] != y.shape[1]:
@@ -61,6 +63,8 @@ def cmmd_from_embeddings(x: np.ndarray | torch.Tensor, y: np.ndarray | torch.Ten
 
 
 def _as_float64(a: np.ndarray | torch.Tensor, name: str) -> np.ndarray:
+    import numpy as np
+
     torch = sys.modules.get("torch")  # a tensor implies torch is loaded; never import it here
     if torch is not None and isinstance(a, torch.Tensor):
         a = a.detach().cpu().double().numpy()
@@ -182,6 +186,7 @@ class CMMD(BaseScorer):
 
     def embed(self, images: Sequence[Image.Image]) -> np.ndarray:
         """L2-normalised CLIP image embeddings [n, d] (float64), preprocessed as the reference."""
+        import numpy as np
         import torch
 
         model, _ = self._load()
@@ -203,6 +208,8 @@ class CMMD(BaseScorer):
 
     def score_set(self, images: Sequence[Image.Image], references: Sequence[Image.Image]) -> float:
         """CMMD of ``images`` against ``references`` (or against ``reference_dir`` if set)."""
+        import numpy as np
+
         if not images:
             raise ValueError("cmmd needs a non-empty set of images")
         if self.reference_dir is not None:

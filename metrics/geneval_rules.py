@@ -26,9 +26,10 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
+if TYPE_CHECKING:  # imported where used: validating a suite lists the scorers, never needs numpy
+    import numpy as np
 
 #: GenEval's colour list, in its order (the zero-shot classes).
 COLORS: tuple[str, ...] = (
@@ -134,6 +135,8 @@ def keep_detections(candidates: Mapping[str, Sequence[Detection]], tag: str,
 
 def relative_position(a: Detection, b: Detection, position_threshold: float = 0.1) -> frozenset[str]:
     """Where A is relative to B: a subset of {"left of", "right of", "above", "below"}."""
+    import numpy as np
+
     boxes = np.array([a.box, b.box], dtype=np.float64).reshape(2, 2, 2)
     centre_a, centre_b = boxes.mean(axis=1)
     size_a, size_b = np.abs(boxes[:, 1] - boxes[:, 0])
@@ -209,6 +212,8 @@ def summarise(rows: Iterable[tuple[str, float]]) -> Summary:
     Tasks appear in the order first seen (upstream's ``groupby(sort=False)``); the overall
     score is the unweighted mean of the task scores.
     """
+    import numpy as np
+
     sums: dict[str, float] = {}
     counts: dict[str, int] = {}
     for task, value in rows:

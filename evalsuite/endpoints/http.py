@@ -24,10 +24,8 @@ import random
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin, urlsplit
-
-import httpx
 
 from evalsuite.endpoints.errors import (
     BAD_RESPONSE,
@@ -44,6 +42,9 @@ from evalsuite.endpoints.errors import (
     EndpointError,
 )
 from evalsuite.endpoints.spec import EndpointSpec, EndpointSpecError, check_url
+
+if TYPE_CHECKING:  # at run time, imported where a request is made: validating a suite skips it
+    import httpx
 
 MAX_REDIRECTS = 5
 BACKOFF_BASE_S = 0.5
@@ -177,6 +178,8 @@ class EndpointHTTP:
         raise AssertionError("unreachable")  # the loop always returns or raises
 
     async def _send(self, method: str, url: str, json_body: Any) -> Response:
+        import httpx
+
         for _ in range(MAX_REDIRECTS + 1):
             try:
                 check_url(url, self.spec.allow_http)
@@ -207,6 +210,8 @@ class EndpointHTTP:
         raise EndpointError(REDIRECT, f"more than {MAX_REDIRECTS} redirects")
 
     async def _read_capped(self, resp: httpx.Response) -> bytes:
+        import httpx
+
         cap = int(self.spec.max_body_mb * 1024 * 1024)
         declared = resp.headers.get("content-length")
         if declared and declared.isdigit() and int(declared) > cap:
