@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import math
 from collections.abc import Hashable, Mapping
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
-import numpy as np
+if TYPE_CHECKING:  # imported where computed: reading a summary or validating a suite never needs numpy
+    import numpy as np
 
 Key = tuple[Hashable, int]  # (prompt id, seed)
 
@@ -57,6 +58,8 @@ def _valid(value: float | None) -> bool:
 
 def _clusters(values: Mapping[Key, float]) -> tuple[np.ndarray, np.ndarray]:
     """Per-prompt sums and counts of the values, in a stable prompt order."""
+    import numpy as np
+
     sums: dict[Hashable, float] = {}
     counts: dict[Hashable, int] = {}
     for (prompt, _seed), v in sorted(values.items(), key=lambda kv: (str(kv[0][0]), kv[0][1])):
@@ -67,6 +70,8 @@ def _clusters(values: Mapping[Key, float]) -> tuple[np.ndarray, np.ndarray]:
 
 def _order_statistics(stats: np.ndarray, level: float) -> tuple[float | None, float | None]:
     """Percentile interval by order statistics (no interpolation, so infinities survive)."""
+    import numpy as np
+
     stats = stats[~np.isnan(stats)]
     if stats.size == 0:
         return None, None
@@ -90,6 +95,8 @@ def cluster_bootstrap(values: Mapping[Key, float | None], *, n_boot: int = N_BOO
     Returns:
         The plain mean over all valid values (every image weighs the same) and its interval.
     """
+    import numpy as np
+
     valid = {k: float(v) for k, v in values.items() if _valid(v)}
     if not valid:
         return EMPTY

@@ -15,10 +15,12 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from reports.traces import ImageTrace
+
+if TYPE_CHECKING:  # imported where computed: reading a summary or validating a suite never needs numpy
+    pass
 
 TEACACHE_DEGREE = 4
 
@@ -40,6 +42,8 @@ def fit_polynomial(x: Sequence[float], y: Sequence[float], degree: int = TEACACH
     Raises:
         ValueError: fewer finite points than coefficients.
     """
+    import numpy as np
+
     xa, ya = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
     ok = np.isfinite(xa) & np.isfinite(ya)
     xa, ya = xa[ok], ya[ok]
@@ -74,6 +78,8 @@ def magcache_ratios(traces: Sequence[ImageTrace]) -> tuple[float, ...]:
     Raises:
         ValueError: no traces, or traces with different step counts.
     """
+    import numpy as np
+
     if not traces:
         raise ValueError("no traced images to calibrate from")
     steps = {t.steps for t in traces}

@@ -17,12 +17,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Hashable, Mapping
-from typing import Any, NamedTuple
-
-import numpy as np
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from reports.bootstrap import LEVEL, N_BOOT, SEED, Interval, Key
 from reports.summary_records import Drift, SpeedupEntry
+
+if TYPE_CHECKING:  # imported where computed: reading a summary or validating a suite never needs numpy
+    import numpy as np
 
 SAME = "indistinguishable"  # the speedup's CI contains 1x
 DRIFT = "within drift"  # significant, but no larger than the machine drifted during the sweep
@@ -42,6 +43,8 @@ class LatencyComparison(NamedTuple):
 def _pairs(variant: Mapping[Key, float | None],
            reference: Mapping[Key, float | None]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Aligned (variant, reference, cluster index) arrays over keys valid on both sides."""
+    import numpy as np
+
     keys = sorted((k for k, v in variant.items()
                    if _ok(v) and _ok(reference.get(k))), key=lambda k: (str(k[0]), k[1]))
     clusters: dict[Hashable, int] = {}
@@ -57,6 +60,8 @@ def _ok(x: float | None) -> bool:
 
 def _weighted_medians(values: np.ndarray, weights: np.ndarray) -> np.ndarray:
     """Median of ``values`` under each row of ``weights`` (mean of the two middle values)."""
+    import numpy as np
+
     order = np.argsort(values, kind="stable")
     v, w = values[order], weights[:, order]
     cum = np.cumsum(w, axis=1)
@@ -67,6 +72,7 @@ def _weighted_medians(values: np.ndarray, weights: np.ndarray) -> np.ndarray:
 
 
 def _interval(estimate: float, stats: np.ndarray, n: int, n_clusters: int, level: float) -> Interval:
+    import numpy as np
     alpha = (1.0 - level) / 2.0
     stats = np.sort(stats)
     lo = float(stats[int(math.floor(alpha * stats.size))])
@@ -88,6 +94,8 @@ def compare_latency(variant: Mapping[Key, float | None], reference: Mapping[Key,
     Returns:
         Both intervals; without bounds when fewer than two prompts are paired.
     """
+    import numpy as np
+
     var, ref, cluster = _pairs(variant, reference)
     if var.size == 0:
         empty = Interval(None, None, None, 0, 0)

@@ -5,13 +5,13 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-import numpy as np
-
 from reports.summary_records import Latency
 
 
 def latency_stats(values: Sequence[float | None]) -> Latency | None:
     """Percentiles (linear interpolation) and mean of the finite latencies; None if none."""
+    import numpy as np  # here, not at the top: reading a summary or validating a suite never needs it
+
     arr = np.asarray([v for v in values if v is not None and math.isfinite(v)], dtype=float)
     if arr.size == 0:
         return None

@@ -16,6 +16,9 @@ from pathlib import Path
 from tests.conftest import REPO, hang_guard
 
 HEAVY = ("torch", "diffusers", "transformers")
+# Not heavy, but each costs about 5% of an `import torch`: validating a suite and reading a
+# summary need neither (issue 12's 25% target for these commands).
+LIGHTER = ("numpy", "httpx")
 PROBE = f"""
 import contextlib, io, json, sys
 from evalsuite.cli import main
@@ -26,7 +29,7 @@ for argv in json.loads(sys.argv[1]):
             code = main(argv)
         except SystemExit as exc:
             code = exc.code
-    found[" ".join(argv)] = [code, [m for m in {HEAVY!r} if m in sys.modules]]
+    found[" ".join(argv)] = [code, [m for m in {HEAVY + LIGHTER!r} if m in sys.modules]]
 print(json.dumps(found))
 """
 BAD = {
@@ -48,7 +51,7 @@ def probe(argvs: list[list[str]]) -> dict[str, list]:
     return json.loads(proc.stdout)
 
 
-def test_help_list_and_validation_errors_never_import_torch(tmp_path: Path) -> None:
+def test_help_list_and_validation_errors_never_import_torch_numpy_or_httpx(tmp_path: Path) -> None:
     argvs = [["--help"], ["run", "--help"], ["list", "suites"], ["list", "metrics"],
              ["list", "accelerators"], ["list", "prompt-sets"]]
     for name, text in BAD.items():
@@ -63,7 +66,10 @@ def test_help_list_and_validation_errors_never_import_torch(tmp_path: Path) -> N
 def test_recommend_and_export_never_import_torch(smoke_run: Path, tmp_path: Path) -> None:
     found = probe([["recommend", str(smoke_run)], ["recommend", str(smoke_run), "--json"],
                    ["export", str(smoke_run), "--out", str(tmp_path / "csv")]])
-    assert {k: v[1] for k, v in found.items() if v[1]} == {}
+    for command, (_, imported) in found.items():  # in order: recommend runs before export
+        # export rebuilds the summary's statistics (numpy); recommend only reads summary.json
+        allowed = {"numpy"} if command.startswith("export") else set()
+        assert set(imported) <= allowed, (command, imported)
     assert [v[0] for v in found.values()][2] == 0 and (tmp_path / "csv" / "samples.csv").is_file()
 
 
