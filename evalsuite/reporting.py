@@ -28,7 +28,6 @@ from metrics import SCORERS
 from reports.export import sample_table, variant_table, write_table
 from reports.files import write_atomic
 from reports.gallery import gallery_rows, write_thumbnails
-from reports.html import render_report
 from reports.jsonio import from_json
 from reports.metric_info import MetricInfo
 from reports.recommend import BudgetError, budget_failure, recommend
@@ -227,6 +226,8 @@ def write_reports(suite: Suite, run_dir: Path, store: Store) -> Summary:
     Every file is written atomically, and a report folder left broken by a killed run
     (e.g. an empty plotly.min.js) is repaired.
     """
+    from reports.html import render_report  # jinja2 and plotly: only the page needs them, not export
+
     tables = collect(suite, run_dir, store)
     summary = summarize(suite, run_dir, store, tables)
     write_summary(run_dir, summary)
