@@ -14,15 +14,22 @@ Hand-written because it is ~100 lines and every library offering it brings a fra
 
 from __future__ import annotations
 
+import functools
 import re
 import warnings
 from collections.abc import Iterator
-from importlib.metadata import entry_points
+from importlib.metadata import EntryPoints, entry_points
 from typing import Any, Generic, TypeVar
 
 T = TypeVar("T")
 
 NAME_RULE = re.compile(r"[a-z][a-z0-9]*(?:_[a-z0-9]+)*")
+
+
+@functools.cache
+def _installed_entry_points() -> EntryPoints:
+    """Every installed entry point, read once for all registries (each scan costs ~15 ms)."""
+    return entry_points()
 
 
 class DeprecatedName(FutureWarning):
@@ -67,7 +74,7 @@ class Registry(Generic[T]):
         if self._loaded_entry_points or self.group is None:
             return
         self._loaded_entry_points = True
-        for ep in entry_points(group=self.group):
+        for ep in _installed_entry_points().select(group=self.group):
             if ep.name in self._items:
                 continue
             obj: Any = ep.load()
