@@ -15,7 +15,6 @@ with the other images of the variant.
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import binascii
 import email.utils
@@ -126,15 +125,17 @@ class EndpointHTTP:
 
     def __init__(self, client: httpx.AsyncClient, spec: EndpointSpec, key: str | None,
                  auth_scheme: str, rng: random.Random | None = None,
-                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+                 sleep: Callable[[float], Awaitable[None]] | None = None,
                  backoff_base_s: float = BACKOFF_BASE_S) -> None:
+        import asyncio  # here and in request(): validating a suite never makes a request
+
         self.client = client
         self.spec = spec
         self._key = key
         self._auth_scheme = auth_scheme
         self._home = origin(spec.url)
         self._rng = rng or random.Random()
-        self.sleep = sleep
+        self.sleep = sleep or asyncio.sleep
         self._backoff_base_s = backoff_base_s
         self.attempts: list[Attempt] = []
 
@@ -149,6 +150,8 @@ class EndpointHTTP:
     async def request(self, method: str, url: str, *, call: str, json_body: Any = None,
                       expect: str | None = "json") -> Response:
         """Send with retries; ``expect`` is "json", "image" or None (any content type)."""
+        import asyncio
+
         for n in range(1, self.spec.max_retries + 2):
             started, t0 = time.time(), time.perf_counter()
             try:
@@ -178,7 +181,7 @@ class EndpointHTTP:
         raise AssertionError("unreachable")  # the loop always returns or raises
 
     async def _send(self, method: str, url: str, json_body: Any) -> Response:
-        import httpx
+        import httpx  # here, not at the top: validating a suite never makes a request
 
         for _ in range(MAX_REDIRECTS + 1):
             try:
