@@ -1,10 +1,11 @@
 """Recording cache decision traces on the baseline (the maths lives in reports/traces.py).
 
 After generation, a worker of its own (evalsuite/trace_step.py) generates a few baseline
-images again with read-only hooks on the transformer that record, per denoising step, the signal every cache decides
-on (see ``reports.traces`` for the list). A separate, untimed pass keeps the baseline's
-latency clean: the hooks synchronise the device on every step. The images are identical
-to the timed ones (the hooks only read), so the trace describes exactly the baseline's run.
+images again with read-only hooks on the transformer that record, per denoising step, the
+signal every cache decides on (see ``reports.traces`` for the list). A separate, untimed
+pass keeps the baseline's latency clean: the hooks synchronise the device on every step. The
+images are identical to the timed ones (the hooks only read), so the trace describes exactly
+the baseline's run.
 
 The hooks assume one transformer call per denoising step (FLUX.1-dev's guidance-distilled
 pipeline); a trace whose call count differs from the step count is dropped with a note.
