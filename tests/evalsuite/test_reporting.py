@@ -58,6 +58,8 @@ metric = "ssim"
 max_drop = 0.5
 """
 SKIPPED = {"baseline": 0, "fbc-0.05": 0, "fbc-0.2": 4, "late": 6}  # fbc-0.05 never skips
+SHARPNESS_IDENTITY = json.dumps({"name": "sharpness", "preprocessing": "RGB uint8 -> float [0,1]"},
+                                sort_keys=True)
 LATENCY = {"baseline": 2.0, "fbc-0.05": 1.9, "fbc-0.2": 1.0, "late": 0.8}
 
 
@@ -82,7 +84,8 @@ def fill(run_dir: Path, suite: Suite, *, leave_out: str = "late") -> Store:
                 Image.new("RGB", (16, 16), (i * 40, seed * 30, 90)).save(run_dir / image)
                 store.put_sample(SampleRow(v.id, p.id, seed, "ok", LATENCY[v.name] + 0.01 * i, 2**20,
                                            12 - SKIPPED[v.name], SKIPPED[v.name], image))
-                store.put_scores("sharpness", "{}", [(v.id, p.id, seed, 10.0 - LATENCY[v.name] + i, None)])
+                sharp = 10.0 - LATENCY[v.name] + i
+                store.put_scores("sharpness", SHARPNESS_IDENTITY, [(v.id, p.id, seed, sharp, None)])
                 ssim = 1.0 - 0.1 * SKIPPED[v.name] / 4 - 0.001 * i
                 store.put_scores("ssim", "{}", [(v.id, p.id, seed, ssim, None)])
     # An old variant of the same run folder (other settings, so another id): never reported.
@@ -116,7 +119,9 @@ def test_collect_types_the_suites_rows_and_leaves_others_out(run: tuple[Suite, P
     assert late.group == "late" and late.sweep == () and late.status == "pending"
     assert (fbc.load_s, fbc.cold_s, fbc.checks, fbc.compile_s) == (1.0, 3.0, (), None)
     assert set(t.metrics) == {"sharpness", "ssim"} and t.metrics["ssim"].kind == "paired"
-    assert t.metrics["ssim"].ideal == 1.0 and t.metrics["sharpness"].identity  # the scorer's identity
+    # The identity is the one the stored values were computed with, read back from the store.
+    assert t.metrics["ssim"].ideal == 1.0
+    assert t.metrics["sharpness"].identity == json.loads(SHARPNESS_IDENTITY)
     assert t.pricing.gpu == "cpu-2vcpu" and t.pricing.usd_per_hour > 0
 
 
