@@ -64,8 +64,11 @@ def test_recommend_json_picks_the_fastest_within_budget(smoke_run: Path) -> None
     assert proc.returncode == 0, proc.stderr
     rec = json.loads(proc.stdout)
     summary = json.loads((smoke_run / "summary.json").read_text())
+    # A variant qualifies within the budget and with a speedup that is not noise: on a loaded
+    # machine a cache's speedup can be indistinguishable from 1x, and recommend then says so.
     within = [v for v in summary["variants"] if v["status"] == "ok"
-              and (v["is_baseline"] or 1.0 - v["metrics"]["ssim"]["mean"] <= 0.00002)]
+              and (v["is_baseline"] or (1.0 - v["metrics"]["ssim"]["mean"] <= 0.00002
+                                        and v["speedup"]["verdict"] == "faster"))]
     fastest = min(within, key=lambda v: v["latency_s"]["p50"])
     assert rec["variant"] == fastest["name"]
     faster = {v["name"] for v in summary["variants"]
