@@ -12,8 +12,8 @@ import re
 from tests.conftest import REPO
 
 ABSOLUTE = re.compile(
-    r"\btimeout\s*(?::\s*float\s*)?=\s*\d"  # timeout=300, timeout: float = 60.0
-    r"|(?:time|monotonic|perf_counter)\(\)\s*\+\s*\d"  # time.time() + 120
+    r"\btimeout\s*(?::\s*float\s*)?=\s*\d"  # a literal seconds argument or a float default
+    r"|(?:time|monotonic|perf_counter)\(\)\s*\+\s*\d"  # a deadline of now plus a literal
     r"|\.wait\(\s*\d"  # proc.wait(60)
 )
 
