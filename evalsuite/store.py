@@ -75,7 +75,12 @@ class Store:
         """
         self.path = path
         if read_only:
-            self.db = sqlite3.connect(f"{path.resolve().as_uri()}?immutable=1", uri=True)
+            # Immutable means no locks and no WAL files, but also that a WAL is ignored: rows
+            # a killed writer (or a connection still open) left there would be invisible, and
+            # a store whose schema is only in the WAL would look empty. Read those through it.
+            wal = path.with_name(path.name + "-wal")
+            mode = "mode=ro" if wal.is_file() and wal.stat().st_size > 0 else "immutable=1"
+            self.db = sqlite3.connect(f"{path.resolve().as_uri()}?{mode}", uri=True)
             self.db.row_factory = sqlite3.Row
             self._check_version(create=False)
             return

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import math
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -11,6 +13,7 @@ import pytest
 from evalsuite.schema import SAMPLES, SCHEMA_VERSION, SampleStatus, VariantStatus
 from evalsuite.shards import merge_shards, shard_path
 from evalsuite.store import SampleRow, Store
+from tests.conftest import REPO, hang_guard
 
 
 def fresh(tmp_path: Path) -> Store:
@@ -67,6 +70,19 @@ def test_read_only_store_reads_and_leaves_no_files(tmp_path: Path) -> None:
         with pytest.raises(sqlite3.OperationalError):
             ro.put_variant("w", "w", {})
     assert sorted(p.name for p in tmp_path.iterdir()) == before
+
+
+def test_read_only_store_sees_rows_a_killed_writer_left_in_the_wal(tmp_path: Path) -> None:
+    # A child writes and is killed -9: its rows (and the schema itself) live only in the WAL.
+    code = ("import os, signal, sys; from pathlib import Path; from evalsuite.store import Store, "
+            "SampleRow; s = Store(Path(sys.argv[1])); s.put_prompts([('p', 't', 'smoke', 0, 'c', {})]); "
+            "s.put_variant('v', 'b', {}); s.put_sample(SampleRow('v', 'p', 0, 'ok', 1.0)); "
+            "os.kill(os.getpid(), signal.SIGKILL)")
+    db = tmp_path / "results.sqlite"
+    subprocess.run([sys.executable, "-c", code, str(db)], cwd=REPO, timeout=hang_guard())
+    assert (tmp_path / "results.sqlite-wal").stat().st_size > 0
+    with Store.open_read_only(db) as ro:
+        assert ro.done_keys("v") == {("p", 0)}
 
 
 def test_a_store_of_another_schema_version_is_refused(tmp_path: Path) -> None:

@@ -69,6 +69,8 @@ def test_kill_9_then_rerun(tmp_path):
     with sqlite3.connect(out / "results.sqlite") as con:
         rows = con.execute("SELECT status, image FROM samples").fetchall()
         recorded = con.execute("SELECT COUNT(*) FROM endpoint_requests").fetchone()[0]
+    with sqlite3.connect(out / "drift.sqlite") as con:  # the drift check's own requests
+        recorded += con.execute("SELECT COUNT(*) FROM endpoint_requests").fetchone()[0]
     assert len(rows) == 16 and all(s == "ok" for s, _ in rows)  # 8 prompts x 2 seeds
     expected = np.asarray(Image.open(__import__("io").BytesIO(png_bytes())))
     for _, rel in rows:
