@@ -193,6 +193,12 @@ def run_suite(suite: Suite, run_dir: Path, progress: Progress | None = None) -> 
     device = world.device(resolve_device(suite.model.device))
     selected = validate_run(suite, device, world.size)  # on every rank: each reads the suite itself
     import evalsuite.reporting  # noqa: F401 - scoring's and reporting's imports, while it imports
+    from metrics import preload_imports
+
+    # On the other core while the forkserver imports torch + diffusers for the workers: the
+    # scorers' own imports (torch, torchmetrics ...), done before any worker is timed, so
+    # the scoring phase starts at once instead of importing torch a second time, serially.
+    preload_imports(m.name for m in suite.metrics)
     outcome = RunOutcome(run_dir, primary=world.rank == 0)
     control = connect(world)
     folder = None
@@ -226,12 +232,16 @@ def run_suite(suite: Suite, run_dir: Path, progress: Progress | None = None) -> 
             # The machine's own drift over the sweep: a few baseline images timed again.
             from evalsuite.drift import retime_baseline
 
+            step = time.perf_counter()  # both steps' walls are in timings.json (bench/smoke_timing.py)
             if (why := retime_baseline(suite, run_dir, device, progress)) is not None:
                 progress(f"drift check: {why}")
             from evalsuite.trace_step import trace_baseline  # caches' decision signals, untimed
 
+            outcome.timings["drift_s"] = time.perf_counter() - step
+            step = time.perf_counter()
             if (why := trace_baseline(suite, run_dir, selected, device, progress)) is not None:
                 progress(f"traces: {why}")
+            outcome.timings["traces_s"] = time.perf_counter() - step
         else:
             plan = control.broadcast(plan)
             if isinstance(plan, UserError):

@@ -47,6 +47,7 @@ class ARNIQA(BaseScorer):
     """
 
     name = "arniqa"
+    preload = ("metrics._arniqa_model",)
     higher_is_better = True
     kind = Kind.PER_IMAGE
     ideal = None

@@ -18,7 +18,7 @@ functions that compute, never at module level (``tests/evalsuite/test_instant_cl
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
@@ -61,6 +61,7 @@ class Scorer(Protocol):
     kind: ClassVar[Kind]
     # Value of a perfect match for paired metrics (SSIM 1, LPIPS 0); None when unbounded (PSNR).
     ideal: ClassVar[float | None]
+    preload: ClassVar[tuple[str, ...]]  # modules scoring imports lazily (see preload_imports)
 
     def identity(self) -> dict[str, Any]:
         """Model id, revision, preprocessing and dtype: everything that changes the value."""
@@ -76,6 +77,9 @@ class BaseScorer:
     kind: ClassVar[Kind] = Kind.PER_IMAGE
     ideal: ClassVar[float | None] = None
     batch_size: int = 16
+    # What scoring imports lazily (modules stay light at import, see above). A run imports
+    # these while its workers' process imports torch, so scoring starts at once.
+    preload: ClassVar[tuple[str, ...]] = ("torch",)
 
     def __init__(self, device: str = "cpu") -> None:
         self.device = device
@@ -123,3 +127,17 @@ def require_references(samples: Sequence[Sample], name: str) -> list[Image.Image
 
 SCORERS: Registry[type[BaseScorer]] = Registry("metric", group="evalsuite.metrics")
 register = SCORERS.register
+
+
+def preload_imports(names: Iterable[str]) -> None:
+    """Import what the named scorers import lazily when they score (see ``preload``).
+
+    A dependency that fails to import is left for the scorer itself to report, where its
+    message names the metric.
+    """
+    import contextlib
+    import importlib
+
+    for module in dict.fromkeys(m for n in names for m in SCORERS.get(n).preload):
+        with contextlib.suppress(ImportError):
+            importlib.import_module(module)

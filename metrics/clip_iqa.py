@@ -50,6 +50,8 @@ class CLIPIQA(ClipProcessorScorer, BaseScorer):
     """
 
     name = "clip_iqa"
+    preload = ("torchmetrics.functional.multimodal", "metrics._clip_model",
+               "transformers.models.clip.modeling_clip")
     higher_is_better = True
     kind = Kind.PER_IMAGE
     ideal = None

@@ -31,6 +31,8 @@ class CLIPScore(ClipProcessorScorer, BaseScorer):
     """
 
     name = "clip_score"
+    preload = ("torchmetrics.functional.multimodal.clip_score", "metrics._clip_model",
+               "transformers.models.clip.modeling_clip")
     higher_is_better = True
     kind = Kind.PER_IMAGE
     ideal = None  # bounded by 100 in theory, but no image reaches it

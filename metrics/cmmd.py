@@ -109,6 +109,7 @@ class CMMD(BaseScorer):
     """
 
     name = "cmmd"
+    preload = ("metrics._clip_model", "transformers.models.clip.modeling_clip")
     higher_is_better = False
     kind = Kind.SET
     ideal = 0.0

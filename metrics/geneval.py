@@ -118,6 +118,8 @@ class GenEval(BaseScorer):
     """
 
     name: ClassVar[str] = "geneval"
+    preload: ClassVar[tuple[str, ...]] = ("transformers.models.clip.modeling_clip",
+                                          "transformers.models.mask2former.modeling_mask2former")
     higher_is_better: ClassVar[bool] = True
     kind: ClassVar[Kind] = Kind.PER_IMAGE
     ideal: ClassVar[float | None] = None

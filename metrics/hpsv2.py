@@ -67,6 +67,7 @@ class HPSv2(BaseScorer):
     """
 
     name: ClassVar[str] = "hpsv2"
+    preload: ClassVar[tuple[str, ...]] = ("torchvision", "open_clip")
     higher_is_better: ClassVar[bool] = True
     kind: ClassVar[Kind] = Kind.PER_IMAGE
     ideal: ClassVar[float | None] = None

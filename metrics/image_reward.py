@@ -109,6 +109,7 @@ class ImageReward(BaseScorer):
     """
 
     name: ClassVar[str] = "image_reward"
+    preload: ClassVar[tuple[str, ...]] = ("torchvision", "metrics._blip")
     higher_is_better: ClassVar[bool] = True
     kind: ClassVar[Kind] = Kind.PER_IMAGE
     ideal: ClassVar[float | None] = None

@@ -74,6 +74,7 @@ class LPIPS(BaseScorer):
     """
 
     name = "lpips"
+    preload = ("torchvision", "torchmetrics.functional.image.lpips")
     higher_is_better = False
     kind = Kind.PAIRED
     ideal = 0.0

@@ -48,6 +48,7 @@ class PickScore(BaseScorer):
     """
 
     name: ClassVar[str] = "pickscore"
+    preload: ClassVar[tuple[str, ...]] = ("transformers.models.clip.modeling_clip",)
     higher_is_better: ClassVar[bool] = True
     kind: ClassVar[Kind] = Kind.PER_IMAGE
     ideal: ClassVar[float | None] = None

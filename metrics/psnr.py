@@ -12,6 +12,7 @@ class PSNR(BaseScorer):
     """Peak signal-to-noise ratio in dB; identical images give +inf."""
 
     name = "psnr"
+    preload = ("torchmetrics.functional.image",)
     higher_is_better = True
     kind = Kind.PAIRED
     ideal = None  # identical images have infinite PSNR, so there is no finite ideal

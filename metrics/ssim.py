@@ -12,6 +12,7 @@ class SSIM(BaseScorer):
     """Structural similarity (Gaussian window 11, sigma 1.5); 1 means identical."""
 
     name = "ssim"
+    preload = ("torchmetrics.functional.image",)
     higher_is_better = True
     kind = Kind.PAIRED
     ideal = 1.0

@@ -48,6 +48,7 @@ class VQAScore(BaseScorer):
     """
 
     name: ClassVar[str] = "vqascore"
+    preload: ClassVar[tuple[str, ...]] = ("transformers",)
     higher_is_better: ClassVar[bool] = True
     kind: ClassVar[Kind] = Kind.PER_IMAGE
     ideal: ClassVar[float | None] = None
