@@ -16,9 +16,11 @@ TRACE_STORE = "traces/trace.sqlite"  # the trace worker's own store: results.sql
 
 
 def trace_baseline(suite: Any, run_dir: Path, selected: Sequence[Any], device: str,
-                   progress: Any) -> str | None:
+                   progress: Any, variant: Any = None) -> str | None:
     """Trace the baseline's first ``[run] trace_images`` images not yet traced, in a fresh
     worker of their own (like the drift check); return a note when something went wrong.
+
+    ``variant`` traces another variant of ``suite`` instead (tune's fixed companions).
     """
     from dataclasses import replace
 
@@ -27,15 +29,15 @@ def trace_baseline(suite: Any, run_dir: Path, selected: Sequence[Any], device: s
     from evalsuite.work import WorkerJob, WorkItem
 
     keys = [(p.id, p.text, seed) for p in selected for seed in suite.prompts.seeds]
-    pending, fn = trace_request(suite, keys, run_dir)
+    pending, fn = trace_request(suite, keys, run_dir, variant)
     if not pending:
         return None
-    base = next(v for v in suite.variants if v.name == suite.baseline)
+    base = variant or next(v for v in suite.variants if v.name == suite.baseline)
     (run_dir / TRACE_STORE).parent.mkdir(exist_ok=True)
     store = Store(run_dir / TRACE_STORE)
     try:
         store.put_variant(base.id, base.name, base.describe())
-        progress(f"traces: tracing {len(pending)} baseline images (untimed)")
+        progress(f"traces: tracing {len(pending)} {base.name} images (untimed)")
         job = WorkerJob.build(str(run_dir), base, suite.model, device, (), 0, store_path=TRACE_STORE)
         job = replace(job, telemetry=False, trace_items=tuple(WorkItem(*k) for k in pending), trace_fn=fn)
         return generator_for(base).run(job, store, suite.run.timeout_s, progress)

@@ -30,8 +30,8 @@ if TYPE_CHECKING:
 DEFAULT_TRACE_IMAGES = 4  # per suite with a cache variant; [run] trace_images overrides
 
 
-def trace_request(suite: Any, keys: Sequence[tuple[str, str, int]],
-                  run_dir: Path) -> tuple[list[tuple[str, str, int]], tuple[int, ...]]:
+def trace_request(suite: Any, keys: Sequence[tuple[str, str, int]], run_dir: Path,
+                  variant: Any = None) -> tuple[list[tuple[str, str, int]], tuple[int, ...]]:
     """What the baseline's worker should trace: (prompt id, text, seed) not yet traced, and
     the cache-dit Fn values whose residual to record.
 
@@ -40,13 +40,14 @@ def trace_request(suite: Any, keys: Sequence[tuple[str, str, int]],
         keys: (prompt id, text, seed) of the run's images, in run order; the first
             ``[run] trace_images`` of them are traced (default: 4 when a variant has a cache).
         run_dir: the run folder.
+        variant: the variant to trace (default: the suite's baseline).
     """
     from evalsuite.accelerators import ACCELERATORS
 
     caches = [a for v in suite.variants for a in v.accelerators if ACCELERATORS.get(a.name).family == "cache"]
     n = suite.run.trace_images
     n = (DEFAULT_TRACE_IMAGES if caches else 0) if n is None else n
-    base = next(v for v in suite.variants if v.name == suite.baseline)
+    base = variant or next(v for v in suite.variants if v.name == suite.baseline)
     done = {(t.prompt_id, t.seed) for t in read_traces(trace_path(run_dir, base.name, base.id))}
     fn = tuple(sorted({int(dict(a.params)["Fn_compute_blocks"]) for a in caches if a.name == "cache_dit"}))
     return [k for k in keys[:n] if (k[0], k[2]) not in done], fn

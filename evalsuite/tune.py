@@ -36,7 +36,13 @@ from evalsuite.tune_result import Holdout, Look, Probe, Timing, TuneResult
 from evalsuite.tune_search import answer, next_index
 from evalsuite.tune_spec import TuneSpec
 from evalsuite.tune_variants import sub_suite, variant_table
-from evalsuite.tune_warm import baseline_traces, predictable, predicted_skip_rate, warm_indices
+from evalsuite.tune_warm import (
+    baseline_traces,
+    predictable,
+    predicted_skip_rate,
+    record_traces,
+    warm_indices,
+)
 from reports.metric_info import MetricInfo
 from reports.records import Pricing
 from reports.sequential import PASS, UNDECIDED, budget_interval, combine, final, judge, look_level, look_sizes
@@ -67,7 +73,8 @@ def warm_note(traces: Sequence[object], tune: TuneSpec) -> str:
         return f"none: no trace model for {tune.accelerator}.{tune.parameter}; bracketed from the range"
     if not traces:
         return "none: the baseline recorded no decision trace; bracketed from the range"
-    return f"trace of {len(traces)} baseline images: first probes at predicted 1.5x/2x/2.5x/3x"
+    what = "the fixed companions'" if tune.fixed else "the baseline's"
+    return f"{what} trace of {len(traces)} images: first probes at predicted 1.5x/2x/2.5x/3x"
 
 
 @dataclass
@@ -126,23 +133,26 @@ class Planner:
         return Look(len(chosen), level, combine(looks), tuple(looks))
 
     def timing(self, view: Suite, variant: Variant, chosen: Sequence[prompt_sets.Prompt]) -> Timing:
-        """Mean latency, speedup over the baseline on the same images, skip rate, $/1000 images."""
+        """Mean latency, speedup (with its CI) over the baseline on the same images, skip rate,
+        $/1000 images."""
         from reports.records import cost_per_image
+        from reports.speedup import speedup_entry
 
         keys = {(p.id, s) for p in chosen for s in view.prompts.seeds}
         base = next(v for v in view.variants if v.name == view.baseline)
         rows = [r for r in self.store.samples([variant.id, base.id])
                 if (r["prompt_id"], r["seed"]) in keys and r["status"] == "ok" and r["latency_s"]]
         mine = [r for r in rows if r["variant_id"] == variant.id]
-        theirs = [r["latency_s"] for r in rows if r["variant_id"] == base.id]
         if not mine:
             return Timing(None, None, None, None)
         latency = statistics.fmean(r["latency_s"] for r in mine)
         steps = sum((r["steps_computed"] or 0) + (r["steps_skipped"] or 0) for r in mine)
         skipped = sum(r["steps_skipped"] or 0 for r in mine)
         cost = cost_per_image(latency, self.pricing.usd_per_hour, self.pricing.gpus)
-        return Timing(latency, statistics.fmean(theirs) / latency if theirs and latency > 0 else None,
-                      skipped / steps if steps else None, cost * 1000)
+        speed = speedup_entry({(r["prompt_id"], r["seed"]): r["latency_s"] for r in mine},
+                              {(r["prompt_id"], r["seed"]): r["latency_s"] for r in rows
+                               if r["variant_id"] == base.id}, is_baseline=variant.id == base.id)
+        return Timing(latency, speed, skipped / steps if steps else None, cost * 1000)
 
     def probe(self, order: int, index: int) -> Probe:
         """Judge one grid point on growing prompt prefixes until a look decides it."""
@@ -187,18 +197,19 @@ class Planner:
         tune = self.tune
         probes: list[Probe] = []
         outcomes: dict[int, bool] = {}
-        traces: list = []
-        # Traces appear once the baseline has run, so they are read again before each probe.
+        if predictable(tune):  # the warm start's trace; a resumed tune finds it done
+            record_traces(self.folder.path, self.suite, self.search, self.device, self.progress)
+        traces = baseline_traces(self.folder.path, self.suite)
         while (index := next_index(tune.n_points, outcomes, warm_indices(traces, tune))) is not None:
             probe = self.probe(len(probes) + 1, index)
             predicted = predicted_skip_rate(traces, tune, probe.value)
             probes.append(dataclasses.replace(probe, predicted_skip_rate=predicted))
             outcomes[index] = probe.passed
-            traces = baseline_traces(self.folder.path, self.suite)
         best = answer(tune.n_points, outcomes)
         winner = next((p for p in probes if p.index == best), None)
         holdouts = ((self.confirm(winner), *(self.confirm(winner, c) for c in tune.confirm))
                     if winner is not None else ())
+        speed, speed_check = self.speed_of(winner)
         vs_fewer = None if winner is None else {"verdict": None, "reason": "[tune] fewer_steps = false"}
         if winner is not None and tune.fewer_steps:
             vs_fewer = versus_fewer_steps(self.suite, self.store, self.holdout, self.ensure, winner,
@@ -210,7 +221,22 @@ class Planner:
         per_point = len(self.search) * len(self.suite.prompts.seeds)
         return TuneResult(tune, tuple(probes), winner, holdouts, len(self.used),
                           (tune.n_points + 1) * per_point, len(self.search), base_timing.latency_s,
-                          vs_fewer, warm_note(traces, tune))
+                          vs_fewer, warm_note(traces, tune), speed, speed_check, len(traces))
+
+    def speed_of(self, winner: Probe | None) -> tuple[Timing | None, str | None]:
+        """The winner's speed over all its judged images, and why it is no credible gain.
+
+        Search and holdout prompts together: the more pairs, the tighter the speedup's CI.
+        A speedup whose CI reaches 1x is noise, and a setting is never sold for it.
+        """
+        from reports.speedup import no_credible_gain
+
+        if winner is None:
+            return None, None
+        view = self.probe_suite(winner.index)
+        chosen = [*self.search[:winner.final.n_prompts if winner.final else 0], *self.holdout]
+        speed = self.timing(view, view.variants[-1], chosen)
+        return speed, no_credible_gain(speed.speed) if speed.speed else "no latency timed"
 
 
 @contextmanager

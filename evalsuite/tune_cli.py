@@ -1,7 +1,8 @@
 """``python -m evalsuite tune SUITE``: the fastest setting of one parameter within budget.
 
-Exit codes: 0 found and certified on the holdout; 3 nothing meets the budget (the closest
-probe and its margin are printed) or the winner failed its holdout; 2 bad input.
+Exit codes: 0 found and certified (the holdout meets every budget and the speedup's CI
+excludes 1x); 3 nothing meets the budget (the closest probe and its margin are printed), the
+winner failed its holdout, or its speedup cannot be told from 1x; 2 bad input.
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ DESCRIPTION = (
     "grid value whose pessimistic CI bound meets every budget: bracket, then bisect; each probe is "
     "an ordinary, stored, resumable variant, judged on a growing prompt subset (Bonferroni split "
     "of 1 - confidence over its looks). The winner is confirmed on held-out prompts. "
-    "Exit 0: found and certified; 3: nothing meets the budget, or the holdout failed; 2: bad input."
+    "Exit 0: found and certified; 3: nothing meets the budget, the holdout failed, or the speedup is "
+    "indistinguishable from 1x; 2: bad input."
 )
 
 
@@ -44,12 +46,13 @@ def _print_text(d: dict[str, Any], run_dir: Path) -> None:
         if c:
             print(f"closest probe: {c['variant']} ({c['budget']})")
     else:
-        cert = "certified on the holdout" if d["certified"] else "NOT certified: the holdout failed"
+        cert = ("certified on the holdout" if d["certified"]
+                else f"NOT certified: {d['not_certified_because']}")
         print(f"chosen: {s['accelerator']}.{s['parameter']} = {s['value']} ({cert})")
-        speed = d["speedup"]
+        speed, ci = d["speedup"], d["speedup_ci"]
         cost = d["cost_per_1000_images_usd"]
-        print(f"speedup {speed:.2f}x" if speed else "speedup n/a",
-              f"  ${cost:.4g} per 1000 images" if cost is not None else "")
+        print((f"speedup {speed:.2f}x" + (f" (95% CI {ci[0]:.2f}-{ci[1]:.2f})" if ci else "")) if speed
+              else "speedup n/a", f"  ${cost:.4g} per 1000 images" if cost is not None else "")
         for m, e in d["metrics"].items():
             print(f"  {m}: mean {_g(e['mean'])}, {e['kind']} at CI bound {_g(e['ci_bound'])} "
                   f"(limit {e['limit']:g}, two-sided level {e['level']:.4f})")

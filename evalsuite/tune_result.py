@@ -10,6 +10,7 @@ import tomli_w
 
 from evalsuite.tune_spec import TuneSpec
 from reports.sequential import BudgetLook
+from reports.summary_records import SpeedupEntry
 
 
 @dataclass(frozen=True)
@@ -49,14 +50,22 @@ def _budget_dict(b: BudgetLook) -> dict[str, Any]:
 class Timing:
     """A variant's measured speed on the prompts it was judged on."""
 
-    latency_s: float | None  # mean warm latency
-    speedup: float | None  # the baseline's mean latency / this one's, same prompts and seeds
+    latency_s: float | None  # mean warm latency (what the cost is charged on)
+    speed: SpeedupEntry | None  # against the baseline on the same prompts and seeds, with its CI
     skip_rate: float | None  # skipped / all denoising steps
     cost_per_1000_usd: float | None
 
+    @property
+    def speedup(self) -> float | None:
+        """The baseline's p50 latency / this one's (``reports.speedup``)."""
+        return self.speed.estimate if self.speed else None
+
     def to_dict(self) -> dict[str, Any]:
         """JSON form."""
-        return {"latency_s": self.latency_s, "speedup": self.speedup, "skip_rate": self.skip_rate,
+        speed = self.speed
+        return {"latency_s": self.latency_s, "speedup": self.speedup,
+                "speedup_ci": list(speed.ci) if speed and speed.ci else None,
+                "speedup_verdict": speed.verdict if speed else None, "skip_rate": self.skip_rate,
                 "cost_per_1000_images_usd": self.cost_per_1000_usd}
 
 
@@ -118,11 +127,28 @@ class TuneResult:
     baseline_latency_s: float | None
     vs_fewer_steps: dict[str, Any] | None
     warm_start: str  # how the first probes were placed
+    # The winner's speed over every image it was judged on (search and holdout prompts), and
+    # why that speedup must not be sold (``reports.speedup.no_credible_gain``), or None.
+    speed: Timing | None = None
+    speed_check: str | None = None
+    traced_images: int = 0  # untimed generations of the warm start's trace (not in images_generated)
 
     @property
     def certified(self) -> bool:
-        """Found, and every holdout check still meets every budget at its CI bound."""
-        return self.winner is not None and bool(self.holdouts) and all(h.certified for h in self.holdouts)
+        """Found, every holdout check still meets every budget at its CI bound, and the
+        speedup is credible: a setting no faster than the baseline is not worth shipping."""
+        return (self.winner is not None and bool(self.holdouts) and all(h.certified for h in self.holdouts)
+                and self.speed_check is None)
+
+    def why_not_certified(self) -> str | None:
+        """One line on why a found setting is not certified (None when it is, or none was found)."""
+        if self.winner is None or self.certified:
+            return None
+        failed = [h for h in self.holdouts if not h.certified]
+        if failed:
+            at = f" at {failed[0].setting}" if failed[0].setting else ""
+            return f"the holdout{at} failed"
+        return self.speed_check or "no holdout was judged"
 
     def closest(self) -> tuple[Probe, BudgetLook] | None:
         """The probe whose worst budget came closest to passing (for an infeasible search)."""
@@ -155,7 +181,9 @@ class TuneResult:
                          "variant": w.variant, "fixed": s.companions()} if w else None),
             "certified": self.certified,
             "accelerator": s.accelerator, "parameter": s.parameter,
-            "speedup": w.timing.speedup if w else None,
+            "speedup": (self.speed or w.timing).speedup if w else None,
+            "speedup_ci": (self.speed or w.timing).to_dict()["speedup_ci"] if w else None,
+            "speed_check": self.speed_check, "not_certified_because": self.why_not_certified(),
             "latency_s": w.timing.latency_s if w else None,
             "baseline_latency_s": self.baseline_latency_s,
             "cost_per_1000_images_usd": w.timing.cost_per_1000_usd if w else None,
@@ -172,6 +200,7 @@ class TuneResult:
                          "budget": closest[1].describe(), "margin": _num(closest[1].margin)}
                         if closest and w is None else None),
             "vs_fewer_steps": self.vs_fewer_steps, "warm_start": self.warm_start,
+            "traced_images": self.traced_images,
             "confidence": s.confidence,
             "sequential_method": "Bonferroni split of 1 - confidence over each probe's planned looks",
             "snippet": self.snippet(),

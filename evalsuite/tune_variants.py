@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from evalsuite.spec import Suite, parse_suite
+from evalsuite.spec_types import Variant
 from evalsuite.tune_spec import TuneSpec
 
 
@@ -33,3 +34,21 @@ def sub_suite(suite: Suite, tables: Sequence[dict[str, Any]], **model: Any) -> S
     raw["report"] = {"objective": suite.report.objective,
                      "budget": [{"metric": b.metric, b.kind: b.value} for b in suite.report.budgets]}
     return parse_suite(raw, suite.source, Path(suite.source).parent)
+
+
+def trace_reference(suite: Suite) -> tuple[Suite, Variant]:
+    """The variant whose traces warm-start the search, and a view holding it and a probe
+    (so the view has a cache to trace for).
+
+    Without fixed companions that is the suite's baseline. With them it is the companions
+    alone (e.g. FP8 without the cache): quantization or compilation moves the signals a
+    cache thresholds, so the prediction must come from the pipeline the probes run.
+    """
+    tune = suite.tune
+    assert tune is not None
+    probe = variant_table(tune, tune.value(0))
+    if not tune.fixed:
+        view = sub_suite(suite, [probe])
+        return view, view.variants[0]
+    view = sub_suite(suite, [probe, {"name": "+".join(n for n, _ in tune.fixed), **tune.companions()}])
+    return view, view.variants[-1]

@@ -1,6 +1,8 @@
 """Warm start: place the first probes where the baseline's decision trace predicts a speedup.
 
-When the run folder holds cache decision traces of the baseline (``evalsuite.tracing``),
+Before the first probe the tune traces its reference pipeline (the baseline, or the fixed
+companions alone) on a few search prompts, untimed, in a worker of its own. From those cache
+decision traces (``evalsuite.tracing``),
 ``reports.traces`` predicts each threshold's skip pattern and speedup. The planner probes
 first the grid points where the predicted speedup crosses useful targets (1.5x, 2x, 2.5x,
 3x), then bisects as usual, and every probe shows its predicted skip rate beside the
@@ -12,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from evalsuite.spec import Suite
 from evalsuite.tune_spec import TuneSpec
@@ -21,12 +24,28 @@ TARGETS = (1.5, 2.0, 2.5, 3.0)
 
 
 def baseline_traces(run_dir: Path, suite: Suite) -> list[ImageTrace]:
-    """The baseline's traces in ``run_dir`` (none when it recorded none)."""
+    """The traces of the tune's reference pipeline in ``run_dir`` (none when it recorded none):
+    the baseline, or the fixed companions alone (``tune_variants.trace_reference``)."""
     from evalsuite.tracing import read_traces, trace_path
-    from evalsuite.tune_variants import sub_suite
+    from evalsuite.tune_variants import trace_reference
 
-    base = sub_suite(suite, []).variants[0]
-    return read_traces(trace_path(run_dir, base.name, base.id))
+    _, traced = trace_reference(suite)
+    return read_traces(trace_path(run_dir, traced.name, traced.id))
+
+
+def record_traces(run_dir: Path, suite: Suite, prompts: Sequence, device: str, progress: Any) -> None:
+    """Trace the reference pipeline on the first search prompts (untimed, its own worker).
+
+    ``[run] trace_images`` of them (4 by default); already traced images are skipped, so a
+    resumed tune traces nothing again. A failure only costs the warm start, so it is printed
+    and the search brackets from the range instead.
+    """
+    from evalsuite.trace_step import trace_baseline
+    from evalsuite.tune_variants import trace_reference
+
+    view, traced = trace_reference(suite)
+    if (why := trace_baseline(view, run_dir, prompts, device, progress, traced)) is not None:
+        progress(f"traces: {why}")
 
 
 def predictable(tune: TuneSpec) -> bool:

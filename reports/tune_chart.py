@@ -72,13 +72,18 @@ def tune_page(result: Mapping[str, Any]) -> str:
     """The standalone tune page (uses the plotly.min.js that index.html writes beside it)."""
     s = result.get("setting")
     head = (f"{s['accelerator']}.{s['parameter']} = {s['value']}" if s else "nothing meets the budget")
-    verdict = "certified on the holdout" if result["certified"] else "NOT certified"
+    why = result.get("not_certified_because")
+    verdict = ("certified on the holdout" if result["certified"]
+               else "NOT certified" + (f": {why}" if why else ""))
+    speed, ci = result.get("speedup"), result.get("speedup_ci")
+    speed_text = ("n/a" if speed is None
+                  else f"{speed:.3g}x" + (f" (95% CI {ci[0]:.3g}-{ci[1]:.3g})" if ci else ""))
     figure = search_path_figure(result).to_html(full_html=False, include_plotlyjs="directory")
     rows = "".join(_row(p) for p in result["probes"])
     return f"""<!doctype html><html><head><meta charset="utf-8"><title>tune</title>
 <style>body{{font-family:sans-serif;margin:2em}}td,th{{padding:2px 8px;border-bottom:1px solid #ddd}}</style>
 </head><body><h1>tune: {html.escape(head)}</h1>
-<p>{html.escape(verdict)}; speedup {html.escape(str(result.get('speedup')))};
+<p>{html.escape(verdict)}; speedup {html.escape(speed_text)};
 images generated {result['images_generated']} against {result['grid_images']} for a full grid of
 {result['grid_points']} points; warm start: {html.escape(str(result.get('warm_start')))}.</p>
 <p>Sequential method: {html.escape(result['sequential_method'])}.</p>

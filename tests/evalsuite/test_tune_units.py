@@ -12,13 +12,14 @@ import pytest
 import tomli_w
 
 from evalsuite.cli import main
-from evalsuite.spec import load_suite
+from evalsuite.spec import BUILTIN_DIR, load_suite
 from evalsuite.tune_frontier import reference_steps
 from evalsuite.tune_result import Holdout, Look, Probe, Timing, TuneResult
 from evalsuite.tune_warm import predicted_skip_rate, warm_indices
 from reports.bootstrap import Interval
 from reports.records import Budget
 from reports.sequential import judge
+from reports.summary_records import SpeedupEntry
 from reports.traces import ImageTrace
 from reports.tune_chart import tune_page
 
@@ -28,7 +29,8 @@ SPEC = load_suite("tune-smoke").tune
 def _probe(order: int, index: int, bound: float, passed: bool) -> Probe:
     look = judge(Budget("psnr", "min", 55.0), Interval(bound + 1, bound, bound + 2, 4, 4))
     return Probe(order, index, SPEC.value(index), f"fbcache-{SPEC.value(index):g}", "id",  # type: ignore[union-attr]
-                 (Look(4, 0.98, look.verdict, (look,)),), passed, Timing(0.5, 2.0, 0.4, 0.01))
+                 (Look(4, 0.98, look.verdict, (look,)),), passed,
+                 Timing(0.5, SpeedupEntry(2.0, (1.6, 2.4), verdict="faster"), 0.4, 0.01))
 
 
 def _result(probes: tuple[Probe, ...], winner: Probe | None, certified: bool = True) -> TuneResult:
@@ -59,6 +61,18 @@ def test_not_certified_when_the_holdout_fails_and_closest_when_nothing_passes() 
     d = _result((far, near), None).to_dict()
     assert d["setting"] is None and d["certified"] is False
     assert d["closest"]["variant"] == near.variant and d["closest"]["margin"] == pytest.approx(-1.0)
+
+
+def test_a_winner_whose_speedup_is_noise_is_not_certified() -> None:
+    win = _probe(1, 4, 56.0, True)
+    reason = "speedup 1.02x (95% CI 0.97-1.08) is indistinguishable from 1x"
+    result = dataclasses.replace(_result((win,), win), speed=win.timing, speed_check=reason)
+    d = result.to_dict()
+    assert not result.certified and d["certified"] is False
+    assert d["not_certified_because"] == reason and d["speed_check"] == reason
+    assert d["speedup"] == 2.0 and d["speedup_ci"] == [1.6, 2.4]
+    assert reason in tune_page(d)
+    assert _result((win,), win, certified=False).why_not_certified() == "the holdout failed"
 
 
 def test_the_page_draws_the_path_and_lists_the_probes() -> None:
@@ -106,3 +120,19 @@ def test_warm_start_places_probes_where_the_predicted_speedup_crosses_targets() 
     assert warm_indices([], SPEC) == () and predicted_skip_rate([], SPEC, 0.2) is None  # type: ignore[arg-type]
     other = dataclasses.replace(SPEC, parameter="nope")  # type: ignore[type-var]
     assert warm_indices(traces, other) == ()
+
+
+def test_the_warm_start_traces_the_pipeline_the_probes_run(tmp_path: Path) -> None:
+    from evalsuite.tune_variants import trace_reference
+
+    view, traced = trace_reference(load_suite("tune-smoke"))
+    assert traced.name == view.baseline == "baseline"
+    raw = tomllib.loads(Path(load_suite("tune-smoke").source).read_text())
+    raw["tune"]["fixed"] = {"channels_last": {}}
+    raw["prompts"]["file"][0]["path"] = str(BUILTIN_DIR / raw["prompts"]["file"][0]["path"])
+    path = tmp_path / "fixed.toml"
+    path.write_text(tomli_w.dumps(raw))
+    view, traced = trace_reference(load_suite(str(path)))
+    # the companions alone: what the probes run, minus the cache being tuned
+    assert [a.name for a in traced.accelerators] == ["channels_last"] and traced in view.variants
+    assert any(a.name == "fbcache" for v in view.variants for a in v.accelerators)
