@@ -108,8 +108,19 @@ def _load(run_dir: Path, rel: str) -> Image.Image:
 
 
 def score_run(suite: Suite, run_dir: Path, store: Store, device: str,
-              progress: Callable[[str], None] = print) -> int:
+              progress: Callable[[str], None] = print,
+              keep: dict[str, BaseScorer] | None = None) -> int:
     """Score every stored sample of the suite's variants that lacks a score.
+
+    Args:
+        suite: whose variants and metrics to score.
+        run_dir: the run folder (images are read from it).
+        store: where samples are read and scores written.
+        device: where scorers run.
+        progress: where progress lines go.
+        keep: scorers to reuse across calls, by metric use; filled here. Without it each
+            scorer loads once per call and is freed before the next (a run scores once);
+            ``tune`` scores after every look, and would otherwise reload every model each time.
 
     Returns:
         How many values were stored: one per image and metric, one per variant and set metric.
@@ -122,16 +133,20 @@ def score_run(suite: Suite, run_dir: Path, store: Store, device: str,
     baseline_images = {(r["prompt_id"], r["seed"]): r["image"] for r in rows
                        if r["variant_id"] == baseline_id and r["status"] == "ok"}
     for use in suite.metrics:
+        key = f"{use.name} {json.dumps(dict(use.options), sort_keys=True, default=str)}"
         try:
-            scorer = build_scorer(use, device)
+            scorer = keep[key] if keep is not None and key in keep else build_scorer(use, device)
         except (TypeError, ValueError) as exc:
             raise UserError(f"{suite.source}: metrics.{use.name}: {exc}") from None
+        if keep is not None:
+            keep[key] = scorer
         ident = identity_key(scorer)
         if scorer.kind == Kind.SET:
             stored += _score_sets(scorer, ident, suite, run_dir, store, rows, baseline_id,
                                   baseline_images)
             del scorer
-            free_memory()
+            if keep is None:
+                free_memory()
             continue
         done = store.scored_keys(use.name, ident, retry_prefix=MISSING_WEIGHTS)
         todo = [r for r in rows if (r["variant_id"], r["prompt_id"], r["seed"]) not in done
@@ -156,7 +171,8 @@ def score_run(suite: Suite, run_dir: Path, store: Store, device: str,
         store.put_scores(use.name, ident, results)
         stored += len(results)
         del scorer  # each scorer loads once and is gone before the next one loads
-        free_memory()
+        if keep is None:
+            free_memory()
     return stored
 
 

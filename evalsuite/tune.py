@@ -90,6 +90,7 @@ class Planner:
     search: list[prompt_sets.Prompt] = field(default_factory=list)
     holdout: list[prompt_sets.Prompt] = field(default_factory=list)
     used: set[tuple[str, str, int]] = field(default_factory=set)  # (variant, prompt, seed) needed
+    scorers: dict[str, Any] = field(default_factory=dict)  # loaded once, reused by every look
 
     @property
     def tune(self) -> TuneSpec:
@@ -111,7 +112,7 @@ class Planner:
             self.used.update((v.id, p.id, s) for p in chosen for s in view.prompts.seeds)
         failed = generate_items(self.folder, view, view.variants, suite_items(chosen, view.prompts.seeds),
                                 device=self.device, progress=self.progress)
-        score_run(view, self.folder.path, self.store, self.device, self.progress)
+        score_run(view, self.folder.path, self.store, self.device, self.progress, keep=self.scorers)
         return failed
 
     def look(self, view: Suite, variant: Variant, chosen: Sequence[prompt_sets.Prompt],

@@ -105,6 +105,20 @@ def test_every_image_is_scored_once_and_every_gap_has_its_reason(run: RunFixture
     assert score_run(run.suite, run.root, run.store, "cpu", progress=said.append) == 0 and not said
 
 
+def test_kept_scorers_are_built_once_across_calls(run: RunFixture) -> None:
+    # tune scores after every look: its scorers (and their models) must load only once.
+    run.add(run.base, "p1", image=noise(1))
+    run.add(run.fbc, "p1", image=noise(2))
+    keep: dict = {}
+    assert score_run(run.suite, run.root, run.store, "cpu", progress=lambda _: None, keep=keep) == 3
+    first = dict(keep)
+    assert sorted(type(s).__name__ for s in first.values()) == ["PSNR", "Sharpness"]
+    run.add(run.base, "p2", image=noise(3))
+    run.add(run.fbc, "p2", image=noise(4))
+    assert score_run(run.suite, run.root, run.store, "cpu", progress=lambda _: None, keep=keep) == 3
+    assert all(keep[k] is first[k] for k in first) and len(keep) == 2
+
+
 def test_values_stored_under_another_identity_are_scored_again(run: RunFixture) -> None:
     run.add(run.base, "p1", image=noise(1))
     run.store.put_scores("sharpness", '{"name": "sharpness", "old": true}', [(run.base, "p1", 0, 1.0, None)])
