@@ -7,6 +7,12 @@ a fresh worker with the baseline's settings, measures that drift directly: the r
 compares the two timings of the same (prompt, seed) pairs (``reports.speedup.drift_check``)
 and flags the run when they disagree beyond their CI.
 
+Like is compared with like: under torchrun each rank timed its own share of the baseline
+on its own device, so rank 0 re-times (on its device) only baseline images it timed itself
+in this launch (``keys``, taken from the launch's plan). A difference between two GPUs is
+then never read as drift; a resumed launch in which rank 0 timed fewer than two baseline
+images has no drift check.
+
 The re-timing lives in its own store, ``drift.sqlite``, under the baseline's variant id,
 so it never mixes with the sweep's rows; it is replaced whenever a session generated
 anything, because then "the end of the sweep" moved.
@@ -15,6 +21,7 @@ anything, because then "the end of the sweep" moved.
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Collection
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -40,16 +47,37 @@ def retimed_rows(run_dir: Path, variant_id: str) -> list[dict[str, Any]]:
         con.close()
 
 
-def drift_rows(suite: Suite, store: Store, n: int) -> list[dict[str, Any]]:
-    """The first ``n`` baseline sample rows (in (prompt, seed) order) that have a timing."""
+def drift_rows(suite: Suite, store: Store, n: int,
+               keys: Collection[tuple[str, int]] | None = None) -> list[dict[str, Any]]:
+    """The first ``n`` baseline sample rows (in (prompt, seed) order) that have a timing.
+
+    Args:
+        suite: the parsed suite (names the baseline).
+        store: the run's store.
+        n: how many rows at most.
+        keys: only rows whose (prompt_id, seed) is one of these (None: every baseline row).
+    """
     base = next(v for v in suite.variants if v.name == suite.baseline)
     rows = sorted((r for r in store.samples([base.id]) if r["status"] in ("ok", "flagged")
-                   and r["latency_s"] is not None), key=lambda r: (r["prompt_id"], r["seed"]))
+                   and r["latency_s"] is not None
+                   and (keys is None or (r["prompt_id"], r["seed"]) in keys)),
+                  key=lambda r: (r["prompt_id"], r["seed"]))
     return rows[:n]
 
 
-def retime_baseline(suite: Suite, run_dir: Path, device: str, progress: Any) -> str | None:
-    """Time the first ``[run] drift_images`` baseline images again; return why not, or None."""
+def retime_baseline(suite: Suite, run_dir: Path, device: str, progress: Any,
+                    keys: Collection[tuple[str, int]] | None = None) -> str | None:
+    """Time the first ``[run] drift_images`` baseline images again; return why not, or None.
+
+    Args:
+        suite: the parsed suite.
+        run_dir: the run folder (its ``results.sqlite`` holds the sweep's timings).
+        device: where to re-time: the device that timed the candidate images.
+        progress: where lines go.
+        keys: the (prompt_id, seed) keys that were timed on ``device`` (None: every baseline
+            image, as in a single-process run). Under torchrun, rank 0's planned baseline
+            items of this launch, so a re-timing is only ever compared with its own device.
+    """
     from evalsuite.generators import generator_for
     from evalsuite.work import RESULTS, WorkerJob, WorkItem
 
@@ -58,16 +86,18 @@ def retime_baseline(suite: Suite, run_dir: Path, device: str, progress: Any) -> 
         return "off ([run] drift_images = 0)"
     base = next(v for v in suite.variants if v.name == suite.baseline)
     with Store.open_read_only(run_dir / RESULTS) as main:
-        rows = drift_rows(suite, main, n)
+        rows = drift_rows(suite, main, n, keys)
         last = max((r["created"] or 0.0 for r in main.samples()), default=0.0)
     done = retimed_rows(run_dir, base.id)
     if done and min(r["created"] or 0.0 for r in done) > last:
         return None  # nothing was generated since the last check: it still describes this sweep
+    # A fresh re-timing for this session's sweep, or none: an older one no longer describes it.
+    for suffix in ("", "-wal", "-shm"):
+        (run_dir / (DRIFT_STORE + suffix)).unlink(missing_ok=True)
     items = tuple(WorkItem(r["prompt_id"], r["text"], r["seed"]) for r in rows)
     if len(items) < 2:
-        return "fewer than two baseline images were timed"
-    for suffix in ("", "-wal", "-shm"):  # a fresh re-timing for this session's sweep
-        (run_dir / (DRIFT_STORE + suffix)).unlink(missing_ok=True)
+        where = "" if keys is None else " on this device in this launch"
+        return f"fewer than two baseline images were timed{where}"
     store = Store(run_dir / DRIFT_STORE)
     try:
         store.put_prompts((r["prompt_id"], r["text"], r["set_name"], 0, r["category"], {}) for r in rows)

@@ -56,6 +56,11 @@ class Plan:
     token: str  # unique per launch: prefixes rendezvous keys in the shared store
     variants: tuple[VariantPlan, ...]  # data-parallel variants first, then context-parallel ones
 
+    def keys_for(self, variant_id: str, rank: int) -> frozenset[tuple[str, int]]:
+        """The (prompt_id, seed) keys of ``variant_id`` that ``rank`` generates in this launch."""
+        vp = next((p for p in self.variants if p.variant.id == variant_id), None)
+        return frozenset(i.key for i in (vp.items_for(rank) if vp else None) or ())
+
 
 def suite_items(prompts: Sequence[prompt_sets.Prompt], seeds: Sequence[int]) -> tuple[WorkItem, ...]:
     """Every (prompt, seed) item, prompt-major: the order a run generates them in."""

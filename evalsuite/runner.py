@@ -229,19 +229,7 @@ def run_suite(suite: Suite, run_dir: Path, progress: Progress | None = None) -> 
             outcome.failed = generate_items(folder, suite, suite.variants,
                                             suite_items(selected, suite.prompts.seeds),
                                             device=device, progress=progress)
-            # The machine's own drift over the sweep: a few baseline images timed again.
-            from evalsuite.drift import retime_baseline
-
-            step = time.perf_counter()  # both steps' walls are in timings.json (bench/smoke_timing.py)
-            if (why := retime_baseline(suite, run_dir, device, progress)) is not None:
-                progress(f"drift check: {why}")
-            from evalsuite.trace_step import trace_baseline  # caches' decision signals, untimed
-
-            outcome.timings["drift_s"] = time.perf_counter() - step
-            step = time.perf_counter()
-            if (why := trace_baseline(suite, run_dir, selected, device, progress)) is not None:
-                progress(f"traces: {why}")
-            outcome.timings["traces_s"] = time.perf_counter() - step
+            end_of_sweep(suite, run_dir, selected, device, progress, outcome.timings)
         else:
             plan = control.broadcast(plan)
             if isinstance(plan, UserError):
@@ -250,6 +238,11 @@ def run_suite(suite: Suite, run_dir: Path, progress: Progress | None = None) -> 
             control.barrier()
             if world.rank == 0:
                 outcome.failed = merge_generation(run_dir, plan, world.size)
+                from evalsuite.reporting import baseline_id
+
+                # The others wait at the barrier (its timeout: world.timeout_s, 24 h by default).
+                end_of_sweep(suite, run_dir, selected, device, progress, outcome.timings,
+                             plan.keys_for(baseline_id(suite), 0))
             control.barrier()
         outcome.timings["generation_s"] = time.perf_counter() - t
         if world.rank == 0:
@@ -264,6 +257,28 @@ def run_suite(suite: Suite, run_dir: Path, progress: Progress | None = None) -> 
         if folder is not None:
             folder.close()
     return outcome
+
+
+def end_of_sweep(suite: Suite, run_dir: Path, selected: Sequence[prompt_sets.Prompt], device: str,
+                 progress: Progress, timings: dict[str, float],
+                 drift_keys: frozenset[tuple[str, int]] | None = None) -> None:
+    """The drift check, then the baseline's traces: once per run, after every variant generated.
+
+    Under torchrun rank 0 runs both, on its own device, and the drift check re-times only
+    ``drift_keys``: the baseline images rank 0 timed itself (see :mod:`evalsuite.drift`).
+    Both walls go into ``timings`` (``drift_s``, ``traces_s``; bench/smoke_timing.py reads them).
+    """
+    from evalsuite.drift import retime_baseline
+    from evalsuite.trace_step import trace_baseline  # caches' decision signals, untimed
+
+    step = time.perf_counter()  # the machine's own drift over the sweep: baseline images timed again
+    if (why := retime_baseline(suite, run_dir, device, progress, drift_keys)) is not None:
+        progress(f"drift check: {why}")
+    timings["drift_s"] = time.perf_counter() - step
+    step = time.perf_counter()
+    if (why := trace_baseline(suite, run_dir, selected, device, progress)) is not None:
+        progress(f"traces: {why}")
+    timings["traces_s"] = time.perf_counter() - step
 
 
 def score_distributed(suite: Suite, run_dir: Path, rewrite_suite: bool) -> None:

@@ -21,6 +21,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
+import prompts
+from evalsuite.plan import make_plan, suite_items
+from evalsuite.spec import load_suite
 from tests.conftest import REPO, hang_guard, run_cli
 
 SUITE = """
@@ -115,6 +118,24 @@ def test_context_parallel_image_matches_one_rank(dist_run: tuple[Path, Path]) ->
     cp, price = by_name["cp2"], summary["pricing"]["usd_per_hour"]
     assert cp["cost_per_image_usd"] == pytest.approx(cp["latency_s"]["mean"] * 2 * price / 3600)
     assert cp["metrics"]["psnr"]["n_valid"] == 4
+
+
+def test_rank_0_drift_checks_its_own_images_then_traces(dist_run: tuple[Path, Path]) -> None:
+    two, _ = dist_run
+    suite = load_suite(str(two / "suite.toml"))
+    base = suite.variants[0]
+    items = suite_items(prompts.resolve_prompts(suite.prompts), suite.prompts.seeds)
+    rank0 = make_plan(suite.variants, items, {}, {}, 2).keys_for(base.id, 0)  # the launch's split
+    with sqlite3.connect(two / "drift.sqlite") as db:
+        retimed = db.execute("SELECT variant_id, prompt_id, seed, status, latency_s FROM samples").fetchall()
+    assert {(v, s, lat > 0) for v, _, _, s, lat in retimed} == {(base.id, "ok", True)}
+    assert {(p, sd) for _, p, sd, _, _ in retimed} == rank0 and len(rank0) == 2  # never rank 1's
+    summary = json.loads((two / "summary.json").read_text())
+    assert summary["drift"]["n"] == 2 and summary["drift"]["ratio"] > 0 and summary["drift"]["ci"]
+    traces = next((two / "traces").glob("baseline-*.jsonl")).read_text().splitlines()
+    assert len(traces) == 4  # the baseline's first [run] trace_images (4 with a cache in the suite)
+    timings = json.loads((two / "timings.json").read_text())
+    assert timings["drift_s"] > 0 and timings["traces_s"] > 0
 
 
 def _rank_pid(marker: str, rank: int) -> int | None:

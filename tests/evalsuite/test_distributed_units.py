@@ -1,4 +1,4 @@
-"""The pieces of the torchrun path that need no launch: plan, merge, statuses, validation."""
+"""The pieces of the torchrun path that need no launch: plan, merge, statuses, validation, drift keys."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from evalsuite.cp_checks import check_parallel_variants, gpus_per_image
+from evalsuite.drift import DRIFT_STORE, drift_rows, retime_baseline
 from evalsuite.errors import UserError
 from evalsuite.phases import set_metric_variants
 from evalsuite.plan import make_plan, suite_items
@@ -148,3 +149,31 @@ def test_summary_counts_the_gpus_of_a_cp_group_in_the_cost(tmp_path: Path) -> No
     out = build_summary(suite="t", baseline="baseline", variants=variants, samples=samples, scores=[],
                         set_scores=[], metrics={}, expected_per_variant=1, pricing=Pricing("x", 3600.0))
     assert [(v.gpus_per_image, v.cost_per_image_usd) for v in out.variants] == [(1, 2.0), (1, 2.0), (4, 8.0)]
+
+
+def test_drift_check_under_torchrun_retimes_only_what_rank_0_timed(tmp_path: Path) -> None:
+    import prompts
+
+    s = suite()
+    selected = prompts.resolve_prompts(s.prompts)
+    base, fbc = s.variants[:2]
+    store = Store(tmp_path / "results.sqlite")
+    store.put_prompts((p.id, p.text, p.set, p.index, p.category, {}) for p in selected)
+    items = suite_items(selected, s.prompts.seeds)
+    for n, i in enumerate(items):  # every baseline image timed but the third; fbc's never count
+        store.put_sample(SampleRow(base.id, i.prompt_id, i.seed, "failed" if n == 2 else "ok",
+                                   None if n == 2 else 1.0 + n))
+        store.put_sample(SampleRow(fbc.id, i.prompt_id, i.seed, "ok", 0.5))
+    in_order = sorted(i.key for i in items)
+    key = lambda r: (r["prompt_id"], r["seed"])  # noqa: E731
+    assert [key(r) for r in drift_rows(s, store, 3)] == [k for k in in_order if k != items[2].key][:3]
+    mine = make_plan(s.variants, items, {}, {}, 2).keys_for(base.id, 0)
+    assert mine == {i.key for i in items[0::2]}  # round-robin: rank 0 has the even items
+    assert [key(r) for r in drift_rows(s, store, 9, mine)] == sorted(mine - {items[2].key})
+    assert drift_rows(s, store, 9, frozenset()) == []
+    store.close()
+    # Rank 0 timed one baseline image in this launch: no check, and an older one is dropped.
+    (tmp_path / DRIFT_STORE).write_bytes(b"")
+    why = retime_baseline(s, tmp_path, "cpu", print, {items[0].key})
+    assert why == "fewer than two baseline images were timed on this device in this launch"
+    assert not (tmp_path / DRIFT_STORE).exists()
