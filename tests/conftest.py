@@ -10,6 +10,13 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
+
+# One OpenMP/MKL thread per process, set before anything imports torch: the tests' tiny
+# models gain nothing from a second thread, and on a shared 2-core machine two spinning
+# threads per process made each image about 2x slower (workers and CLI runs inherit this).
+# A user's own setting wins.
+for _var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
 SHARED_DATASETS = REPO.parent / "shared" / "datasets"
 
 

@@ -18,7 +18,6 @@ import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -55,21 +54,8 @@ def write_suite(folder: Path, psnr_min: float, **tune: object) -> Path:
     return path
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread() -> Iterator[None]:
-    """One OpenMP thread per worker: on a shared 2-core machine, two spinning threads per
-    process are several times slower (the workers and the CLI inherit the setting)."""
-    before = os.environ.get("OMP_NUM_THREADS")
-    os.environ["OMP_NUM_THREADS"] = "1"
-    yield
-    if before is None:
-        del os.environ["OMP_NUM_THREADS"]
-    else:
-        os.environ["OMP_NUM_THREADS"] = before
-
-
 @pytest.fixture(scope="module")
-def grid(tmp_path_factory: pytest.TempPathFactory, one_thread: None) -> tuple[Path, GridResult]:
+def grid(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, GridResult]:
     folder = tmp_path_factory.mktemp("tune-grid")
     suite = load_suite(str(write_suite(folder, BUDGETS[0])))
     return folder, run_grid(suite, folder / "run", Reporter())
