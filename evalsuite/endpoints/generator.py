@@ -121,24 +121,27 @@ async def _generate(job: EndpointJob, protocol: Protocol, store: Store, log: End
 
     async def run(item: EndpointItem) -> None:
         nonlocal ok, first_ok, finished
+        # The slot is held until the request is recorded, so a kill -9 at any moment loses
+        # at most ``concurrency`` requests: those sent and not yet stored.
         async with sem:
             if stop.is_set():  # left pending: a rerun sends it
                 return
             row, image, _, attempts = await _one(job, protocol, client, key, item, **http_options)
-        rel = f"{job.image_dir}/{item.prompt_id}-{item.seed}.png"
-        if image is not None:
-            await asyncio.to_thread(write_png_atomically, image, Path(job.run_dir) / rel)
-            store.put_sample(SampleRow(job.variant_id, item.prompt_id, item.seed, SampleStatus(row.outcome),
-                                       row.latency_s, None, None, None, rel, row.reason))
-            ok += 1
-            first_ok = first_ok or (item, image, row.sha256)
-        else:
-            store.put_sample(SampleRow(job.variant_id, item.prompt_id, item.seed, SampleStatus.FAILED,
-                                       reason=f"{row.outcome}: {row.reason}"))
-            failed.append(row)
-            if ok == 0 and len(failed) >= FAIL_FAST_AFTER:
-                stop.set()
-        log.put(row, attempts)
+            rel = f"{job.image_dir}/{item.prompt_id}-{item.seed}.png"
+            if image is not None:
+                await asyncio.to_thread(write_png_atomically, image, Path(job.run_dir) / rel)
+                store.put_sample(SampleRow(job.variant_id, item.prompt_id, item.seed,
+                                           SampleStatus(row.outcome), row.latency_s, None, None, None, rel,
+                                           row.reason))
+                ok += 1
+                first_ok = first_ok or (item, image, row.sha256)
+            else:
+                store.put_sample(SampleRow(job.variant_id, item.prompt_id, item.seed, SampleStatus.FAILED,
+                                           reason=f"{row.outcome}: {row.reason}"))
+                failed.append(row)
+                if ok == 0 and len(failed) >= FAIL_FAST_AFTER:
+                    stop.set()
+            log.put(row, attempts)
         finished += 1
         tick(finished)
 
