@@ -7,7 +7,8 @@ For each budget it runs a tune in a fresh folder (the real CLI path: isolated wo
 stored probes, holdout confirmation) and times it; it runs the grid once, in a fresh folder
 (every grid value on every search prompt), times it, and judges every budget from it at the
 same CI bound as the tune's last look. It prints per budget: images and wall time of each,
-the ratio, and whether the answers agree within one grid step. The goal: the grid's answer
+the ratio, and whether the answers agree within one grid step; ``traced`` is the untimed
+generations of the tune's warm-start trace, which ``images_generated`` leaves out. The goal: the grid's answer
 for at most 30% of its images. Exit 1 when an answer disagrees. Record `uptime` beside the
 figures: the tiny model's speed on a shared machine swings with its load.
 """
@@ -53,7 +54,8 @@ def main() -> int:
     quiet = Reporter()
     print(f"uptime before: {subprocess.run(['uptime'], capture_output=True, text=True).stdout.strip()}")
 
-    header = "psnr>=  tune   grid   agree  tune_img grid_img  ratio  tune_s  grid_s  certified probes"
+    header = ("psnr>=  tune   grid   agree  tune_img grid_img  ratio  tune_s  grid_s  certified probes"
+              "  traced")
     t = time.perf_counter()
     grid = run_grid(with_budget(base, args.budgets[0], **overrides), args.out / "grid", quiet)
     grid_s = time.perf_counter() - t
@@ -71,7 +73,7 @@ def main() -> int:
         rows.append((b, result.winner.value if result.winner else None,
                      None if judged.answer is None else judged.values[judged.answer], agree,
                      result.images_generated, grid.images, tune_s, grid_s, result.certified,
-                     len(result.probes)))
+                     len(result.probes), result.traced_images))
         print(header if len(rows) == 1 else "", _row(rows[-1]), sep="\n" if len(rows) == 1 else "",
               flush=True)
     print(f"uptime after: {subprocess.run(['uptime'], capture_output=True, text=True).stdout.strip()}")
@@ -82,9 +84,9 @@ def main() -> int:
 
 
 def _row(r: tuple) -> str:
-    b, tv, gv, agree, ti, gi, ts, gs, cert, n = r
+    b, tv, gv, agree, ti, gi, ts, gs, cert, n, traced = r
     return (f"{b:6g}  {tv!s:5}  {gv!s:5}  {agree!s:5}  {ti:8d} {gi:8d}  {ti / gi:5.0%}  {ts:6.0f}  "
-            f"{gs:6.0f}  {cert!s:9} {n}")
+            f"{gs:6.0f}  {cert!s:9} {n:6d}  {traced:6d}")
 
 
 if __name__ == "__main__":
