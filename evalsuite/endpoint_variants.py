@@ -39,7 +39,7 @@ def endpoint_job(job: Any) -> EndpointJob:
     return EndpointJob(str(job.run_dir), variant.id, variant.name, variant.endpoint, model.steps,
                        model.guidance, model.width, model.height,
                        tuple(EndpointItem(i.prompt_id, i.text, i.seed) for i in job.items),
-                       job.image_dir, variant.seed_offset, job.store_path)
+                       job.image_dir, variant.seed_offset, job.store_path, job.warmup)
 
 
 class EndpointGenerator:

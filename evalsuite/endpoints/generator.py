@@ -67,6 +67,7 @@ class EndpointJob:
     image_dir: str  # relative to run_dir
     seed_offset: int = 0
     store_path: str = "results.sqlite"
+    warmup: int = 0  # untimed requests before the timed ones, as a local worker warms up
 
     def request(self, item: EndpointItem) -> ImageRequest:
         """The generation settings of ``item``."""
@@ -149,6 +150,25 @@ async def _generate(job: EndpointJob, protocol: Protocol, store: Store, log: End
     return ok, failed, first_ok
 
 
+# Requests outside the variant's statistics, recorded under these outcome/call prefixes.
+UNTIMED = ("probe:", "warmup:")
+
+
+async def _warm_up(job: EndpointJob, protocol: Protocol, client: httpx.AsyncClient, key: str | None,
+                   log: EndpointLog, **http_options: Any) -> None:
+    """``job.warmup`` requests of the first item, one at a time, before anything is timed.
+
+    A local variant's worker warms up before its timed images; an endpoint gets the same, so
+    a provider's cold start (model load, autoscaling, caches) is not charged to the first
+    timed image. Recorded like every request, apart from the statistics; a failed warm-up
+    only says so in its row, and the timed requests still run.
+    """
+    for _ in range(job.warmup if job.items else 0):
+        row, _, _, attempts = await _one(job, protocol, client, key, job.items[0], **http_options)
+        log.put(replace(row, outcome=f"warmup:{row.outcome}"),
+                [replace(a, call=f"warmup:{a.call}") for a in attempts])
+
+
 async def _seed_probe(job: EndpointJob, protocol: Protocol, client: httpx.AsyncClient, key: str | None,
                       log: EndpointLog, first: FirstOk, **http_options: Any
                       ) -> dict[str, Any]:
@@ -184,11 +204,14 @@ def run_endpoint(job: EndpointJob, protocol: Protocol, tick: Callable[[int], Non
             limits = httpx.Limits(max_connections=job.spec.concurrency + 2)
             async with httpx.AsyncClient(transport=transport, limits=limits, follow_redirects=False,
                                          timeout=httpx.Timeout(job.spec.timeout_s)) as client:
-                start = time.perf_counter()
-                ok, failed, first = await asyncio.wait_for(
-                    _generate(job, protocol, store, log, tick or (lambda _: None), client, key,
-                              **http_options), time_limit_s)
-                wall = time.perf_counter() - start  # the probe is not part of the throughput
+                async def warm_then_generate() -> tuple[float, tuple[int, list[RequestRow], FirstOk | None]]:
+                    await _warm_up(job, protocol, client, key, log, **http_options)
+                    start = time.perf_counter()  # the throughput counts the timed requests only
+                    return start, await _generate(job, protocol, store, log, tick or (lambda _: None),
+                                                  client, key, **http_options)
+
+                start, (ok, failed, first) = await asyncio.wait_for(warm_then_generate(), time_limit_s)
+                wall = time.perf_counter() - start  # neither warm-up nor probe is in the throughput
                 probe = await _seed_probe(job, protocol, client, key, log, first, **http_options) \
                     if first else None
             return ok, failed, probe, wall
@@ -228,7 +251,7 @@ def _write_telemetry(job: EndpointJob, protocol: Protocol, log: EndpointLog, ok:
     sessions = [s for s in old.get("endpoint", {}).get("sessions", []) if s.get("session") != log.session]
     if job.items:
         sessions.append({"session": log.session, "wall_s": wall, "ok": ok, "sent": len(job.items)})
-    requests = [r for r in log.requests(job.variant_id) if not r["outcome"].startswith("probe:")]
+    requests = [r for r in log.requests(job.variant_id) if not r["outcome"].startswith(UNTIMED)]
     price = endpoint_price(job.spec)
     endpoint = {
         "protocol": protocol.name, "url": job.spec.url, "model": job.spec.model,
@@ -240,7 +263,7 @@ def _write_telemetry(job: EndpointJob, protocol: Protocol, log: EndpointLog, ok:
         "cost_per_image_usd": cost_per_image(price, job.width, job.height),
         "sessions": sessions,
         **endpoint_stats(requests, [a for a in log.attempts(job.variant_id)
-                                    if not a["call"].startswith("probe:")], sessions),
+                                    if not a["call"].startswith(UNTIMED)], sessions),
     }
     record = {"variant": job.variant_name, "variant_id": job.variant_id, "endpoint": endpoint}
     path.write_text(json.dumps(record, indent=2, default=str))

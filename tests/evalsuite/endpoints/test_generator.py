@@ -109,3 +109,24 @@ def test_seed_not_honoured_is_detected(tmp_path):
     assert out.ok == 2
     tele = json.loads(telemetry_path(tmp_path, "ep", "vid0000000000000").read_text())["endpoint"]
     assert tele["seed_probe"]["seed_honoured"] is False
+
+
+def test_warm_up_requests_go_first_and_stay_out_of_the_statistics(tmp_path):
+    import dataclasses
+
+    with FaultServer() as srv:
+        # the provider's cold start: the first request is slow, the rest are fast
+        srv.script("POST", GEN, json_reply(b64_answer(), delay_s=1.0), json_reply(b64_answer()))
+        job = dataclasses.replace(_job(tmp_path, srv.url + "/v1"), warmup=2)
+        out = run_endpoint(job, PROTOCOLS["openai-images"]())
+        sent = len(srv.received)
+    assert not out.failed and out.ok == 4
+    assert sent == 2 + 4 + 1  # warm-ups, timed requests, seed probe
+    log = EndpointLog(tmp_path / "results.sqlite")
+    rows = log.requests("vid0000000000000")
+    log.close()
+    assert [r["outcome"] for r in rows[:2]] == ["warmup:ok", "warmup:ok"]
+    assert rows[0]["prompt_id"] == "p0"  # the first item's request, as a local worker warms up
+    tele = json.loads(telemetry_path(tmp_path, "ep", "vid0000000000000").read_text())["endpoint"]
+    assert tele["requests"] == {"total": 4, "ok": 4, "failed": 0}
+    assert tele["latency_s"]["n"] == 4 and tele["latency_s"]["p99"] < 1.0  # the cold start is not in it
