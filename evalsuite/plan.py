@@ -59,7 +59,8 @@ class Plan:
     def keys_for(self, variant_id: str, rank: int) -> frozenset[tuple[str, int]]:
         """The (prompt_id, seed) keys of ``variant_id`` that ``rank`` generates in this launch."""
         vp = next((p for p in self.variants if p.variant.id == variant_id), None)
-        return frozenset(i.key for i in (vp.items_for(rank) if vp else None) or ())
+        items = vp.items_for(rank) if vp is not None else None  # None: nothing for this rank
+        return frozenset(i.key for i in items or ())
 
 
 def suite_items(prompts: Sequence[prompt_sets.Prompt], seeds: Sequence[int]) -> tuple[WorkItem, ...]:

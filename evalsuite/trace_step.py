@@ -28,11 +28,11 @@ def trace_baseline(suite: Any, run_dir: Path, selected: Sequence[Any], device: s
     from evalsuite.store import Store
     from evalsuite.work import WorkerJob, WorkItem
 
+    base = variant or next(v for v in suite.variants if v.name == suite.baseline)
     keys = [(p.id, p.text, seed) for p in selected for seed in suite.prompts.seeds]
-    pending, fn = trace_request(suite, keys, run_dir, variant)
+    pending, fn = trace_request(suite, keys, run_dir, base)
     if not pending:
         return None
-    base = variant or next(v for v in suite.variants if v.name == suite.baseline)
     (run_dir / TRACE_STORE).parent.mkdir(exist_ok=True)
     store = Store(run_dir / TRACE_STORE)
     try:

@@ -175,14 +175,14 @@ class TuneResult:
         """The ``--json`` object."""
         s, w = self.spec, self.winner
         final = w.final if w else None
+        shown = (self.speed or w.timing).to_dict() if w else {}  # over all judged images when known
         closest = self.closest()
         return {
             "setting": ({"accelerator": s.accelerator, "parameter": s.parameter, "value": w.value,
                          "variant": w.variant, "fixed": s.companions()} if w else None),
             "certified": self.certified,
             "accelerator": s.accelerator, "parameter": s.parameter,
-            "speedup": (self.speed or w.timing).speedup if w else None,
-            "speedup_ci": (self.speed or w.timing).to_dict()["speedup_ci"] if w else None,
+            "speedup": shown.get("speedup"), "speedup_ci": shown.get("speedup_ci"),
             "speed_check": self.speed_check, "not_certified_because": self.why_not_certified(),
             "latency_s": w.timing.latency_s if w else None,
             "baseline_latency_s": self.baseline_latency_s,
