@@ -25,7 +25,7 @@ from pathlib import Path
 TARGET = 0.25
 HEAVY = ("torch", "diffusers", "transformers")
 # Runs the CLI in-process, then reports which heavy modules it left imported.
-PROBE = ("import sys\nfrom evalsuite.cli import main\ntry:\n    main(sys.argv[1:])\n"
+PROBE = ("import sys\nfrom evalsuite.cli.main import main\ntry:\n    main(sys.argv[1:])\n"
          "except SystemExit:\n    pass\n"
          f"print('HEAVY=' + ','.join(m for m in {HEAVY!r} if m in sys.modules), file=sys.stderr)")
 BAD_SUITE = 'name = "bad"\n[model]\nid = "tiny"\nsteps = "ten"\n[[variant]]\nname = "baseline"\n'

@@ -28,8 +28,8 @@ from typing import Any
 
 import torch
 
-from evalsuite.random_flux import FLUX_DEV_TRANSFORMER as FLUX_DEV  # FLUX.1-dev's config.json
-from evalsuite.random_flux import FLUX_TINY_TRANSFORMER as TINY
+from evalsuite.models.random_flux import FLUX_DEV_TRANSFORMER as FLUX_DEV  # FLUX.1-dev's config.json
+from evalsuite.models.random_flux import FLUX_TINY_TRANSFORMER as TINY
 
 VARIANTS = ("eager", "compile", "fp8", "fp8+compile", "cache50")
 TARGET_RATIO = 1.3

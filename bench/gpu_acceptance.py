@@ -117,8 +117,8 @@ def direct_p50(tiny: bool, images: int, steps: int) -> float:
     """The baseline pipeline called in a plain loop, no harness: the model's own time per image."""
     import torch
 
-    from evalsuite.pipeline import synchronize
-    from evalsuite.random_flux import build_random_flux
+    from evalsuite.models.pipeline import synchronize
+    from evalsuite.models.random_flux import build_random_flux
 
     device = "cpu" if tiny or not torch.cuda.is_available() else "cuda"
     pipe = build_random_flux("random:flux-tiny" if tiny else "random:flux-dev",
@@ -233,8 +233,8 @@ def main(argv: Sequence[str] | None = None) -> str:
     start = time.perf_counter()
     import torch
 
-    from evalsuite.energy import probe
-    from evalsuite.manifest import device_info
+    from evalsuite.hardware.energy import probe
+    from evalsuite.run.manifest import device_info
 
     device = "cpu" if args.tiny or not torch.cuda.is_available() else "cuda"
     hw = device_info(device)

@@ -3,7 +3,7 @@
 Each model is built at its full published size (configuration only, random weights: no
 download) and injected into the real scorer, then timed two ways on the same images:
 
-* **ours**: ``evalsuite.scoring.score_batch`` on ``Sample`` objects holding PIL images, i.e.
+* **ours**: ``evalsuite.score.scoring.score_batch`` on ``Sample`` objects holding PIL images, i.e.
   what the scoring phase does (preprocessing, tokenisation, batching, dtype, output);
 * **bare**: the model's own batched forward on ready-made tensors (pixel values and token
   ids prepared once, outside the timing): the floor our path cannot beat.
@@ -34,8 +34,8 @@ import torch
 from PIL import Image
 from transformers import CLIPConfig, CLIPImageProcessor, CLIPModel, CLIPProcessor
 
-from evalsuite.scoring import score_batch
-from evalsuite.tiny import _clip_tokenizer
+from evalsuite.models.tiny import _clip_tokenizer
+from evalsuite.score.scoring import score_batch
 from metrics._clip import TruncatingProcessor
 from metrics._clip_model import CLIPFeatures
 from metrics.base import Sample

@@ -10,7 +10,7 @@ and model loads of every variant, and the drift check and trace step (optional m
 the run chose to do; their two worker starts, about 0.1 s each, are dropped with them).
 Because a worker cannot start before importing what it runs (torch, diffusers, the FLUX
 pipeline and transformers' text encoders), the ratio is also printed against that import,
-``import evalsuite.worker``, which is the floor of any run that keeps a fresh process per
+``import evalsuite.run.worker``, which is the floor of any run that keeps a fresh process per
 variant. Prints the breakdown and the machine's load average.
 """
 
@@ -55,7 +55,7 @@ def breakdown(run: Path, total: float) -> dict[str, float]:
 
 OWN = "the run's own overhead (total - all model work)"
 IMPORT = [sys.executable, "-c", "import torch, diffusers"]
-WORKER_IMPORT = [sys.executable, "-c", "import evalsuite.worker"]
+WORKER_IMPORT = [sys.executable, "-c", "import evalsuite.run.worker"]
 
 
 def main() -> None:
@@ -65,7 +65,7 @@ def main() -> None:
         imports = [timed(IMPORT, env)]
         worker_imports = [timed(WORKER_IMPORT, env)]
         print(f"import torch, diffusers in a fresh interpreter: {imports[0]:6.2f} s")
-        print(f"import evalsuite.worker (what the forkserver preloads): {worker_imports[0]:6.2f} s")
+        print(f"import evalsuite.run.worker (what the forkserver preloads): {worker_imports[0]:6.2f} s")
         own = 0.0
         for label, run in (("first run (builds the tiny model)", "run1"), ("again, fresh folder", "run2")):
             out = Path(tmp) / run
@@ -81,11 +81,11 @@ def main() -> None:
         floor = sum(worker_imports) / len(worker_imports)
         print(f"\nimport torch, diffusers (fresh interpreter), before/after: "
               f"{imports[0]:.2f} s / {imports[1]:.2f} s")
-        print(f"import evalsuite.worker (fresh interpreter), before/after: "
+        print(f"import evalsuite.run.worker (fresh interpreter), before/after: "
               f"{worker_imports[0]:.2f} s / {worker_imports[1]:.2f} s")
         print(f"own overhead of the second run / import torch, diffusers: {own / scale:.2f}x "
               f"(target <= 1.2x)")
-        print(f"own overhead of the second run / import evalsuite.worker: {own / floor:.2f}x "
+        print(f"own overhead of the second run / import evalsuite.run.worker: {own / floor:.2f}x "
               f"(the floor is 1.0x: a worker cannot start before that import)")
         print(f"load average (1, 5, 15 min) at end: {os.getloadavg()}")
 

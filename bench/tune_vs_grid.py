@@ -24,9 +24,9 @@ import time
 from pathlib import Path
 
 from evalsuite.progress import Reporter
-from evalsuite.spec import Suite, load_suite
-from evalsuite.tune import run_tune
-from evalsuite.tune_grid import run_grid
+from evalsuite.suite.spec import Suite, load_suite
+from evalsuite.tune.grid import run_grid
+from evalsuite.tune.tuner import run_tune
 from reports.records import Budget
 
 

@@ -13,7 +13,7 @@ turns them into NaN plus the reason, never 0.
 Importing a scorer module must stay cheap, because suites are validated and ``list metrics``
 runs without torch: a scorer module imports torch, numpy, PIL, torchmetrics, torchvision,
 transformers and the heavy helpers (``metrics._clip_model``, ``metrics._blip``) inside the
-functions that compute, never at module level (``tests/evalsuite/test_instant_cli.py``).
+functions that compute, never at module level (``tests/evalsuite/cli/test_instant_cli.py``).
 """
 
 from __future__ import annotations

@@ -94,7 +94,7 @@ class EndpointStats:
 
 @dataclass(frozen=True)
 class GpuSnapshot:
-    """GPU clocks, heat, power and throttle reasons at one moment (evalsuite/gpu_state.py)."""
+    """GPU clocks, heat, power and throttle reasons at one moment (evalsuite/hardware/gpu_state.py)."""
 
     sm_clock_mhz: int | None = None
     temperature_c: int | None = None

@@ -207,7 +207,7 @@ def predict_image(trace: ImageTrace, accelerator: str, params: Mapping[str, Any]
     if accelerator == "magcache":
         # MagCache decides from its ratio table alone, not from the images: the prediction is
         # exact at every step. An empty table means diffusers' FLUX table, which this leaf
-        # package cannot import: evalsuite.tracing.prediction_params fills it in.
+        # package cannot import: evalsuite.models.tracing.prediction_params fills it in.
         if params.get("calibrate"):
             return SkipPattern((True,) * n, 0.0)
         ratios = params.get("mag_ratios")

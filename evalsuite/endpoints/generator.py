@@ -25,7 +25,6 @@ from typing import Any
 import httpx
 import numpy as np
 
-from evalsuite.atomic import write_png_atomically
 from evalsuite.endpoints.base import ImageRequest, Protocol, ProtocolResult
 from evalsuite.endpoints.errors import EndpointError
 from evalsuite.endpoints.http import EndpointHTTP
@@ -34,8 +33,9 @@ from evalsuite.endpoints.prices import cost_per_image, endpoint_price
 from evalsuite.endpoints.records import EndpointLog, RequestRow
 from evalsuite.endpoints.spec import EndpointSpec, read_api_key
 from evalsuite.endpoints.stats import endpoint_stats
-from evalsuite.schema import SampleStatus, VariantStatus
-from evalsuite.store import SampleRow, Store, telemetry_path
+from evalsuite.store.atomic import write_png_atomically
+from evalsuite.store.db import SampleRow, Store, telemetry_path
+from evalsuite.store.schema import SampleStatus, VariantStatus
 
 # A provider that fails this many requests before delivering any image is failing every
 # request: the rest of the variant is not sent, the variant is marked failed with the reason.

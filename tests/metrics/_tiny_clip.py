@@ -15,7 +15,7 @@ import torch
 from PIL import Image
 from transformers import CLIPConfig, CLIPImageProcessor, CLIPModel, CLIPProcessor
 
-from evalsuite.tiny import _clip_tokenizer
+from evalsuite.models.tiny import _clip_tokenizer
 
 
 def save_tiny_clip(folder: Path, image_size: int = 32, seed: int = 0) -> Path:

@@ -61,7 +61,7 @@ def test_writers_round_trip(tmp_path: Path, kw: dict, fmt: str) -> None:
 
 
 def test_cli_export_of_a_smoke_run(smoke_run: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
-    from evalsuite.cli import main  # in-process: three subprocesses would import torch three times
+    from evalsuite.cli.main import main  # in-process: three subprocesses would import torch three times
 
     for fmt in ("csv", "json", "parquet"):
         assert main(["export", str(smoke_run), "--format", fmt, "--out", str(tmp_path / fmt)]) == 0

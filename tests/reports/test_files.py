@@ -91,7 +91,7 @@ def test_a_whole_plotly_js_is_left_alone(tmp_path: Path) -> None:
 
 
 def test_cli_report_repairs_a_broken_report_folder(smoke_run: Path) -> None:
-    from evalsuite.cli import main  # in-process: a subprocess would import torch again
+    from evalsuite.cli.main import main  # in-process: a subprocess would import torch again
 
     report = smoke_run / "report"
     (report / PLOTLY_JS).write_bytes(b"")

@@ -9,8 +9,8 @@ import pytest
 import tomli_w
 
 from evalsuite.errors import UserError
-from evalsuite.report_spec import NOISE_SEED_OFFSET
-from evalsuite.spec import load_suite, parse_suite
+from evalsuite.suite.report_spec import NOISE_SEED_OFFSET
+from evalsuite.suite.spec import load_suite, parse_suite
 from reports.records import Budget
 
 BASE = """

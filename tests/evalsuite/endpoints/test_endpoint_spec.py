@@ -10,7 +10,7 @@ import tomli_w
 
 from evalsuite.endpoints.prices import PROVIDER_PRICES, cost_per_image, endpoint_price
 from evalsuite.errors import UserError
-from evalsuite.spec import load_suite, parse_suite
+from evalsuite.suite.spec import load_suite, parse_suite
 from tests.conftest import run_cli
 
 EP = {"protocol": "openai-images", "url": "http://127.0.0.1:8000/v1", "model": "tiny"}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from evalsuite.reporting import _endpoint_stats
+from evalsuite.analysis.reporting import _endpoint_stats
 from reports.metric_info import MetricInfo
 from reports.records import EndpointStats, Pricing, Sample, VariantRun
 from reports.summary import build_summary, summary_from_json, summary_to_json

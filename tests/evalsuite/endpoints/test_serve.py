@@ -14,8 +14,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from evalsuite.serve import parse_generation
-from evalsuite.spec_types import ModelSpec
+from evalsuite.run.serve import parse_generation
+from evalsuite.suite.types import ModelSpec
 from tests.conftest import REPO, hang_guard
 
 

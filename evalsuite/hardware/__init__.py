@@ -1,0 +1,1 @@
+"""The machine: energy, GPU state, timing, prices."""

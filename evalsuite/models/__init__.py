@@ -1,0 +1,1 @@
+"""Pipelines: loading, the tiny built-ins, tracing, what a model can run."""

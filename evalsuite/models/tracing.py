@@ -1,0 +1,218 @@
+"""Recording cache decision traces on the baseline (the maths lives in reports/traces.py).
+
+After generation, a worker of its own (evalsuite/run/trace_step.py) generates a few baseline
+images again with read-only hooks on the transformer that record, per denoising step, the
+signal every cache decides on (see ``reports.traces`` for the list). A separate, untimed
+pass keeps the baseline's latency clean: the hooks synchronise the device on every step. The
+images are identical to the timed ones (the hooks only read), so the trace describes exactly
+the baseline's run.
+
+The hooks assume one transformer call per denoising step (FLUX.1-dev's guidance-distilled
+pipeline); a trace whose call count differs from the step count is dropped with a note.
+Memory: every computed step's first-block residual (and each traced Fn residual) is kept
+on the device until the image ends, ~25 MB per step for FLUX at 1024x1024 in bfloat16.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from evalsuite.store.db import image_dir
+from reports.traces import ImageTrace
+
+if TYPE_CHECKING:
+    import torch
+
+DEFAULT_TRACE_IMAGES = 4  # per suite with a cache variant; [run] trace_images overrides
+
+
+def trace_request(suite: Any, keys: Sequence[tuple[str, str, int]], run_dir: Path,
+                  variant: Any = None) -> tuple[list[tuple[str, str, int]], tuple[int, ...]]:
+    """What the baseline's worker should trace: (prompt id, text, seed) not yet traced, and
+    the cache-dit Fn values whose residual to record.
+
+    Args:
+        suite: the parsed suite.
+        keys: (prompt id, text, seed) of the run's images, in run order; the first
+            ``[run] trace_images`` of them are traced (default: 4 when a variant has a cache).
+        run_dir: the run folder.
+        variant: the variant to trace (default: the suite's baseline).
+    """
+    from evalsuite.accelerators import ACCELERATORS
+
+    caches = [a for v in suite.variants for a in v.accelerators if ACCELERATORS.get(a.name).family == "cache"]
+    n = suite.run.trace_images
+    n = (DEFAULT_TRACE_IMAGES if caches else 0) if n is None else n
+    base = variant or next(v for v in suite.variants if v.name == suite.baseline)
+    done = {(t.prompt_id, t.seed) for t in read_traces(trace_path(run_dir, base.name, base.id))}
+    fn = tuple(sorted({int(dict(a.params)["Fn_compute_blocks"]) for a in caches if a.name == "cache_dit"}))
+    return [k for k in keys[:n] if (k[0], k[2]) not in done], fn
+
+
+def trace_path(run_dir: Path, variant_name: str, variant_id: str) -> Path:
+    """One JSON line per traced image, beside the variant's telemetry."""
+    return run_dir / "traces" / f"{Path(image_dir(variant_name, variant_id)).name}.jsonl"
+
+
+def read_traces(path: Path) -> list[ImageTrace]:
+    """The traces in ``path`` (none if it does not exist); a torn last line is ignored."""
+    if not path.is_file():
+        return []
+    out = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            out.append(ImageTrace.from_dict(json.loads(line)))
+        except (json.JSONDecodeError, KeyError, TypeError, ValueError):
+            continue  # a worker killed mid-write leaves a partial line; that image is traced again
+    return out
+
+
+def _append(path: Path, trace: ImageTrace) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a", encoding="utf-8") as fh:
+        fh.write(json.dumps(trace.to_dict(), allow_nan=False) + "\n")
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
+def _rel(current: torch.Tensor, previous: torch.Tensor) -> float:
+    """Relative mean-absolute change, written exactly as the caches write it (same dtype)."""
+    return ((current - previous).abs().mean() / previous.abs().mean()).item()
+
+
+class Tracer:
+    """Read-only hooks on a FLUX-style transformer that record per-step decision signals."""
+
+    def __init__(self, transformer: Any, fn_blocks: Iterable[int] = ()) -> None:
+        from diffusers.hooks._helpers import TransformerBlockRegistry
+
+        doubles = list(transformer.transformer_blocks)
+        blocks = [*doubles, *getattr(transformer, "single_transformer_blocks", [])]
+        if not blocks or not hasattr(blocks[0], "norm1"):
+            raise ValueError(f"tracing needs FLUX-style blocks; {type(transformer).__name__} has none")
+        self.n_blocks = len(blocks)
+        self.fn_blocks = sorted({k for k in fn_blocks if 1 <= k < len(doubles)})
+        self._head = TransformerBlockRegistry.get(type(blocks[0]))
+        metas = {k: TransformerBlockRegistry.get(type(doubles[k - 1])) for k in self.fn_blocks}
+        tail = TransformerBlockRegistry.get(type(blocks[-1]))
+        self._handles = [
+            blocks[0].register_forward_pre_hook(self._head_in, with_kwargs=True),
+            blocks[0].register_forward_hook(self._out_hook("first_block", self._head), with_kwargs=True),
+            blocks[-1].register_forward_hook(self._out_hook("mag", tail), with_kwargs=True),
+            transformer.register_forward_hook(self._step_end),
+            *(doubles[k - 1].register_forward_hook(self._out_hook(f"fn{k}", metas[k]), with_kwargs=True)
+              for k in self.fn_blocks),
+        ]
+        self.active = False
+
+    def start(self) -> None:
+        """Begin recording one image."""
+        import math
+
+        self.active, self.calls = True, 0
+        self.step: dict[str, Any] = {}
+        self.history: dict[str, list[Any]] = {"first_block": [], "mag": [], "modulated": [], "output": [],
+                                              **{f"fn{k}": [] for k in self.fn_blocks}}
+        self.signals: dict[str, list[Any]] = {"first_block": [], "modulated": [math.nan],
+                                              "output": [math.nan], "mag_ratio": [1.0],
+                                              **{f"fn{k}": [] for k in self.fn_blocks}}
+
+    def _head_in(self, module: Any, args: tuple, kwargs: dict) -> None:
+        if not self.active:
+            return
+        hidden = self._head._get_parameter_from_args_kwargs("hidden_states", args, kwargs)
+        temb = self._head._get_parameter_from_args_kwargs("temb", args, kwargs)
+        self.step = {"input": hidden, "modulated": module.norm1(hidden, emb=temb)[0]}
+
+    def _out_hook(self, name: str, meta: Any) -> Any:
+        def hook(_module: Any, _args: tuple, _kwargs: dict, output: Any) -> None:
+            if self.active and "input" in self.step:
+                out = output[meta.return_hidden_states_index] if isinstance(output, tuple) else output
+                self.step[name] = out - self.step["input"]  # image tokens: the residual so far
+        return hook
+
+    def _step_end(self, _module: Any, _args: tuple, output: Any) -> None:
+        import torch
+
+        if not self.active:
+            return
+        self.calls += 1
+        out = output[0] if isinstance(output, tuple) else getattr(output, "sample", output)
+        current = {**self.step, "output": out}
+        for name in ("first_block", *(f"fn{k}" for k in self.fn_blocks)):
+            self.signals[name].append(tuple(_rel(current[name], prev) for prev in self.history[name]))
+        if self.history["modulated"]:
+            self.signals["modulated"].append(_rel(current["modulated"], self.history["modulated"][-1]))
+            self.signals["output"].append(_rel(current["output"], self.history["output"][-1]))
+            prev = self.history["mag"][-1]  # MagCache's own calibration formula
+            ratio = torch.linalg.norm(current["mag"].float(), dim=-1) / (
+                torch.linalg.norm(prev.float(), dim=-1) + 1e-8)
+            self.signals["mag_ratio"].append(ratio.mean().item())
+        for name in self.history:
+            if name in ("modulated", "output", "mag"):
+                self.history[name][:] = [current[name]]  # consecutive signals need one step back
+            else:
+                self.history[name].append(current[name])
+        self.step = {}
+
+    def finish(self, prompt_id: str, seed: int, steps: int) -> ImageTrace | None:
+        """Stop recording; the image's trace, or None if calls and steps disagree."""
+        self.active = False
+        signals, self.history = self.signals, {}
+        if self.calls != steps:
+            return None
+        return ImageTrace(prompt_id, seed, steps, self.n_blocks,
+                          {k: tuple(v) for k, v in signals.items()})
+
+    def remove(self) -> None:
+        """Remove the hooks."""
+        for h in self._handles:
+            h.remove()
+
+
+def record_traces(pipe: Any, model: Any, device: str, items: Sequence[Any], path: Path,
+                  fn_blocks: Iterable[int] = ()) -> list[str]:
+    """Generate ``items`` again with the tracer on, appending each trace to ``path``.
+
+    Returns notes about images that could not be traced.
+    """
+    import torch
+
+    from evalsuite.models.pipeline import generate
+
+    done = {(t.prompt_id, t.seed) for t in read_traces(path)}
+    tracer = Tracer(pipe.transformer, fn_blocks)
+    notes = []
+    try:
+        for item in items:
+            if (item.prompt_id, item.seed) in done:
+                continue
+            tracer.start()
+            with torch.no_grad():
+                generate(pipe, model, device, item.text, item.seed)
+            trace = tracer.finish(item.prompt_id, item.seed, model.steps)
+            if trace is None:
+                notes.append(f"{item.prompt_id}-{item.seed}: {tracer.calls} transformer calls for "
+                             f"{model.steps} steps; not traced")
+                continue
+            _append(path, trace)
+    finally:
+        tracer.remove()
+    return notes
+
+
+def prediction_params(accelerator: str, params: dict[str, Any]) -> dict[str, Any]:
+    """A variant's parameters as ``reports.traces.predict`` needs them.
+
+    MagCache with no table of its own runs on diffusers' FLUX.1-dev ratios; the prediction
+    needs that table spelled out.
+    """
+    if accelerator == "magcache" and not params.get("mag_ratios"):
+        from diffusers.hooks.mag_cache import FLUX_MAG_RATIOS
+
+        return {**params, "mag_ratios": [float(r) for r in FLUX_MAG_RATIOS]}
+    return dict(params)

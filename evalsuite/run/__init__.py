@@ -1,0 +1,1 @@
+"""Orchestration: the runner, its phases, workers and generators, drift and traces."""

@@ -1,0 +1,57 @@
+"""What a generator is asked to do: a variant and its pending (prompt, seed) items.
+
+Torch-free on purpose: the orchestrating process plans and hands out work without
+importing the heavy libraries only its workers need.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from evalsuite.store.db import image_dir
+from evalsuite.suite.types import ModelSpec, Variant
+
+RESULTS = "results.sqlite"
+
+
+@dataclass(frozen=True)
+class WorkItem:
+    """One image to generate."""
+
+    prompt_id: str
+    text: str
+    seed: int
+
+    @property
+    def key(self) -> tuple[str, int]:
+        """The (prompt_id, seed) key its sample row is stored under."""
+        return (self.prompt_id, self.seed)
+
+
+@dataclass(frozen=True)
+class WorkerJob:
+    """One variant's share of work, for a local worker process or an endpoint; picklable."""
+
+    run_dir: str
+    variant: Variant
+    model: ModelSpec
+    device: str
+    items: tuple[WorkItem, ...]
+    warmup: int
+    image_dir: str  # relative to run_dir
+    store_path: str = RESULTS  # relative to run_dir; under torchrun, the rank's shard
+    group: Any = None  # a CPGroup when K workers generate each image together (context parallel)
+    spawned_at: float = 0.0  # time.time() when the process was started (set by whoever starts it)
+    telemetry: bool = True  # write the variant's telemetry file (not for the drift re-timing)
+    trace_items: tuple[WorkItem, ...] = ()  # generate again, untimed, with trace hooks (tracing.py)
+    trace_fn: tuple[int, ...] = ()  # cache-dit Fn values whose residual the trace records
+
+    @classmethod
+    def build(cls, run_dir: str, variant: Variant, model: ModelSpec, device: str,
+              items: tuple[WorkItem, ...], warmup: int, store_path: str = RESULTS,
+              group: Any = None) -> WorkerJob:
+        """The one place a job is put together (images go under the variant's own folder)."""
+        return cls(run_dir=run_dir, variant=variant, model=model, device=device, items=items,
+                   warmup=warmup, image_dir=image_dir(variant.name, variant.id),
+                   store_path=store_path, group=group)

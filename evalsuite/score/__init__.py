@@ -1,0 +1,1 @@
+"""The scoring phase: scorers over stored images, and the metric card."""

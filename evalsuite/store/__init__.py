@@ -1,0 +1,1 @@
+"""The run folder: the results database, its schema, shards and atomic writes."""

@@ -1,0 +1,28 @@
+"""The drift check's own store, ``drift.sqlite``: read here, written by ``evalsuite.run.drift``.
+
+The report reads the re-timed baseline rows; keeping the reader beside the store lets the
+analysis layer read them without importing the runner's side of the check.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+DRIFT_STORE = "drift.sqlite"
+
+
+def retimed_rows(run_dir: Path, variant_id: str) -> list[dict[str, Any]]:
+    """The re-timed baseline sample rows of the last drift check ([] when there was none)."""
+    path = run_dir / DRIFT_STORE
+    if not path.is_file():
+        return []
+    con = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)  # reading never writes
+    con.row_factory = sqlite3.Row
+    try:
+        return [dict(r) for r in con.execute("SELECT * FROM samples WHERE variant_id=?", (variant_id,))]
+    except sqlite3.DatabaseError:  # a check killed before its first row: no table yet
+        return []
+    finally:
+        con.close()

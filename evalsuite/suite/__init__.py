@@ -1,0 +1,1 @@
+"""The suite: TOML parsing and validation, types, overrides, presets, budgets."""

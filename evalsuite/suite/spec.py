@@ -1,0 +1,400 @@
+"""Suite files: TOML parsed into frozen dataclasses, validated strictly, sweeps expanded.
+
+Every problem is a :class:`UserError` with one line naming the file and the key, raised
+before any work starts.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+import tomllib
+import typing
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import prompts
+from evalsuite.accelerators import ACCELERATORS
+from evalsuite.endpoints import PROTOCOLS, EndpointSpec, EndpointSpecError, parse_endpoint
+from evalsuite.errors import UserError
+from evalsuite.suite.overrides import GENERATION_KEYS, apply_overrides, check_override
+from evalsuite.suite.presets import expand_metric_presets
+from evalsuite.suite.report_spec import NOISE_SEED_OFFSET, ReportSpec, parse_report, report_dict
+from evalsuite.suite.tune_spec import TuneSpec, parse_tune, tune_dict
+from evalsuite.suite.types import AcceleratorUse, HardwareSpec, MetricUse, ModelSpec, RunSpec, Variant
+from reports.records import SweepAxis
+
+BUILTIN_DIR = Path(__file__).parents[1] / "suites"
+DTYPES = ("float32", "bfloat16", "float16")
+FRONTIER_ROLE = "steps_frontier"  # Variant.role of the fewer-steps reference variants
+
+
+def _variant_tables(variants: tuple[Variant, ...]) -> list[dict[str, Any]]:
+    """The ``[[variant]]`` tables that expand to ``variants``: a sweep is written as its lists."""
+    tables: list[dict[str, Any]] = []
+    done: set[str] = set()
+    for v in variants:
+        if v.seed_offset or v.role is not None or (v.sweep and v.group in done):
+            continue
+        endpoint = {"endpoint": v.endpoint.to_dict()} if v.endpoint else {}
+        if not v.sweep:
+            tables.append({"name": v.name, **v.describe(), **dict(v.generation), **endpoint})
+            continue
+        done.add(v.group)
+        # Swept keys first, in the sweep's order: expansion walks the table in order, so this
+        # reproduces the same names and the same variant order. Accelerator "" is a
+        # generation setting (steps, guidance, ...), written at the table's top level.
+        table: dict[str, Any] = {"name": v.group}
+        for axis in v.sweep:
+            if axis.accelerator:
+                table.setdefault(axis.accelerator, {})[axis.param] = list(axis.values)
+            else:
+                table[axis.param] = list(axis.values)
+        for key, value in v.generation:
+            table.setdefault(key, value)
+        for acc, params in v.describe().items():
+            fixed = table.setdefault(acc, {})
+            fixed.update({k: x for k, x in params.items() if k not in fixed})
+        tables.append({**table, **endpoint})
+    return tables
+
+
+@dataclass(frozen=True)
+class Suite:
+    """A parsed, validated suite with its sweeps expanded."""
+
+    name: str
+    description: str
+    baseline: str
+    model: ModelSpec
+    prompts: prompts.PromptSelection
+    hardware: HardwareSpec
+    run: RunSpec
+    metrics: tuple[MetricUse, ...]
+    variants: tuple[Variant, ...]
+    source: str
+    report: ReportSpec = ReportSpec()
+    tune: TuneSpec | None = None  # the [tune] table, for `evalsuite tune`
+
+    def to_dict(self) -> dict[str, Any]:
+        """The resolved suite, defaults filled in, in the suite file's own layout."""
+        drop_none = lambda d: {k: v for k, v in d.items() if v is not None}  # noqa: E731
+        metrics: dict[str, Any] = {"use": [m.name for m in self.metrics]}
+        metrics.update({m.name: dict(m.options) for m in self.metrics if m.options})
+        return {
+            "name": self.name, "description": self.description, "baseline": self.baseline,
+            "model": drop_none(asdict(self.model)),
+            "prompts": drop_none(self.prompts.to_dict()),
+            "hardware": drop_none(asdict(self.hardware)), "run": drop_none(asdict(self.run)),
+            "metrics": metrics,
+            "variant": _variant_tables(self.variants),
+            **({"report": report_dict(self.report)} if self.report != ReportSpec() else {}),
+            **({"tune": tune_dict(self.tune)} if self.tune else {}),
+        }
+
+
+def _fail(source: str, key: str, message: str) -> UserError:
+    return UserError(f"{source}: {key}: {message}")
+
+
+def _table(source: str, raw: Mapping[str, Any], key: str) -> dict[str, Any]:
+    value = raw.get(key, {})
+    if not isinstance(value, dict):
+        raise _fail(source, key, "expected a table")
+    return value
+
+
+def _dataclass_from(cls: type, source: str, section: str, table: Mapping[str, Any]) -> Any:
+    """Build a flat spec dataclass, checking keys and types against its annotations."""
+    hints = typing.get_type_hints(cls)
+    out: dict[str, Any] = {}
+    for key, value in table.items():
+        if key not in hints:
+            raise _fail(source, f"{section}.{key}", f"unknown key (known: {', '.join(hints)})")
+        allowed = [t for t in typing.get_args(hints[key]) or (hints[key],) if t is not type(None)]
+        expected = allowed[0]
+        ok = isinstance(value, expected) and not (isinstance(value, bool) and expected is not bool)
+        if expected is float and isinstance(value, int) and not isinstance(value, bool):
+            value, ok = float(value), True
+        if not ok:
+            raise _fail(source, f"{section}.{key}",
+                        f"expected {expected.__name__}, got {type(value).__name__}")
+        out[key] = value
+    return cls(**out)
+
+
+def _check_model(source: str, m: ModelSpec) -> None:
+    checks = {
+        "dtype": m.dtype in DTYPES,
+        "steps": m.steps >= 1,
+        "guidance": m.guidance >= 0,
+        "height": m.height >= 16 and m.height % 16 == 0,
+        "width": m.width >= 16 and m.width % 16 == 0,
+        "device": m.device in ("auto", "cpu", "cuda") or m.device.startswith("cuda:"),
+        "max_sequence_length": m.max_sequence_length is None or 1 <= m.max_sequence_length <= 512,
+    }
+    for key, ok in checks.items():
+        if not ok:
+            hint = {"dtype": f"one of {', '.join(DTYPES)}", "height": "a multiple of 16",
+                    "width": "a multiple of 16", "device": "auto, cpu, cuda or cuda:N"}
+            raise _fail(source, f"model.{key}",
+                        f"invalid value {getattr(m, key)!r}" + (f" ({hint[key]})" if key in hint else ""))
+
+
+def _expand_variant(source: str, index: int, raw: Mapping[str, Any]
+                    ) -> tuple[list[tuple[str, dict, dict]], tuple[SweepAxis, ...]]:
+    """Validate one ``[[variant]]`` table and expand list-valued parameters into a grid.
+
+    Returns:
+        (name, accelerator -> params, generation overrides) per concrete variant, and the
+        swept axes in the table's order (accelerator "" for steps/guidance/height/width).
+    """
+    where = f"variant[{index}]"
+    name = raw.get("name")
+    if not isinstance(name, str) or not name or any(c in name for c in "/\\\0"):
+        raise _fail(source, f"{where}.name", "expected a non-empty name without slashes")
+    where = f"variant.{name}"
+    per_acc: dict[str, dict[str, Any]] = {}
+    axes: list[tuple[str, str, list[Any]]] = []  # ("", key, values) for a generation setting
+    generation: dict[str, Any] = {}
+    for written, params in raw.items():
+        if written in ("name", "endpoint"):  # the endpoint table is parsed by _endpoint_of
+            continue
+        if written in GENERATION_KEYS:
+            values = params if isinstance(params, list) else [params]
+            if not values:
+                raise _fail(source, f"{where}.{written}", "empty sweep list")
+            try:
+                values = [check_override(written, v) for v in values]
+            except ValueError as exc:
+                raise _fail(source, f"{where}.{written}", str(exc)) from None
+            if isinstance(params, list):
+                axes.append(("", written, values))
+            generation[written] = values[0]
+            continue
+        try:  # an old spelling warns and maps to the new key
+            acc_name = ACCELERATORS.resolve(written, where=f"{source}: {where}.{written}")
+        except KeyError:
+            raise _fail(source, f"{where}.{written}",
+                        f"unknown accelerator (known: {', '.join(ACCELERATORS.names())})") from None
+        if acc_name in per_acc:
+            raise _fail(source, f"{where}.{written}", f"{acc_name} is given twice")
+        if params is True:
+            params = {}
+        if not isinstance(params, dict):
+            raise _fail(source, f"{where}.{acc_name}", "expected a table of parameters or true")
+        schema = ACCELERATORS.get(acc_name).params
+        values = {}
+        for key, value in params.items():
+            if key not in schema:
+                raise _fail(source, f"{where}.{acc_name}.{key}",
+                            f"unknown parameter (known: {', '.join(schema) or 'none'})")
+            if isinstance(value, list) and schema[key].type is not list:
+                if not value:
+                    raise _fail(source, f"{where}.{acc_name}.{key}", "empty sweep list")
+                axes.append((acc_name, key, value))
+            values[key] = value
+        per_acc[acc_name] = values
+    expanded = []
+    for combo in itertools.product(*(values for _, _, values in axes)):
+        chosen = {a: dict(p) for a, p in per_acc.items()}
+        gen = dict(generation)
+        for (acc_name, key, _), value in zip(axes, combo, strict=True):
+            (chosen[acc_name] if acc_name else gen)[key] = value
+        for acc_name, params in chosen.items():
+            schema = ACCELERATORS.get(acc_name).params
+            for key, p in schema.items():
+                try:
+                    params[key] = p.validate(key, params.get(key, p.default))
+                except ValueError as exc:
+                    raise _fail(source, f"{where}.{acc_name}.{key}", str(exc).split(": ", 1)[1]) from None
+        suffix = "-".join(f"{v:g}" if isinstance(v, float) else str(v) for v in combo)
+        if len(axes) > 1:
+            suffix = "-".join(f"{k}{v:g}" if isinstance(v, float) else f"{k}{v}"
+                              for (_, k, _), v in zip(axes, combo, strict=True))
+        expanded.append((f"{name}-{suffix}" if axes else name, chosen, gen))
+    return expanded, tuple(SweepAxis(a, k, tuple(values)) for a, k, values in axes)
+
+
+def _check_combination(source: str, name: str, accs: Mapping[str, Any]) -> None:
+    caches = [a for a in accs if ACCELERATORS.get(a).family == "cache"]
+    if len(caches) > 1:
+        raise _fail(source, f"variant.{name}",
+                    f"combines caches {' and '.join(caches)}; each replaces the same blocks' "
+                    "forward, so at most one cache per variant")
+    for acc_name, params in accs.items():  # pairwise rules each technique declares
+        others = {o: p for o, p in accs.items() if o != acc_name}
+        if (reason := ACCELERATORS.get(acc_name)().conflicts(params, others)) is not None:
+            raise _fail(source, f"variant.{name}", reason)
+
+
+def variant_id(model: ModelSpec, accelerators: tuple[AcceleratorUse, ...], seed_offset: int = 0,
+               endpoint: EndpointSpec | None = None) -> str:
+    """Hash of the canonical JSON of everything that changes a variant's images."""
+    # A renamed technique hashes under its first name, so a rename never re-generates work.
+    body: dict[str, Any] = {"model": asdict(model), "accelerators": [
+        [ACCELERATORS.first_name(a.name), dict(a.params)] for a in accelerators]}
+    if seed_offset:
+        body["seed_offset"] = seed_offset
+    if endpoint is not None:  # prices, limits and the key's variable do not change images
+        body["endpoint"] = endpoint.identity()
+    canon = json.dumps(body, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canon.encode()).hexdigest()[:16]
+
+
+def _endpoint_of(source: str, index: int, raw: Mapping[str, Any]) -> EndpointSpec | None:
+    """The variant's ``endpoint`` table, validated, or None for a local variant."""
+    if "endpoint" not in raw:
+        return None
+    where = f"variant.{raw.get('name', index)}.endpoint"
+    table = raw["endpoint"]
+    if not isinstance(table, dict):
+        raise _fail(source, where, "expected a table such as { protocol = ..., url = ... }")
+    try:
+        return parse_endpoint(table, PROTOCOLS)
+    except EndpointSpecError as exc:
+        raise UserError(f"{source}: {where}.{exc}") from None
+
+
+def parse_suite(raw: Mapping[str, Any], source: str, base_dir: Path) -> Suite:
+    """Validate a suite given as a dict (the parsed TOML)."""
+    from metrics import SCORERS
+
+    known = {"name", "description", "baseline", "model", "prompts", "hardware", "run",
+             "metrics", "variant", "report", "tune"}
+    for key in raw:
+        if key not in known:
+            raise _fail(source, key, f"unknown key (known: {', '.join(sorted(known))})")
+    name = raw.get("name", Path(source).stem)
+    if not isinstance(name, str) or not name or any(c in name for c in "/\\\0"):
+        raise _fail(source, "name", "expected a non-empty name without slashes")
+    description = raw.get("description", "")
+    if not isinstance(description, str):
+        raise _fail(source, "description", "expected a string")
+    model = _dataclass_from(ModelSpec, source, "model", _table(source, raw, "model"))
+    _check_model(source, model)
+    hardware = _dataclass_from(HardwareSpec, source, "hardware", _table(source, raw, "hardware"))
+    if hardware.gpus < 1:
+        raise _fail(source, "hardware.gpus", "must be at least 1")
+    if hardware.price_per_hour is not None and hardware.price_per_hour < 0:
+        raise _fail(source, "hardware.price_per_hour", "must not be negative")
+    run = _dataclass_from(RunSpec, source, "run", _table(source, raw, "run"))
+    if run.warmup < 0 or (run.timeout_s is not None and run.timeout_s <= 0):
+        raise _fail(source, "run", "warmup must be >= 0 and timeout_s > 0")
+    if run.drift_images < 0:
+        raise _fail(source, "run.drift_images", "must be >= 0")
+    if run.trace_images is not None and run.trace_images < 0:
+        raise _fail(source, "run.trace_images", "must be >= 0")
+    try:
+        selection = prompts.parse_prompts_table(_table(source, raw, "prompts"), base_dir)
+    except prompts.PromptError as exc:
+        raise UserError(f"{source}: {exc}") from None
+
+    metrics_table = _table(source, raw, "metrics")
+    use = metrics_table.get("use", ["sharpness", "psnr", "ssim"])
+    if not isinstance(use, list) or not all(isinstance(m, str) for m in use):
+        raise _fail(source, "metrics.use", "expected a list of metric names")
+    try:
+        use = expand_metric_presets(use)
+    except KeyError as exc:
+        raise _fail(source, "metrics.use", str(exc.args[0])) from None
+    for key in metrics_table:
+        if key != "use" and key not in use:
+            raise _fail(source, f"metrics.{key}", "options for a metric not listed in metrics.use")
+    metric_uses = []
+    for m in dict.fromkeys(use):
+        if m not in SCORERS:
+            raise _fail(source, "metrics.use", f"unknown metric {m!r} (known: {', '.join(SCORERS.names())})")
+        options = metrics_table.get(m, {})
+        if not isinstance(options, dict):
+            raise _fail(source, f"metrics.{m}", "expected a table of options")
+        try:
+            import inspect
+
+            inspect.signature(SCORERS.get(m)).bind(**options)
+        except TypeError as exc:
+            raise _fail(source, f"metrics.{m}", f"bad option ({exc})") from None
+        metric_uses.append(MetricUse(m, tuple(sorted(options.items()))))
+
+    raw_variants = raw.get("variant", [])
+    if not isinstance(raw_variants, list) or not raw_variants:
+        raise _fail(source, "variant", "expected at least one [[variant]] table")
+    variants: list[Variant] = []
+    seen: set[str] = set()
+    for index, rv in enumerate(raw_variants):
+        if not isinstance(rv, dict):
+            raise _fail(source, f"variant[{index}]", "expected a table")
+        endpoint = _endpoint_of(source, index, rv)
+        expanded, sweep = _expand_variant(source, index, rv)
+        for vname, accs, gen in expanded:
+            if vname in seen:
+                raise _fail(source, f"variant.{vname}", "duplicate variant name")
+            seen.add(vname)
+            if endpoint is not None and accs:
+                raise _fail(source, f"variant.{vname}", "an endpoint variant takes no accelerators "
+                            "(the server applies its own; see `evalsuite serve --variant`)")
+            _check_combination(source, vname, accs)
+            uses = tuple(sorted(
+                (AcceleratorUse(a, tuple(sorted(p.items()))) for a, p in accs.items()),
+                key=lambda u: (ACCELERATORS.get(u.name).order, u.name),
+            ))
+            overrides = tuple(sorted(gen.items()))
+            variants.append(Variant(vname, uses, variant_id(apply_overrides(model, gen), uses,
+                                                            endpoint=endpoint),
+                                    generation=overrides, group=str(rv["name"]), sweep=sweep,
+                                    endpoint=endpoint))
+    baseline = raw.get("baseline", "baseline")
+    if not isinstance(baseline, str) or baseline not in seen:
+        raise _fail(source, "baseline", f"no variant named {baseline!r}")
+    if any(v.accelerators or v.generation for v in variants if v.name == baseline):
+        raise _fail(source, "baseline", f"variant {baseline!r} must have no accelerators and no "
+                    "steps/guidance/height/width of its own (set them in [model])")
+    report = parse_report(source, _table(source, raw, "report"), {u.name for u in metric_uses},
+                          model.steps)
+    tune = (parse_tune(source, _table(source, raw, "tune"), {u.name for u in metric_uses}, report)
+            if "tune" in raw else None)
+    if report.noise_floor:
+        noise_name = f"{baseline}~noise"
+        if noise_name in seen:
+            raise _fail(source, f"variant.{noise_name}", "name is reserved for the noise floor")
+        base_ep = next(v.endpoint for v in variants if v.name == baseline)  # an endpoint baseline too
+        variants.append(Variant(noise_name, (), variant_id(model, (), NOISE_SEED_OFFSET, base_ep),
+                                NOISE_SEED_OFFSET, endpoint=base_ep))
+    for n in report.steps_frontier:  # the baseline at fewer steps (reports/frontier.py)
+        ref_name = f"{baseline}~steps-{n}"
+        if ref_name in seen:
+            raise _fail(source, f"variant.{ref_name}", "name is reserved for the steps frontier")
+        fewer = (("steps", n),)
+        base_ep = next(v.endpoint for v in variants if v.name == baseline)
+        variants.append(Variant(ref_name, (), variant_id(apply_overrides(model, dict(fewer)), (),
+                                                         endpoint=base_ep),
+                                generation=fewer, role=FRONTIER_ROLE, endpoint=base_ep))
+    return Suite(name, description, baseline, model, selection, hardware, run,
+                 tuple(metric_uses), tuple(variants), source, report, tune)
+
+
+def builtin_suites() -> dict[str, Path]:
+    """Name -> path of the suites shipped with evalsuite."""
+    return {p.stem: p for p in sorted(BUILTIN_DIR.glob("*.toml"))}
+
+
+def load_suite(ref: str | None) -> Suite:
+    """Load a suite by path or built-in name (``None`` = the default ``smoke`` suite)."""
+    ref = ref or "smoke"
+    path = Path(ref)
+    if not path.is_file():
+        builtins = builtin_suites()
+        if ref not in builtins:
+            raise UserError(f"{ref}: no such suite file or built-in suite "
+                            f"(built-in: {', '.join(builtins)})")
+        path = builtins[ref]
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise UserError(f"{path}: invalid TOML: {exc}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UserError(f"{path}: cannot read: {exc}") from None
+    return parse_suite(raw, str(path), path.parent)

@@ -1,0 +1,1 @@
+"""`tune`: a planner over ordinary variants."""

@@ -1,0 +1,193 @@
+"""torchrun end to end on CPU (gloo), two ranks on the tiny pipeline.
+
+One launch per scenario, because starting torchrun and two ranks (each importing torch and
+diffusers in its runner and its forkserver) costs most of a test's time on two cores.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+import prompts
+from evalsuite.run.plan import make_plan, suite_items
+from evalsuite.suite.spec import load_suite
+from tests.conftest import REPO, hang_guard, run_cli
+
+SUITE = """
+name = "dist"
+[model]
+id = "tiny"
+steps = {steps}
+device = "cpu"
+max_sequence_length = 128
+[prompts]
+limit = {limit}
+seeds = [0, 1]
+[hardware]
+gpu = "cpu-2vcpu"
+[[variant]]
+name = "baseline"
+[[variant]]
+name = "fbc"
+fbcache = {{ threshold = 0.2 }}
+"""
+CP_VARIANT = '[[variant]]\nname = "cp2"\ncontext_parallel = { ulysses = 2 }\n'
+# torchrun gives every rank one OpenMP thread; the single-process reference gets the same.
+ENV = {**os.environ, "PYTHONUNBUFFERED": "1", "OMP_NUM_THREADS": "1"}
+
+
+def torchrun_cmd(suite: Path, out: Path) -> list[str]:
+    return [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", "--standalone",
+            "-m", "evalsuite", "run", str(suite), "--out", str(out)]
+
+
+def torchrun(suite: Path, out: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(torchrun_cmd(suite, out), cwd=REPO, capture_output=True, text=True,
+                          timeout=hang_guard(), env=env or ENV)
+
+
+def rows(run: Path) -> dict[tuple[str, str, int], tuple[str, str]]:
+    """(variant id, prompt, seed) -> (status, sha256 of the PNG)."""
+    with sqlite3.connect(run / "results.sqlite") as db:
+        found = db.execute("SELECT variant_id, prompt_id, seed, status, image FROM samples").fetchall()
+    return {r[:3]: (r[3], hashlib.sha256((run / r[4]).read_bytes()).hexdigest()) for r in found}
+
+
+def scores(run: Path) -> dict[tuple, float]:
+    with sqlite3.connect(run / "results.sqlite") as db:
+        return {r[:4]: r[4] for r in db.execute(
+            "SELECT variant_id, prompt_id, seed, metric, value FROM scores")}
+
+
+@pytest.fixture(scope="module")
+def dist_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A 2-rank launch with a context-parallel variant, and a 1-process run without it."""
+    tmp = tmp_path_factory.mktemp("dist")
+    (tmp / "one.toml").write_text(SUITE.format(steps=4, limit=2))
+    (tmp / "two.toml").write_text(SUITE.format(steps=4, limit=2) + CP_VARIANT)
+    proc = torchrun(tmp / "two.toml", tmp / "two")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    single = subprocess.run([sys.executable, "-m", "evalsuite", "run", str(tmp / "one.toml"),
+                             "--out", str(tmp / "one")], cwd=REPO, capture_output=True, text=True,
+                            timeout=hang_guard(), env=ENV)
+    assert single.returncode == 0, single.stderr[-3000:]
+    return tmp / "two", tmp / "one"
+
+
+def test_merged_store_equals_single_process_run(dist_run: tuple[Path, Path]) -> None:
+    two, one = dist_run
+    merged, single = rows(two), rows(one)
+    assert len(single) == 2 * 2 * 2
+    assert {k: v for k, v in merged.items() if k in single} == single  # same ids, same PNG bytes
+    assert len(merged) == len(single) + 4 and all(s == "ok" for s, _ in merged.values())
+    assert not list((two / "shards").glob("*"))  # every shard merged, then removed
+    single_scores = scores(one)
+    merged_scores = scores(two)
+    assert single_scores and all(merged_scores[k] == pytest.approx(v) for k, v in single_scores.items())
+
+
+def test_context_parallel_image_matches_one_rank(dist_run: tuple[Path, Path]) -> None:
+    two, _ = dist_run
+    summary = json.loads((two / "summary.json").read_text())
+    by_name = {v["name"]: v for v in summary["variants"]}
+    with sqlite3.connect(two / "results.sqlite") as db:
+        images = {(r[0], r[1], r[2]): r[3] for r in db.execute(
+            "SELECT v.name, s.prompt_id, s.seed, s.image FROM samples s "
+            "JOIN variants v ON v.id = s.variant_id")}
+    cp_images = {k[1:]: v for k, v in images.items() if k[0] == "cp2"}
+    assert len(cp_images) == 4
+    for key, path in cp_images.items():
+        a = np.asarray(Image.open(two / path), dtype=np.int16)
+        b = np.asarray(Image.open(two / images[("baseline", *key)]), dtype=np.int16)
+        assert np.abs(a - b).max() <= 2  # float32 all-to-all vs local attention: rounding only
+    assert by_name["cp2"]["status"] == "ok" and by_name["cp2"]["gpus_per_image"] == 2
+    assert by_name["baseline"]["gpus_per_image"] == 1
+    cp, price = by_name["cp2"], summary["pricing"]["usd_per_hour"]
+    assert cp["cost_per_image_usd"] == pytest.approx(cp["latency_s"]["mean"] * 2 * price / 3600)
+    assert cp["metrics"]["psnr"]["n_valid"] == 4
+
+
+def test_rank_0_drift_checks_its_own_images_then_traces(dist_run: tuple[Path, Path]) -> None:
+    two, _ = dist_run
+    suite = load_suite(str(two / "suite.toml"))
+    base = suite.variants[0]
+    items = suite_items(prompts.resolve_prompts(suite.prompts), suite.prompts.seeds)
+    rank0 = make_plan(suite.variants, items, {}, {}, 2).keys_for(base.id, 0)  # the launch's split
+    with sqlite3.connect(two / "drift.sqlite") as db:
+        retimed = db.execute("SELECT variant_id, prompt_id, seed, status, latency_s FROM samples").fetchall()
+    assert {(v, s, lat > 0) for v, _, _, s, lat in retimed} == {(base.id, "ok", True)}
+    assert {(p, sd) for _, p, sd, _, _ in retimed} == rank0 and len(rank0) == 2  # never rank 1's
+    summary = json.loads((two / "summary.json").read_text())
+    assert summary["drift"]["n"] == 2 and summary["drift"]["ratio"] > 0 and summary["drift"]["ci"]
+    traces = next((two / "traces").glob("baseline-*.jsonl")).read_text().splitlines()
+    assert len(traces) == 4  # the baseline's first [run] trace_images (4 with a cache in the suite)
+    timings = json.loads((two / "timings.json").read_text())
+    assert timings["drift_s"] > 0 and timings["traces_s"] > 0
+
+
+def _rank_pid(marker: str, rank: int) -> int | None:
+    """The runner process of ``rank`` in the launch whose environment carries ``marker``."""
+    for proc in Path("/proc").iterdir():
+        try:
+            env = dict(kv.split("=", 1) for kv in (proc / "environ").read_text().split("\0") if "=" in kv)
+            cmd = (proc / "cmdline").read_text()
+        except (OSError, ValueError):
+            continue
+        if env.get("EVALSUITE_TEST_MARK") == marker and env.get("RANK") == str(rank) \
+                and "evalsuite\0run" in cmd:
+            return int(proc.name)
+    return None
+
+
+def test_killing_one_rank_then_rerunning_completes_without_duplicates(tmp_path: Path) -> None:
+    suite, run = tmp_path / "kill.toml", tmp_path / "run"
+    # No end-of-sweep steps (they cost a worker each): the dist_run launch checks them.
+    suite.write_text(SUITE.format(steps=8, limit=4) + "[run]\ndrift_images = 0\ntrace_images = 0\n")
+    marker = uuid.uuid4().hex
+    launch = subprocess.Popen(torchrun_cmd(suite, run), cwd=REPO, env={**ENV, "EVALSUITE_TEST_MARK": marker},
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    shard, deadline = run / "shards" / "rank-1.sqlite", time.time() + hang_guard()
+    while time.time() < deadline and launch.poll() is None:
+        try:
+            with sqlite3.connect(shard) as db:
+                if db.execute("SELECT count(*) FROM samples").fetchone()[0] >= 1:
+                    break
+        except sqlite3.Error:  # not created yet
+            pass
+        time.sleep(0.05)
+    pid = _rank_pid(marker, 1)
+    assert pid is not None and launch.poll() is None, "rank 1 finished before it could be killed"
+    os.kill(pid, signal.SIGKILL)
+    assert launch.wait(timeout=hang_guard()) != 0  # torchrun stops the other rank and fails
+    partial = 0
+    for path in (run / "shards").glob("rank-*.sqlite"):
+        with sqlite3.connect(path) as db:
+            partial += db.execute("SELECT count(*) FROM samples").fetchone()[0]
+    assert 0 < partial < 2 * 4 * 2
+
+    done = torchrun(suite, run)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "recovered" in done.stderr
+    final = rows(run)
+    assert len(final) == 2 * 4 * 2 and all(s == "ok" for s, _ in final.values())
+    with sqlite3.connect(run / "results.sqlite") as db:
+        assert db.execute("SELECT count(*) FROM samples").fetchone()[0] == len(final)  # no duplicates
+    for path in (run / "images").rglob("*.png"):
+        with Image.open(path) as im:
+            im.load()
+    assert len(list((run / "images").rglob("*.png"))) == len(final)
+    assert not list((run / "images").rglob(".*.tmp*")) and not list((run / "shards").glob("*"))
+    assert run_cli("report", str(run)).returncode == 0

@@ -1,0 +1,171 @@
+"""The runner end to end on the tiny pipeline: outputs, resume, kill -9, failures."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from PIL import Image
+
+from tests.conftest import REPO, hang_guard, run_cli
+
+MINI = """
+name = "mini"
+[model]
+id = "tiny"
+steps = 8
+device = "cpu"
+max_sequence_length = 128
+[prompts]
+limit = {limit}
+seeds = [0, 1]
+[hardware]
+gpu = "cpu-2vcpu"
+{extra}
+[[variant]]
+name = "baseline"
+[[variant]]
+name = "fbc"
+fbcache = {{ threshold = [0.05, 0.2] }}
+"""
+
+
+def write_suite(tmp_path: Path, limit: int = 2, extra: str = "") -> Path:
+    path = tmp_path / "mini.toml"
+    path.write_text(MINI.format(limit=limit, extra=extra))
+    return path
+
+
+def sample_rows(run: Path) -> list[tuple]:
+    with sqlite3.connect(run / "results.sqlite") as db:
+        return db.execute("SELECT variant_id, prompt_id, seed, status, image FROM samples").fetchall()
+
+
+def test_smoke_run_writes_summary_report_and_real_scores(smoke_run: Path) -> None:
+    summary = json.loads((smoke_run / "summary.json").read_text())
+    assert (smoke_run / "report" / "index.html").is_file()
+    assert (smoke_run / "manifest.json").is_file() and (smoke_run / "suite.toml").is_file()
+    variants = summary["variants"]
+    assert len(variants) >= 4 and all(v["status"] == "ok" for v in variants)
+    for v in variants:
+        assert v["latency_s"]["p50"] > 0 and v["samples"]["ok"] == v["samples"]["expected"]
+        assert v["metrics"]["sharpness"]["mean"] > 0
+        if not v["is_baseline"]:
+            assert v["metrics"]["psnr"]["n_valid"] == v["samples"]["expected"]
+            assert 0 < v["metrics"]["ssim"]["mean"] <= 1
+    caches = [v for v in variants if not v["is_baseline"]]
+    skipped = [v["steps"]["skipped"] for v in caches]
+    psnr = [v["metrics"]["psnr"]["mean"] for v in caches]
+    # Thresholds rise down the list: more steps skipped, images further from the baseline.
+    assert skipped == sorted(skipped) and skipped[0] < skipped[-1]
+    assert psnr == sorted(psnr, reverse=True) and psnr[0] > psnr[-1]
+    manifest = json.loads((smoke_run / "manifest.json").read_text())
+    assert manifest["packages"]["torch"] and manifest["config_hash"]
+
+
+def test_every_png_decodes_and_matches_a_row(smoke_run: Path) -> None:
+    rows = sample_rows(smoke_run)
+    assert len(rows) == len({r[:3] for r in rows})
+    for row in rows:
+        with Image.open(smoke_run / row[4]) as im:
+            im.verify()
+    pngs = list((smoke_run / "images").rglob("*.png"))
+    assert len(pngs) == len(rows)
+
+
+def test_rerun_resumes_and_changed_settings_get_a_new_identity(tmp_path: Path) -> None:
+    suite, run = write_suite(tmp_path), tmp_path / "run"
+    assert run_cli("run", str(suite), "--out", str(run)).returncode == 0
+    first = sample_rows(run)
+    assert len(first) == 3 * 2 * 2
+    again = run_cli("run", str(suite), "--out", str(run))
+    assert again.returncode == 0 and "complete, skipped" in again.stderr
+    assert sample_rows(run) == first
+    suite.write_text(suite.read_text().replace("0.2]", "0.3]"))
+    assert run_cli("run", str(suite), "--out", str(run)).returncode == 0
+    rows = sample_rows(run)
+    assert len(rows) == len(first) + 4  # only the changed variant was generated
+    summary = json.loads((run / "summary.json").read_text())
+    assert [v["name"] for v in summary["variants"]] == ["baseline", "fbc-0.05", "fbc-0.3"]
+
+
+def test_kill_9_then_rerun_completes_without_duplicates(tmp_path: Path) -> None:
+    suite, run = write_suite(tmp_path, limit=4), tmp_path / "run"
+    proc = subprocess.Popen([sys.executable, "-m", "evalsuite", "run", str(suite), "--out", str(run)],
+                            cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + hang_guard()
+    while time.time() < deadline and proc.poll() is None:
+        try:
+            if len(sample_rows(run)) >= 5:
+                break
+        except sqlite3.OperationalError:  # the store is not created yet
+            pass
+        time.sleep(0.05)
+    os.kill(proc.pid, signal.SIGKILL)  # the runner only: its worker must notice and stop
+    proc.wait()
+    time.sleep(1.0)
+    done = run_cli("run", str(suite), "--out", str(run))
+    assert done.returncode == 0, done.stderr
+    rows = sample_rows(run)
+    assert len(rows) == 3 * 4 * 2 and len({r[:3] for r in rows}) == len(rows)
+    assert all(r[3] == "ok" for r in rows)
+    for r in rows:
+        with Image.open(run / r[4]) as im:
+            im.load()
+    assert not list((run / "images").rglob(".*.tmp*"))
+
+
+def test_failed_variants_are_recorded_and_the_sweep_goes_on(tmp_path: Path) -> None:
+    suite = write_suite(tmp_path, extra="[run]\ntimeout_s = 0.01\n")
+    run = tmp_path / "run"
+    proc = run_cli("run", str(suite), "--out", str(run))
+    assert proc.returncode == 3, proc.stderr
+    summary = json.loads((run / "summary.json").read_text())
+    assert [v["status"] for v in summary["variants"]] == ["failed"] * 3
+    assert all("timed out" in v["error"] for v in summary["variants"])
+    assert "Traceback" not in proc.stderr
+
+
+GENERATE_ITEMS = """
+import json, sys, tomllib
+from pathlib import Path
+from evalsuite.run.runner import RunFolder, generate_items, prepare_run
+from evalsuite.suite.spec import parse_suite
+from evalsuite.run.plan import suite_items
+import prompts
+
+suite = parse_suite(tomllib.loads(Path(sys.argv[1]).read_text()), sys.argv[1], Path("."))
+selected = prompts.resolve_prompts(suite.prompts)
+items = suite_items(selected, suite.prompts.seeds)
+starts = []
+
+class Progress:
+    def __call__(self, message): pass
+    def start(self, description, total, already_done=0): starts.append((description, total))
+    def update(self, completed): pass
+
+with RunFolder(Path(sys.argv[2])) as folder:
+    prepare_run(suite, folder, selected)
+    probe = suite.variants[1]
+    first = generate_items(folder, suite, [probe], items[:1], progress=Progress())
+    second = generate_items(folder, suite, [probe], items[:3], progress=Progress())
+    third = generate_items(folder, suite, [probe], items[:3], progress=Progress())
+    print(json.dumps({"failed": first + second + third, "starts": starts,
+                      "done": len(folder.open_store().done_keys(probe.id))}))
+"""
+
+
+def test_generate_items_fills_a_subset_and_resumes(tmp_path: Path) -> None:
+    suite, run = write_suite(tmp_path), tmp_path / "run"
+    proc = subprocess.run([sys.executable, "-c", GENERATE_ITEMS, str(suite), str(run)], cwd=REPO,
+                          capture_output=True, text=True, timeout=hang_guard())
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout.splitlines()[-1])
+    # One item, then only the two missing ones; the third call finds nothing to do.
+    assert out == {"failed": [], "starts": [["fbc-0.05", 1], ["fbc-0.05", 2]], "done": 3}

@@ -1,0 +1,184 @@
+"""`evalsuite tune` end to end on the tiny model: agreement with an exhaustive grid, the
+infeasible exit, resume after kill -9, and a holdout failure.
+
+One grid is generated for the module (every value on every search prompt) and the tunes
+of the agreement tests run in the grid's folder: a probe is the same variant (same id) as
+the grid's point, so the tune regenerates nothing there, and its answer depends only on the
+stored scores. What it *needed* is counted apart (``images_generated``), and the kill -9
+test checks, in a fresh folder, that this count is what a tune really generates.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import tomli_w
+
+import prompts
+from evalsuite.progress import Reporter
+from evalsuite.suite.spec import BUILTIN_DIR, load_suite
+from evalsuite.tune.grid import GridResult, run_grid
+from evalsuite.tune.tuner import prompt_split, run_tune
+
+pytestmark = pytest.mark.slow
+
+BUDGETS = (59.0, 55.0, 52.0)  # PSNR minima with answers low, middle and high in the range
+HANG_GUARD_S = 3600  # generous: a hang, not a slow machine, must fail these tests
+
+
+def write_suite(folder: Path, psnr_min: float, **tune: object) -> Path:
+    """The tests' suite: tune-smoke's model and prompts, smaller looks, one PSNR budget."""
+    table = {"accelerator": "fbcache", "parameter": "threshold", "range": [0.0, 0.4], "step": 0.05,
+             "first_prompts": 4, "max_prompts": 12, "holdout": 4, "fewer_steps": False,
+             "budget": [{"metric": "psnr", "min": psnr_min}], **tune}
+    suite = {
+        "name": "tune-test", "baseline": "baseline",
+        "model": {"id": "tiny", "steps": 8, "height": 32, "width": 32, "device": "cpu",
+                  "max_sequence_length": 128},
+        "prompts": {"seeds": [0], "file": [{"name": "tune-smoke",
+                                            "path": str(BUILTIN_DIR / "tune-smoke-prompts.txt")}]},
+        "hardware": {"gpu": "cpu-2vcpu"}, "run": {"warmup": 0}, "metrics": {"use": ["psnr"]},
+        "variant": [{"name": "baseline"}], "tune": table,
+    }
+    path = folder / f"tune-{psnr_min:g}-{len(tune)}.toml"
+    path.write_text(tomli_w.dumps(suite))
+    return path
+
+
+@pytest.fixture(scope="module")
+def grid(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, GridResult]:
+    folder = tmp_path_factory.mktemp("tune-grid")
+    suite = load_suite(str(write_suite(folder, BUDGETS[0])))
+    return folder, run_grid(suite, folder / "run", Reporter())
+
+
+def _grid_answer(grid_dir: Path, psnr_min: float) -> int | None:
+    """The grid's answer for another budget: the same stored scores, judged again."""
+    suite = load_suite(str(write_suite(grid_dir, psnr_min)))
+    return run_grid(suite, grid_dir / "run", Reporter()).answer
+
+
+@pytest.mark.parametrize("psnr_min", BUDGETS)
+def test_tune_agrees_with_the_grid_on_a_fraction_of_its_images(grid, psnr_min: float) -> None:
+    folder, _ = grid
+    expected = _grid_answer(folder, psnr_min)
+    suite = load_suite(str(write_suite(folder, psnr_min)))
+    result = run_tune(suite, folder / "run", Reporter())
+    assert expected is not None and result.winner is not None
+    assert abs(result.winner.index - expected) <= 1, (result.winner.value, expected)
+    assert result.images_generated <= 0.4 * result.grid_images
+    assert result.grid_images == (9 + 1) * 12
+    out = json.loads((folder / "run" / "tune.json").read_text())
+    assert out["setting"]["value"] == result.winner.value and out["probes"]
+    assert out["metrics"]["psnr"]["ci_bound"] is not None
+
+
+def _cli(*args: str, **kw: object) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "evalsuite", *args], capture_output=True, text=True,
+                          timeout=HANG_GUARD_S, **kw)  # type: ignore[call-overload]
+
+
+def test_infeasible_budget_exits_3_with_the_closest_probe(grid) -> None:
+    folder, _ = grid
+    path = write_suite(folder, 70.0, range=[0.1, 0.4])  # every value here skips steps
+    done = _cli("tune", str(path), "--out", str(folder / "run"), "--json")
+    assert done.returncode == 3, done.stderr
+    out = json.loads(done.stdout)
+    assert out["setting"] is None and out["certified"] is False
+    assert out["closest"]["variant"].startswith("fbcache-") and out["closest"]["margin"] < 0
+    assert "psnr" in out["closest"]["budget"]
+
+
+def _rows(db: Path) -> dict[tuple[str, str, int], float]:
+    with sqlite3.connect(db) as con:
+        return {(v, p, s): c for v, p, s, c in con.execute(
+            "SELECT variant_id, prompt_id, seed, created FROM samples WHERE status='ok'")}
+
+
+def test_kill_9_then_rerun_resumes_regenerates_nothing_and_agrees(grid, tmp_path: Path) -> None:
+    folder, _ = grid
+    path = write_suite(folder, BUDGETS[1])
+    out = tmp_path / "run"
+    proc = subprocess.Popen([sys.executable, "-m", "evalsuite", "tune", str(path), "--out", str(out)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    db = out / "results.sqlite"
+    deadline = time.monotonic() + HANG_GUARD_S
+    try:  # kill once the baseline and at least one probe have stored images
+        while time.monotonic() < deadline and proc.poll() is None:
+            if db.exists() and len({k[0] for k in _rows(db)}) >= 2:
+                break
+            time.sleep(0.5)
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+    before = _rows(db)
+    assert before, "nothing was stored before the kill"
+    done = _cli("tune", str(path), "--out", str(out), "--json")
+    assert done.returncode in (0, 3), done.stderr
+    after = _rows(db)
+    assert all(after[k] == created for k, created in before.items())  # not one regenerated
+    result = json.loads(done.stdout)
+    assert result["images_generated"] == len(after)  # what it needed is what it generated
+    reference = run_tune(load_suite(str(path)), folder / "run", Reporter())
+    assert result["setting"]["value"] == reference.winner.value  # type: ignore[union-attr]
+
+
+def test_a_holdout_failure_is_reported_as_not_certified(grid, tmp_path: Path) -> None:
+    """The winner's holdout prompts are made to score badly: the search itself still passes it."""
+    folder, _ = grid
+    path = write_suite(folder, BUDGETS[1])
+    run = tmp_path / "run"
+    shutil.copytree(folder / "run", run)
+    first = run_tune(load_suite(str(path)), run, Reporter())
+    # The holdout's quality passes; certification also needs a credible speedup, which a
+    # heavily loaded machine may blur, so it is not what this test is about.
+    assert first.winner is not None and first.holdouts[0].certified
+    suite = load_suite(str(path))
+    _, holdout = prompt_split(prompts.resolve_prompts(suite.prompts), suite.tune)  # type: ignore[arg-type]
+    ids = [p.id for p in holdout]
+    with sqlite3.connect(run / "results.sqlite") as con:  # as if those prompts were much harder
+        con.execute(f"UPDATE scores SET value = 20.0 WHERE variant_id = ? AND metric = 'psnr' "
+                    f"AND prompt_id IN ({','.join('?' * len(ids))})", (first.winner.variant_id, *ids))
+    done = _cli("tune", str(path), "--out", str(run), "--json")
+    assert done.returncode == 3, done.stderr
+    out = json.loads(done.stdout)
+    assert out["setting"]["value"] == first.winner.value
+    assert out["certified"] is False and out["holdout"][0]["verdict"] == "fail"
+
+
+def test_confirm_settings_and_the_fewer_steps_verdict_run_and_are_shown(grid, tmp_path: Path) -> None:
+    folder, _ = grid
+    path = write_suite(folder, BUDGETS[1], fewer_steps=True, confirm={"steps": [4]})
+    run = tmp_path / "run"
+    shutil.copytree(folder / "run", run)  # the search's images are there; the rest is generated
+    done = _cli("tune", str(path), "--out", str(run), "--json")
+    assert done.returncode in (0, 3), done.stderr
+    out = json.loads(done.stdout)
+    assert out["setting"] is not None
+    assert [h["setting"] for h in out["holdout"]] == [{}, {"steps": 4}]
+    assert all(h["verdict"] in ("pass", "fail") and h["n_prompts"] == 4 for h in out["holdout"])
+    vs = out["vs_fewer_steps"]
+    with sqlite3.connect(run / "results.sqlite") as con:
+        rows = con.execute("SELECT DISTINCT v.name, v.id FROM variants v "
+                           "JOIN samples s ON s.variant_id = v.id").fetchall()
+    names = [n for n, _ in rows]
+    # the suite's steps and steps = 4: two ids each for the baseline and the winner
+    assert names.count("baseline") == 2 and names.count(out["setting"]["variant"]) == 2, rows
+    if out["holdout"][0]["skip_rate"]:  # the winner skipped steps: a fewer-steps reference ran
+        assert any(n.startswith("fewer-steps") for n in names), names
+        assert vs["prompts"] == "holdout"
+        assert vs["verdict"] in ("better", "no better", "worse") or vs["reason"]
+    else:
+        assert vs["verdict"] is None and "skipped no step" in vs["reason"]
+    text = _cli("tune", str(path), "--out", str(run))  # resumes: nothing left to generate
+    assert text.returncode == done.returncode, text.stderr
+    assert "holdout (4 prompts, {'steps': 4})" in text.stdout and "vs fewer steps:" in text.stdout

@@ -1,0 +1,138 @@
+"""tune's records, JSON, snippet and page, and its bad-input exits (no generation)."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import tomllib
+from pathlib import Path
+
+import pytest
+import tomli_w
+
+from evalsuite.cli.main import main
+from evalsuite.suite.spec import BUILTIN_DIR, load_suite
+from evalsuite.tune.frontier import reference_steps
+from evalsuite.tune.result import Holdout, Look, Probe, Timing, TuneResult
+from evalsuite.tune.warm import predicted_skip_rate, warm_indices
+from reports.bootstrap import Interval
+from reports.records import Budget
+from reports.sequential import judge
+from reports.summary_records import SpeedupEntry
+from reports.traces import ImageTrace
+from reports.tune_chart import tune_page
+
+SPEC = load_suite("tune-smoke").tune
+
+
+def _probe(order: int, index: int, bound: float, passed: bool) -> Probe:
+    look = judge(Budget("psnr", "min", 55.0), Interval(bound + 1, bound, bound + 2, 4, 4))
+    return Probe(order, index, SPEC.value(index), f"fbcache-{SPEC.value(index):g}", "id",  # type: ignore[union-attr]
+                 (Look(4, 0.98, look.verdict, (look,)),), passed,
+                 Timing(0.5, SpeedupEntry(2.0, (1.6, 2.4), verdict="faster"), 0.4, 0.01))
+
+
+def _result(probes: tuple[Probe, ...], winner: Probe | None, certified: bool = True) -> TuneResult:
+    holdouts = ()
+    if winner is not None:
+        holdouts = (Holdout(8, winner.looks[0], certified, winner.timing, {}),)
+    return TuneResult(SPEC, probes, winner, holdouts, 30, 160, 16, 1.0, None, "none")  # type: ignore[arg-type]
+
+
+def test_json_object_has_the_documented_keys_and_a_pasteable_snippet() -> None:
+    win = _probe(2, 4, 56.0, True)
+    d = _result((_probe(1, 8, 50.0, False), win), win).to_dict()
+    for key in ("setting", "certified", "speedup", "metrics", "images_generated", "grid_images",
+                "probes", "vs_fewer_steps"):
+        assert key in d
+    assert d["setting"] == {"accelerator": "fbcache", "parameter": "threshold", "value": 0.2,
+                            "variant": "fbcache-0.2", "fixed": {}}
+    assert d["certified"] is True and d["metrics"]["psnr"]["ci_bound"] == 56.0
+    pasted = tomllib.loads(d["snippet"])
+    assert pasted["variant"][0]["fbcache"] == {"threshold": 0.2}
+    json.dumps(d, allow_nan=False)  # strict JSON
+
+
+def test_not_certified_when_the_holdout_fails_and_closest_when_nothing_passes() -> None:
+    win = _probe(1, 4, 56.0, True)
+    assert _result((win,), win, certified=False).to_dict()["certified"] is False
+    far, near = _probe(1, 8, 40.0, False), _probe(2, 4, 54.0, False)
+    d = _result((far, near), None).to_dict()
+    assert d["setting"] is None and d["certified"] is False
+    assert d["closest"]["variant"] == near.variant and d["closest"]["margin"] == pytest.approx(-1.0)
+
+
+def test_a_winner_whose_speedup_is_noise_is_not_certified() -> None:
+    win = _probe(1, 4, 56.0, True)
+    reason = "speedup 1.02x (95% CI 0.97-1.08) is indistinguishable from 1x"
+    result = dataclasses.replace(_result((win,), win), speed=win.timing, speed_check=reason)
+    d = result.to_dict()
+    assert not result.certified and d["certified"] is False
+    assert d["not_certified_because"] == reason and d["speed_check"] == reason
+    assert d["speedup"] == 2.0 and d["speedup_ci"] == [1.6, 2.4]
+    assert reason in tune_page(d)
+    assert _result((win,), win, certified=False).why_not_certified() == "the holdout failed"
+
+
+def test_the_page_draws_the_path_and_lists_the_probes() -> None:
+    win = _probe(2, 4, 56.0, True)
+    page = tune_page(_result((_probe(1, 8, 50.0, False), win), win).to_dict())
+    assert "search path" in page and "plotly" in page and "fbcache-0.2" in page
+    assert "[[variant]]" in page
+
+
+def test_reference_steps() -> None:
+    assert reference_steps(8, 0.5) == 4  # as many steps as the cache computed
+    assert reference_steps(8, 0.05) == 7 and reference_steps(8, 0.99) == 1
+    assert reference_steps(8, 0.0) is None and reference_steps(1, 0.5) is None
+
+
+def test_bad_input_exits_2_with_one_line(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    assert main(["tune", "smoke"]) == 2  # a suite without [tune]
+    assert "no [tune] table" in capsys.readouterr().err
+    source = Path(load_suite("tune-smoke").source)
+    raw = tomllib.loads(source.read_text())
+    raw["tune"]["range"] = [0.5, 0.1]
+    raw["prompts"]["file"][0]["path"] = str(source.parent / "tune-smoke-prompts.txt")
+    bad = tmp_path / "bad.toml"
+    bad.write_text(tomli_w.dumps(raw))
+    assert main(["tune", str(bad), "--out", str(tmp_path / "run")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "tune.range" in err and "\n" not in err
+    assert not (tmp_path / "run").exists()
+
+
+def _trace(i: int) -> ImageTrace:
+    """FBCache's signal grows with the distance to the last computed step: 0.04 per step."""
+    steps = 12
+    rel = tuple(tuple(0.04 * (t - s) * (1 + 0.1 * i) if s < t else math.nan for s in range(steps))
+                for t in range(steps))
+    return ImageTrace(f"p{i}", 0, steps, 4, {"first_block": rel})
+
+
+def test_warm_start_places_probes_where_the_predicted_speedup_crosses_targets() -> None:
+    traces = [_trace(i) for i in range(3)]
+    rates = [predicted_skip_rate(traces, SPEC, SPEC.value(i)) for i in range(SPEC.n_points)]  # type: ignore[union-attr]
+    assert rates[0] == 0.0 and rates == sorted(rates) and rates[-1] > 0.5
+    warm = warm_indices(traces, SPEC)  # type: ignore[arg-type]
+    assert warm and list(warm) == sorted(warm) and all(0 < i < SPEC.n_points for i in warm)  # type: ignore[union-attr]
+    assert warm_indices([], SPEC) == () and predicted_skip_rate([], SPEC, 0.2) is None  # type: ignore[arg-type]
+    other = dataclasses.replace(SPEC, parameter="nope")  # type: ignore[type-var]
+    assert warm_indices(traces, other) == ()
+
+
+def test_the_warm_start_traces_the_pipeline_the_probes_run(tmp_path: Path) -> None:
+    from evalsuite.tune.variants import trace_reference
+
+    view, traced = trace_reference(load_suite("tune-smoke"))
+    assert traced.name == view.baseline == "baseline"
+    raw = tomllib.loads(Path(load_suite("tune-smoke").source).read_text())
+    raw["tune"]["fixed"] = {"channels_last": {}}
+    raw["prompts"]["file"][0]["path"] = str(BUILTIN_DIR / raw["prompts"]["file"][0]["path"])
+    path = tmp_path / "fixed.toml"
+    path.write_text(tomli_w.dumps(raw))
+    view, traced = trace_reference(load_suite(str(path)))
+    # the companions alone: what the probes run, minus the cache being tuned
+    assert [a.name for a in traced.accelerators] == ["channels_last"] and traced in view.variants
+    assert any(a.name == "fbcache" for v in view.variants for a in v.accelerators)
