@@ -59,7 +59,8 @@ class Scorer(Protocol):
     name: ClassVar[str]
     higher_is_better: ClassVar[bool]
     kind: ClassVar[Kind]
-    # Value of a perfect match for paired metrics (SSIM 1, LPIPS 0); None when unbounded (PSNR).
+    # Value of a perfect match for paired metrics (SSIM 1, LPIPS 0), the anchor of their
+    # deltas; None when the report shows the value itself (PSNR).
     ideal: ClassVar[float | None]
     preload: ClassVar[tuple[str, ...]]  # modules scoring imports lazily (see preload_imports)
 
@@ -76,6 +77,9 @@ class BaseScorer:
     higher_is_better: ClassVar[bool] = True
     kind: ClassVar[Kind] = Kind.PER_IMAGE
     ideal: ClassVar[float | None] = None
+    # Value of a perfect match when ``ideal`` is None (PSNR: its 100 dB cap), so that the
+    # baseline's own value stays finite; optional (``MetricInfo.of`` reads it with getattr).
+    perfect: ClassVar[float | None] = None
     batch_size: int = 16
     # What scoring imports lazily (modules stay light at import, see above). A run imports
     # these while its workers' process imports torch, so scoring starts at once.

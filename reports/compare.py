@@ -155,12 +155,13 @@ def quality(run: RunView, v: VariantRun, metric: str, keys: frozenset[Key]) -> t
     """A variant's mean (and 95% CI) of ``metric`` over the shared pairs.
 
     A paired metric compares each image with its own run's baseline image, so the baseline
-    itself sits at the metric's ideal (infinite for PSNR).
+    itself sits at the metric's ideal (PSNR: its perfect value, the 100 dB cap).
     """
     info = run.metrics[metric]
     if info["kind"] != "per-image" and v.is_baseline:
         ideal = info.get("ideal")
-        best = math.inf if info["higher_is_better"] else -math.inf
+        ideal = ideal if ideal is not None else info.get("perfect")  # PSNR: its 100 dB cap
+        best = math.inf if info["higher_is_better"] else -math.inf  # a summary from before the cap
         return (float(ideal) if ideal is not None else best), None
     iv = cluster_bootstrap(_on(v.scores.get(metric, {}), keys))
     return (iv.estimate if iv.estimate is not None else math.nan), iv.ci

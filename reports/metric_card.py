@@ -10,7 +10,7 @@ in units of that metric's seed-noise floor (pure functions; ``evalsuite metric-c
   originals; the floor is the value of the reseeded baseline's set against the originals.
 * **paired** metrics (PSNR, SSIM, LPIPS) compare with the same-seed baseline image, so seed
   noise does not enter them: any response shows. Their response is ``mean - ideal`` (PSNR
-  has no finite ideal: its response is its mean, down from infinity), and the floor column
+  has no ideal: its response is its mean, down from its 100 dB cap), and the floor column
   gives, for scale, how far a different-seed image lands; they are flagged only when the
   degradation does not move them at all.
 """
@@ -72,14 +72,18 @@ def per_image_cell(degradation: str, original: Mapping[Key, float | None],
 
 
 def paired_cell(degradation: str, degraded: Mapping[Key, float | None], ideal: float | None,
-                scale: float | None) -> Cell:
-    """A paired metric's distance from its ideal under a degradation (scale: seed distance)."""
+                scale: float | None, perfect: float | None = None) -> Cell:
+    """A paired metric's distance from its ideal under a degradation (scale: seed distance).
+
+    ``perfect``: a metric without an ideal (PSNR) is unmoved when every image scores it (100 dB).
+    """
     values = [float(v) for v in degraded.values() if v is not None and not math.isnan(v)]
     mean = _mean(values)
     if mean is None:
         return Cell(degradation, None, None, 0, None, None)
-    if ideal is None:  # PSNR: identical images are infinitely far up; any finite mean is a drop
-        return Cell(degradation, mean, mean, len(values), None, math.isinf(mean))
+    if ideal is None:  # PSNR: identical images score its cap (or +inf, stored before the cap)
+        unmoved = math.isinf(mean) or (perfect is not None and mean >= perfect)
+        return Cell(degradation, mean, mean, len(values), None, unmoved)
     return _cell(degradation, mean, mean - ideal, len(values), scale, exact_zero=True)
 
 

@@ -30,19 +30,25 @@ class MetricInfo:
     kind: str  # one of MetricKind
     ideal: float | None = None
     identity: Mapping[str, Any] = field(default_factory=dict)  # model, revision, preprocessing
+    # A perfect match's value when there is no ideal (PSNR's 100 dB cap; metrics/psnr.py).
+    perfect: float | None = None
 
     @classmethod
     def of(cls, scorer: ScorerLike, identity: Mapping[str, Any] | None = None) -> MetricInfo:
         """The info of a scorer class (validation) or instance (with its identity)."""
-        ideal = scorer.ideal
+        ideal, perfect = scorer.ideal, getattr(scorer, "perfect", None)  # perfect: optional
         return cls(bool(scorer.higher_is_better), str(scorer.kind),
-                   None if ideal is None else float(ideal), dict(identity or {}))
+                   None if ideal is None else float(ideal), dict(identity or {}),
+                   None if perfect is None else float(perfect))
 
     @property
     def reference(self) -> float:
-        """The baseline's own value of a paired metric: its ideal, else ±inf (a perfect match)."""
+        """The baseline's own value of a paired metric: its ideal, else its perfect value
+        (PSNR: 100 dB), else ±inf."""
         if self.ideal is not None:
             return self.ideal
+        if self.perfect is not None:
+            return self.perfect
         return math.inf if self.higher_is_better else -math.inf
 
     @property

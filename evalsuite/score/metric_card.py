@@ -129,7 +129,7 @@ def _image_row(scorer: BaseScorer, ident: str, originals: dict[Key, Sample],
         degraded = [Sample(d.apply(s.image), s.prompt, s.image if paired else None, s.category, s.meta)
                     for s in originals.values()]
         values = dict(zip(originals, _score_all(scorer, degraded), strict=True))
-        cells.append(paired_cell(d.name, values, scorer.ideal, floor) if paired
+        cells.append(paired_cell(d.name, values, scorer.ideal, floor, scorer.perfect) if paired
                      else per_image_cell(d.name, original, values, floor))
     return MetricRow(scorer.name, str(scorer.kind), scorer.higher_is_better, floor, tuple(cells))
 
