@@ -14,28 +14,27 @@ committed as its request ends, so ``kill -9`` loses only the requests in flight.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import json
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
 import numpy as np
 
-from evalsuite.endpoints.base import ImageRequest, Protocol, ProtocolResult
-from evalsuite.endpoints.errors import EndpointError
-from evalsuite.endpoints.http import EndpointHTTP
-from evalsuite.endpoints.images import decode_image
+from evalsuite.endpoints.base import ImageRequest, Protocol
 from evalsuite.endpoints.prices import cost_per_image, endpoint_price
+from evalsuite.endpoints.recorder import Recorder
 from evalsuite.endpoints.records import EndpointLog, RequestRow
+from evalsuite.endpoints.redact import Redactor
+from evalsuite.endpoints.request import Delivery, Target, request_image
 from evalsuite.endpoints.spec import EndpointSpec, read_api_key
 from evalsuite.endpoints.stats import endpoint_stats
 from evalsuite.store.atomic import write_png_atomically
-from evalsuite.store.db import SampleRow, Store, telemetry_path
-from evalsuite.store.schema import SampleStatus, VariantStatus
+from evalsuite.store.db import Store, telemetry_path
+from evalsuite.store.schema import VariantStatus
 
 # A provider that fails this many requests before delivering any image is failing every
 # request: the rest of the variant is not sent, the variant is marked failed with the reason.
@@ -90,28 +89,14 @@ FirstOk = tuple[EndpointItem, Any, str]  # the first delivered item, its image, 
 
 
 async def _one(job: EndpointJob, protocol: Protocol, client: httpx.AsyncClient, key: str | None,
-               item: EndpointItem, **http_options: Any) -> tuple[RequestRow, Any, ProtocolResult | None,
-                                                             list[Any]]:
-    """Request, decode and store one image; return its request row, image, result and attempts."""
-    http = EndpointHTTP(client, job.spec, key, protocol.auth_scheme, **http_options)
-    start = time.perf_counter()
-    result, image = None, None
-    try:
-        result = await protocol.generate(http, job.spec, job.request(item))
-        image = await asyncio.to_thread(decode_image, result.data)
-        latency = time.perf_counter() - start
-    except EndpointError as exc:
-        return (RequestRow(job.variant_id, item.prompt_id, item.seed, exc.kind, None, None, None,
-                           len(http.attempts), None, str(exc)[:500]), None, None, http.attempts)
-    flag = "all-black image (a provider's safety filter?)" if np.asarray(image).max() < 1 else None
-    row = RequestRow(job.variant_id, item.prompt_id, item.seed, "flagged" if flag else "ok", latency,
-                     result.queue_s, result.inference_s, len(http.attempts),
-                     hashlib.sha256(result.data).hexdigest(), flag)
-    return row, image, result, http.attempts
+               item: EndpointItem, **http_options: Any) -> Delivery:
+    """Request ``item``'s image (never raises for what the server sent)."""
+    target = Target(job.variant_id, item.prompt_id, item.seed, job.request(item))
+    return await request_image(protocol, job.spec, client, key, target, **http_options)
 
 
-async def _generate(job: EndpointJob, protocol: Protocol, store: Store, log: EndpointLog,
-                    tick: Callable[[int], None], client: httpx.AsyncClient, key: str | None,
+async def _generate(job: EndpointJob, protocol: Protocol, rec: Recorder, tick: Callable[[int], None],
+                    client: httpx.AsyncClient, key: str | None,
                     **http_options: Any) -> tuple[int, list[RequestRow], FirstOk | None]:
     """Run every item with ``concurrency`` in flight; return (ok count, failed rows, first ok)."""
     sem = asyncio.Semaphore(job.spec.concurrency)
@@ -127,22 +112,17 @@ async def _generate(job: EndpointJob, protocol: Protocol, store: Store, log: End
         async with sem:
             if stop.is_set():  # left pending: a rerun sends it
                 return
-            row, image, _, attempts = await _one(job, protocol, client, key, item, **http_options)
+            got = await _one(job, protocol, client, key, item, **http_options)
             rel = f"{job.image_dir}/{item.prompt_id}-{item.seed}.png"
-            if image is not None:
-                await asyncio.to_thread(write_png_atomically, image, Path(job.run_dir) / rel)
-                store.put_sample(SampleRow(job.variant_id, item.prompt_id, item.seed,
-                                           SampleStatus(row.outcome), row.latency_s, None, None, None, rel,
-                                           row.reason))
+            if got.image is not None:
+                await asyncio.to_thread(write_png_atomically, got.image, Path(job.run_dir) / rel)
+                row = rec.request(got.row, got.attempts, image=rel)
                 ok += 1
-                first_ok = first_ok or (item, image, row.sha256)
+                first_ok = first_ok or (item, got.image, row.sha256)
             else:
-                store.put_sample(SampleRow(job.variant_id, item.prompt_id, item.seed, SampleStatus.FAILED,
-                                           reason=f"{row.outcome}: {row.reason}"))
-                failed.append(row)
+                failed.append(rec.request(got.row, got.attempts))
                 if ok == 0 and len(failed) >= FAIL_FAST_AFTER:
                     stop.set()
-            log.put(row, attempts)
         finished += 1
         tick(finished)
 
@@ -155,7 +135,7 @@ UNTIMED = ("probe:", "warmup:")
 
 
 async def _warm_up(job: EndpointJob, protocol: Protocol, client: httpx.AsyncClient, key: str | None,
-                   log: EndpointLog, **http_options: Any) -> None:
+                   rec: Recorder, **http_options: Any) -> None:
     """``job.warmup`` requests of the first item, one at a time, before anything is timed.
 
     A local variant's worker warms up before its timed images; an endpoint gets the same, so
@@ -164,23 +144,20 @@ async def _warm_up(job: EndpointJob, protocol: Protocol, client: httpx.AsyncClie
     only says so in its row, and the timed requests still run.
     """
     for _ in range(job.warmup if job.items else 0):
-        row, _, _, attempts = await _one(job, protocol, client, key, job.items[0], **http_options)
-        log.put(replace(row, outcome=f"warmup:{row.outcome}"),
-                [replace(a, call=f"warmup:{a.call}") for a in attempts])
+        got = await _one(job, protocol, client, key, job.items[0], **http_options)
+        rec.request(got.row, got.attempts, untimed="warmup:")
 
 
 async def _seed_probe(job: EndpointJob, protocol: Protocol, client: httpx.AsyncClient, key: str | None,
-                      log: EndpointLog, first: FirstOk, **http_options: Any
-                      ) -> dict[str, Any]:
+                      rec: Recorder, first: FirstOk, **http_options: Any) -> dict[str, Any]:
     """Send the first delivered image's request again: the same bytes means the seed is honoured."""
     item, image, first_sha = first
-    row, again, _, attempts = await _one(job, protocol, client, key, item, **http_options)
+    got = await _one(job, protocol, client, key, item, **http_options)
     # Kept apart from the variant's own requests: the probe is not part of its statistics.
-    log.put(replace(row, outcome=f"probe:{row.outcome}"),
-            [replace(a, call=f"probe:{a.call}") for a in attempts])
-    if again is None:
+    row = rec.request(got.row, got.attempts, untimed="probe:")
+    if got.image is None:
         return {"seed_honoured": None, "reason": f"the repeated request failed: {row.reason}"}
-    same_pixels = np.array_equal(np.asarray(image), np.asarray(again))
+    same_pixels = np.array_equal(np.asarray(image), np.asarray(got.image))
     return {"seed_honoured": bool(same_pixels), "same_bytes": first_sha == row.sha256,
             "same_pixels": bool(same_pixels), "probe": f"{item.prompt_id}-{item.seed}"}
 
@@ -191,28 +168,32 @@ def run_endpoint(job: EndpointJob, protocol: Protocol, tick: Callable[[int], Non
     """Generate ``job``'s images through its endpoint; the variant's status says how it went.
 
     ``tick(n)`` hears how many requests have finished; past ``time_limit_s`` the requests in
-    flight are abandoned (not recorded) and the variant fails with the reason.
+    flight are abandoned (not recorded) and the variant fails with the reason. Every reason
+    stored, returned or raised is redacted (:class:`Recorder`).
     """
     run_dir = Path(job.run_dir)
     store = Store(run_dir / job.store_path)
     log = EndpointLog(run_dir / job.store_path)
+    key = None
+    rec = Recorder(store, log, Redactor(None))
     try:
-        store.set_variant_status(job.variant_id, VariantStatus.RUNNING, None)
+        rec.variant(job.variant_id, VariantStatus.RUNNING, None)
         key = read_api_key(job.spec)
+        rec = Recorder(store, log, Redactor(key))
 
         async def main() -> tuple[int, list[RequestRow], dict[str, Any] | None, float]:
             limits = httpx.Limits(max_connections=job.spec.concurrency + 2)
             async with httpx.AsyncClient(transport=transport, limits=limits, follow_redirects=False,
                                          timeout=httpx.Timeout(job.spec.timeout_s)) as client:
                 async def warm_then_generate() -> tuple[float, tuple[int, list[RequestRow], FirstOk | None]]:
-                    await _warm_up(job, protocol, client, key, log, **http_options)
+                    await _warm_up(job, protocol, client, key, rec, **http_options)
                     start = time.perf_counter()  # the throughput counts the timed requests only
-                    return start, await _generate(job, protocol, store, log, tick or (lambda _: None),
+                    return start, await _generate(job, protocol, rec, tick or (lambda _: None),
                                                   client, key, **http_options)
 
                 start, (ok, failed, first) = await asyncio.wait_for(warm_then_generate(), time_limit_s)
                 wall = time.perf_counter() - start  # neither warm-up nor probe is in the throughput
-                probe = await _seed_probe(job, protocol, client, key, log, first, **http_options) \
+                probe = await _seed_probe(job, protocol, client, key, rec, first, **http_options) \
                     if first else None
             return ok, failed, probe, wall
 
@@ -220,8 +201,7 @@ def run_endpoint(job: EndpointJob, protocol: Protocol, tick: Callable[[int], Non
             ok, failed, probe, wall = asyncio.run(main())
         except TimeoutError:
             reason = f"timed out after {time_limit_s:g} s (requests in flight abandoned)"
-            store.set_variant_status(job.variant_id, VariantStatus.FAILED, reason)
-            return EndpointOutcome(True, reason)
+            return EndpointOutcome(True, rec.variant(job.variant_id, VariantStatus.FAILED, reason))
         _write_telemetry(job, protocol, log, ok, wall, probe)
         kinds: dict[str, int] = {}
         for row in failed:
@@ -229,13 +209,16 @@ def run_endpoint(job: EndpointJob, protocol: Protocol, tick: Callable[[int], Non
         if failed and ok == 0:
             summary = ", ".join(f"{n} x {k}" for k, n in sorted(kinds.items()))
             reason = f"every request failed ({summary}); first: {failed[0].reason}"[:500]
-            store.set_variant_status(job.variant_id, VariantStatus.FAILED, reason)
-            return EndpointOutcome(True, reason, ok, len(failed), kinds)
-        store.set_variant_status(job.variant_id, VariantStatus.OK, None)
+            return EndpointOutcome(True, rec.variant(job.variant_id, VariantStatus.FAILED, reason), ok,
+                                   len(failed), kinds)
+        rec.variant(job.variant_id, VariantStatus.OK, None)
         return EndpointOutcome(False, None, ok, len(failed), kinds)
     except BaseException as exc:  # noqa: BLE001 - any failure marks the variant, then propagates
-        reason = f"{type(exc).__name__}: {exc}".splitlines()[0][:500]
-        store.set_variant_status(job.variant_id, VariantStatus.FAILED, reason)
+        message = f"{type(exc).__name__}: {exc}".splitlines()[0][:500]
+        reason = rec.variant(job.variant_id, VariantStatus.FAILED, message)
+        if isinstance(exc, Exception) and rec.redact(str(exc)) != str(exc):
+            # The message quotes the key: raise a redacted copy, without the original chained.
+            raise RuntimeError(reason) from None
         raise
     finally:
         log.close()

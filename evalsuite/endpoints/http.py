@@ -10,7 +10,8 @@ with the other images of the variant.
 - The key goes only to the origin (scheme, host, port) of the endpoint's URL: not along a
   redirect to another host, not to a CDN that serves the result.
 - Bodies are read as a stream and refused past ``max_body_mb``.
-- Error messages pass through :func:`redact` before they are raised or recorded.
+- Error messages may quote what the server sent, the key included: they are redacted where
+  they are recorded (:mod:`evalsuite.endpoints.recorder`), the one redaction point.
 """
 
 from __future__ import annotations
@@ -61,7 +62,7 @@ class Attempt:
     elapsed_s: float
     status: int | None  # HTTP status, when one came back
     outcome: str  # "ok" or a failure kind
-    detail: str | None = None  # redacted
+    detail: str | None = None  # raw: the recorder redacts it
     wait_s: float = 0.0  # backoff slept after this attempt before the next
 
 
@@ -87,13 +88,6 @@ def origin(url: str) -> tuple[str, str, int | None]:
     parts = urlsplit(url)
     port = parts.port or {"http": 80, "https": 443}.get(parts.scheme)
     return parts.scheme, (parts.hostname or "").lower(), port
-
-
-def redact(text: str, secret: str | None) -> str:
-    """``text`` with every occurrence of ``secret`` replaced."""
-    if secret and len(secret) >= 4:  # shorter "keys" would blank ordinary words
-        text = text.replace(secret, "[redacted]")
-    return text
 
 
 def retry_after(headers: httpx.Headers) -> float | None:
@@ -165,7 +159,7 @@ class EndpointHTTP:
                 self.attempts.append(Attempt(call, n, started, time.perf_counter() - t0,
                                              resp.status, "ok"))
                 return resp
-            detail = redact(str(err), self._key)
+            detail = str(err)
             wait = None
             if err.kind in RETRYABLE and n <= self.spec.max_retries:
                 wait = backoff_s(n, self._rng, self._backoff_base_s, err.retry_after_s)

@@ -10,7 +10,6 @@ import pytest
 
 from evalsuite.endpoints import EndpointError
 from evalsuite.endpoints.errors import (
-    CLIENT_ERROR,
     NOT_AN_IMAGE,
     OVERSIZE,
     RATE_LIMITED,
@@ -130,8 +129,21 @@ def test_redirect_to_plain_http_elsewhere_is_refused(srv):
     assert exc.kind == REDIRECT and len(srv.received) == 1
 
 
-def test_key_is_redacted_from_errors(srv):
+def test_key_is_redacted_where_errors_are_recorded(tmp_path, srv, monkeypatch):
+    """The HTTP layer's messages may quote the server; the recorder redacts them (one point)."""
+    import sqlite3
+
+    from evalsuite.endpoints import PROTOCOLS
+    from evalsuite.endpoints.generator import run_endpoint
+    from tests.evalsuite.endpoints.test_generator import _job
+
+    monkeypatch.setenv("EP_KEY", KEY)
     srv.script("POST", GEN, json_reply({"error": f"bad key {KEY}"}, 401))
-    exc, attempts = run_once(spec_for(srv.url + "/v1"))
-    assert exc.kind == CLIENT_ERROR and KEY not in str(exc)
-    assert all(KEY not in (a.detail or "") for a in attempts)
+    job = _job(tmp_path, srv.url + "/v1", n=1, api_key_env="EP_KEY")
+    out = run_endpoint(job, PROTOCOLS["openai-images"]())
+    assert out.failed and KEY not in out.reason
+    with sqlite3.connect(tmp_path / "results.sqlite") as con:
+        stored = con.execute("SELECT reason FROM endpoint_requests").fetchall()
+        stored += con.execute("SELECT detail FROM endpoint_attempts").fetchall()
+        stored += con.execute("SELECT reason FROM samples").fetchall()
+    assert len(stored) == 3 and all("[redacted]" in text and KEY not in text for (text,) in stored)

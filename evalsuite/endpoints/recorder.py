@@ -1,0 +1,59 @@
+"""Where an endpoint variant's outcomes are written: samples, request and attempt rows, status.
+
+Every text a server can influence (a request's reason, an attempt's detail, the variant's
+error) passes through the variant's :class:`~evalsuite.endpoints.redact.Redactor` here and
+nowhere else, before it is stored, and what is printed or returned is read back from what
+this wrote. Whatever raised a failure, its reason is redacted on the way to disk.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+
+from evalsuite.endpoints.http import Attempt
+from evalsuite.endpoints.records import EndpointLog, RequestRow
+from evalsuite.endpoints.redact import Redactor
+from evalsuite.store.db import SampleRow, Store
+from evalsuite.store.schema import SampleStatus, VariantStatus
+
+
+class Recorder:
+    """Writes one variant's endpoint outcomes, each reason redacted first."""
+
+    def __init__(self, store: Store, log: EndpointLog, redact: Redactor) -> None:
+        self.store = store
+        self.log = log
+        self.redact = redact
+
+    def request(self, row: RequestRow, attempts: Sequence[Attempt], *, image: str | None = None,
+                untimed: str | None = None) -> RequestRow:
+        """Record a finished request; return the row as stored.
+
+        Args:
+            row: How the request ended (its reason not yet redacted).
+            attempts: Its HTTP attempts.
+            image: The stored PNG (relative to the run folder) when one was delivered.
+            untimed: A prefix ("warmup:", "probe:") for requests outside the statistics; they
+                write no sample.
+        """
+        row = replace(row, reason=self.redact.optional(row.reason))
+        attempts = [replace(a, detail=self.redact.optional(a.detail)) for a in attempts]
+        if untimed:
+            row = replace(row, outcome=untimed + row.outcome)
+            attempts = [replace(a, call=untimed + a.call) for a in attempts]
+        elif image is not None:
+            status = SampleStatus(row.outcome)  # ok or flagged
+            self.store.put_sample(SampleRow(row.variant_id, row.prompt_id, row.seed, status, row.latency_s,
+                                            None, None, None, image, row.reason))
+        else:
+            self.store.put_sample(SampleRow(row.variant_id, row.prompt_id, row.seed, SampleStatus.FAILED,
+                                            reason=f"{row.outcome}: {row.reason}"))
+        self.log.put(row, attempts)
+        return row
+
+    def variant(self, variant_id: str, status: VariantStatus, reason: str | None) -> str | None:
+        """Set the variant's status; return the reason as stored (redacted)."""
+        reason = self.redact.optional(reason)
+        self.store.set_variant_status(variant_id, status, reason)
+        return reason

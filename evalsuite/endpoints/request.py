@@ -1,0 +1,74 @@
+"""One image request: the protocol's HTTP calls, the answer decoded, the outcome as a row.
+
+Whatever goes wrong with one answer fails that request and nothing else: an
+:class:`~evalsuite.endpoints.errors.EndpointError` keeps its kind, any other exception while
+parsing or decoding (deep JSON, a list where an object belongs, mixed time zones, a PIL
+error) becomes ``bad_response`` with the exception's type and message. Reasons are raw
+here; :class:`~evalsuite.endpoints.recorder.Recorder` redacts them before they are stored.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from evalsuite.endpoints.base import ImageRequest, Protocol, ProtocolResult
+from evalsuite.endpoints.errors import BAD_RESPONSE, EndpointError
+from evalsuite.endpoints.http import Attempt, EndpointHTTP
+from evalsuite.endpoints.images import decode_image
+from evalsuite.endpoints.records import RequestRow
+from evalsuite.endpoints.spec import EndpointSpec
+
+if TYPE_CHECKING:
+    import httpx
+    from PIL import Image
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where a request's row belongs and what it asks for."""
+
+    variant_id: str
+    prompt_id: str
+    seed: int  # the stored key's seed (without the variant's seed offset)
+    request: ImageRequest
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """How one request ended: its row, the decoded image when there is one, its attempts."""
+
+    row: RequestRow
+    image: Image.Image | None
+    result: ProtocolResult | None
+    attempts: tuple[Attempt, ...]
+
+
+async def request_image(protocol: Protocol, spec: EndpointSpec, client: httpx.AsyncClient, key: str | None,
+                        target: Target, **http_options: Any) -> Delivery:
+    """Request, decode and check one image; never raises for anything the server sent."""
+    http = EndpointHTTP(client, spec, key, protocol.auth_scheme, **http_options)
+    start = time.perf_counter()
+
+    def failed(kind: str, reason: str) -> Delivery:
+        return Delivery(RequestRow(target.variant_id, target.prompt_id, target.seed, kind, None, None, None,
+                                   len(http.attempts), None, reason[:500]), None, None, tuple(http.attempts))
+
+    try:
+        result = await protocol.generate(http, spec, target.request)
+        image = await asyncio.to_thread(decode_image, result.data)
+    except EndpointError as exc:
+        return failed(exc.kind, str(exc))
+    except Exception as exc:  # noqa: BLE001 - one malformed answer fails its request, never the run
+        return failed(BAD_RESPONSE, f"{type(exc).__name__} while reading the answer: {exc}")
+    latency = time.perf_counter() - start
+    flag = "all-black image (a provider's safety filter?)" if np.asarray(image).max() < 1 else None
+    row = RequestRow(target.variant_id, target.prompt_id, target.seed, "flagged" if flag else "ok", latency,
+                     result.queue_s, result.inference_s, len(http.attempts),
+                     hashlib.sha256(result.data).hexdigest(), flag)
+    return Delivery(row, image, result, tuple(http.attempts))
