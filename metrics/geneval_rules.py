@@ -3,7 +3,9 @@
 Semantics follow GenEval's ``evaluation/evaluate_images.py`` and ``summary_scores.py``:
 
 * **Detections kept**, per class: score strictly above the confidence threshold (0.3, or
-  0.9 for the ``counting`` task), most confident first, at most ``max_objects`` (16), then
+  0.9 for the ``counting`` task), both compared in float32 as upstream's numpy does, most
+  confident first with ties in upstream's order (``metrics.geneval_order``: later first
+  among up to 16 detections), at most ``max_objects`` (16), then
   greedy suppression of boxes overlapping a kept one by IoU >= ``max_overlap`` (1.0 by
   default, which upstream treats as "no suppression").
 * **include** clauses are AND-ed: the ``count`` most confident detections of the class must
@@ -117,10 +119,19 @@ def box_iou(a: Sequence[float], b: Sequence[float]) -> float:
 def keep_detections(candidates: Mapping[str, Sequence[Detection]], tag: str,
                     rules: Rules = Rules()) -> dict[str, list[Detection]]:
     """The detections GenEval keeps per class, most confident first (classes with none dropped)."""
-    floor = rules.confidence_for(tag)
+    import numpy as np
+
+    from metrics.geneval_order import most_confident_first
+
+    # Upstream's scores are a float32 array and numpy compares it with the threshold in
+    # float32: a score of exactly float32(0.3) is not above 0.3 there (it is in float64).
+    floor = np.float32(rules.confidence_for(tag))
     kept: dict[str, list[Detection]] = {}
     for name, dets in candidates.items():
-        order = sorted((d for d in dets if d.score > floor), key=lambda d: -d.score)
+        scores = np.asarray([d.score for d in dets], dtype=np.float32)
+        # Upstream's argsort(...)[::-1] in numpy 1.23: among tied scores, its order (later first
+        # when there are at most 16), which decides the object colour and position judge.
+        order = [dets[i] for i in most_confident_first(scores.tolist()) if scores[i] > floor]
         order = order[: rules.max_objects]
         chosen: list[Detection] = []
         while order:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 
 from metrics.geneval_rules import (
@@ -41,6 +42,63 @@ def test_confidence_is_strictly_above_threshold_and_counting_asks_for_more():
     kept = keep_detections(cands, "counting")
     assert [d.score for d in kept["dog"]] == [0.95]  # counting keeps only > 0.9
     assert keep_detections({"cat": [det(0, 0, 1, 1, 0.2)]}, "single_object") == {}
+
+
+def test_a_score_of_float32_0_3_is_not_above_the_threshold():
+    # Upstream compares its float32 scores with the threshold in float32 (numpy casts 0.3 to
+    # the array's float32), so a detector score of exactly float32(0.3) = 0.30000001192... is
+    # dropped there although it is above 0.3 in float64 (issue 17 item 11).
+    f32 = float(np.float32(0.3))
+    assert f32 > 0.3
+    just_above = float(np.nextafter(np.float32(0.3), np.float32(1)))
+    cands = {"dog": [det(0, 0, 9, 9, f32), det(20, 0, 29, 9, just_above)]}
+    assert [d.score for d in keep_detections(cands, "single_object")["dog"]] == [just_above]
+    # counting's 0.9: float32(0.9) is below 0.9, so float32 and float64 agree; the next one is kept
+    nine = float(np.float32(0.9))
+    above_nine = float(np.nextafter(np.float32(0.9), np.float32(1)))
+    cands = {"dog": [det(0, 0, 9, 9, nine), det(20, 0, 29, 9, above_nine)]}
+    assert [d.score for d in keep_detections(cands, "counting")["dog"]] == [above_nine]
+
+
+def test_tied_scores_put_the_later_detection_first_as_upstream_does():
+    # Upstream: np.argsort(scores)[::-1]. With <= 16 detections numpy's sort is stable, so the
+    # reversal puts the later of two tied detections first (issue 17 item 12).
+    first, second, third = det(0, 0, 9, 9, 0.8), det(20, 0, 29, 9, 0.8), det(40, 0, 49, 9, 0.95)
+    kept = keep_detections({"apple": [first, second, third]}, "colors")["apple"]
+    assert kept == [third, second, first]
+
+
+def test_a_tie_decides_which_object_colour_and_position_judge():
+    # Two tied apples: a red one detected first, a green one detected second. Upstream judges
+    # the green one, so "a red apple" is wrong and "a green apple" right.
+    red, green = det(0, 0, 9, 9, 0.8), det(60, 0, 69, 9, 0.8)
+    kept = keep_detections({"apple": [red, green]}, "color_attr")
+    paint = {red: "red", green: "green"}
+
+    def colours(cls, objs):
+        return [paint[o] for o in objs]
+
+    asks_red = {"include": [{"class": "apple", "count": 1, "color": "red"}]}
+    asks_green = {"include": [{"class": "apple", "count": 1, "color": "green"}]}
+    assert not judge(kept, asks_red, colours).correct
+    assert judge(kept, asks_green, colours).correct
+    # Position: a cup at x 30-39 is right of the first apple and left of the second.
+    meta = {"include": [{"class": "cup", "count": 1},
+                        {"class": "apple", "count": 1, "position": ["right of", 0]}]}
+    kept["cup"] = [det(30, 0, 39, 9)]
+    assert judge(kept, meta, no_colour).correct  # the second apple (x 60-69) is judged
+
+
+def test_order_among_many_ties_follows_numpy_1_23():
+    # More than 16 detections: numpy 1.23's introsort (upstream's pin) reorders ties its own
+    # way; metrics/geneval_order.py re-implements it (tests/metrics/test_geneval_order.py).
+    from metrics.geneval_order import argsort
+
+    scores = [0.5, 0.7] * 10  # 20 detections, two levels
+    dets = [det(i * 10, 0, i * 10 + 5, 5, s) for i, s in enumerate(scores)]
+    kept = keep_detections({"cup": dets}, "two_object", Rules(max_objects=20))["cup"]
+    assert kept == [dets[i] for i in argsort(scores)[::-1]]
+    assert [dets.index(d) for d in kept[:3]] != [19, 17, 15]  # not the stable reversal
 
 
 def test_max_objects_caps_the_most_confident():
