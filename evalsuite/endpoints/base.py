@@ -10,6 +10,7 @@ Failures are :class:`~evalsuite.endpoints.errors.EndpointError` with a kind from
 
 from __future__ import annotations
 
+import math
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -76,4 +77,8 @@ def seconds(value: Any, scale: float = 1.0) -> float | None:
     """A reported duration as float seconds, or None when absent or not a number."""
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None
-    return float(value) * scale
+    try:
+        out = float(value) * scale
+    except OverflowError:  # an integer past float's range
+        return None
+    return out if math.isfinite(out) else None

@@ -81,6 +81,8 @@ class Response:
             return json.loads(self.body)
         except (ValueError, UnicodeDecodeError) as exc:
             raise EndpointError(BAD_RESPONSE, f"body is not valid JSON ({exc})") from None
+        except RecursionError:  # e.g. 200,000 nested "[": the parser recurses per level
+            raise EndpointError(BAD_RESPONSE, "body is JSON nested too deeply to parse") from None
 
 
 def origin(url: str) -> tuple[str, str, int | None]:

@@ -14,12 +14,12 @@ as not deterministic even with a seed: the seed probe in the manifest shows it.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from fractions import Fraction
 from typing import Any
 
 from evalsuite.endpoints.base import ImageRequest, Protocol, ProtocolResult, require, seconds
-from evalsuite.endpoints.errors import PROVIDER_FAILED, EndpointError
+from evalsuite.endpoints.errors import BAD_RESPONSE, PROVIDER_FAILED, EndpointError
 from evalsuite.endpoints.http import EndpointHTTP, fetch_image
 from evalsuite.endpoints.polling import poll_until
 from evalsuite.endpoints.spec import EndpointSpec
@@ -46,22 +46,31 @@ def create_call(spec: EndpointSpec, req: ImageRequest) -> tuple[str, dict[str, A
 
 
 def _time(value: Any) -> datetime | None:
+    """An ISO 8601 time; one without a zone is read as UTC, so it compares with zoned ones."""
     if not isinstance(value, str):
         return None
     try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+        when = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         return None
+    return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
 
 
 def parse_prediction(data: Any) -> dict[str, Any]:
-    """id, status, poll URL, first output URL, error, queue and predict seconds of a prediction."""
-    output = data.get("output") if isinstance(data, dict) else None
+    """id, status, poll URL, first output URL, error, queue and predict seconds of a prediction.
+
+    Only ``status`` is required: a settled prediction need not say where to poll (a failed
+    create often carries nothing but ``status`` and ``error``).
+    """
+    if not isinstance(data, dict):
+        raise EndpointError(BAD_RESPONSE, f"prediction is a JSON {type(data).__name__}, not an object")
+    output = data.get("output")
     first = output[0] if isinstance(output, list) and output else output
     created, started = _time(data.get("created_at")), _time(data.get("started_at"))
     metrics = data.get("metrics") if isinstance(data.get("metrics"), dict) else {}
-    return {"id": str(require(data, "id")), "status": str(require(data, "status")),
-            "get": str(require(data, "urls", "get")),
+    urls = data.get("urls") if isinstance(data.get("urls"), dict) else {}
+    return {"id": str(data.get("id", "?")), "status": str(require(data, "status")),
+            "get": urls.get("get") if isinstance(urls.get("get"), str) else None,
             "output": first if isinstance(first, str) else None, "error": data.get("error"),
             "queue_s": (started - created).total_seconds() if created and started else None,
             "predict_s": seconds(metrics.get("predict_time"))}
@@ -81,6 +90,9 @@ class Replicate(Protocol):
         url, body = create_call(spec, req)
         pred = parse_prediction((await http.request("POST", url, call="create", json_body=body)).json())
         if pred["status"] not in SETTLED:
+            if pred["get"] is None:
+                raise EndpointError(BAD_RESPONSE, f"prediction {pred['id']} is {pred['status']} "
+                                    "and has no urls.get to poll")
             pred = parse_prediction(await poll_until(
                 http, pred["get"], lambda d: parse_prediction(d)["status"] in SETTLED))
         if pred["status"] != "succeeded" or pred["output"] is None:
