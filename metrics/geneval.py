@@ -112,9 +112,10 @@ class GenEval(BaseScorer):
         bgcolor: Background behind a masked object for colour ("#999", or "original").
         dtype: "float32" (default: upstream runs both models in float32), "float16",
             "bfloat16", or "auto" (which stays float32: thresholds sit on exact scores).
-        batch_size: Images per detector forward pass.
-        detector_size: Shorter side of the detector's input (800, mmdetection's test scale;
-            the longer side is capped at 1333/800 of it). Smaller is faster and less exact.
+        batch_size: Images per detector forward pass (images of one input size share one).
+        detector_size: Shorter side of the detector's scale (800: mmdetection's 1333x800; the
+            longer side's cap is 1333/800 of it). The image is resized keeping its aspect
+            ratio to fit inside, then padded to multiples of 32. Smaller is faster, less exact.
     """
 
     name: ClassVar[str] = "geneval"
@@ -149,8 +150,9 @@ class GenEval(BaseScorer):
                 "preprocessing": self.preprocessing()}
 
     def preprocessing(self) -> str:
-        return (f"detector: shorter side {self.detector_size['shortest_edge']}, longer <= "
-                f"{self.detector_size['longest_edge']}, /32, ImageNet mean/std; top {TOP_K} (query, class), "
+        return (f"detector: keep-ratio resize into {self.detector_size['longest_edge']}x"
+                f"{self.detector_size['shortest_edge']}, zero pad to /32 (mmdet), ImageNet mean/std; "
+                f"top {TOP_K} (query, class), "
                 "mmdet mask scoring and boxes; colour: masked crop on bgcolor, CLIP processor, "
                 "3 templates averaged")
 

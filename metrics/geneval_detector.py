@@ -13,14 +13,20 @@ instances here the way mmdetection's ``MaskFormerFusionHead`` does:
 4. score = class probability x mean sigmoid over the mask's pixels;
 5. box = the mask's tight extent, (x_min, y_min, x_max + 1, y_max + 1).
 
-Input scaling follows mmdetection's test pipeline for that config: shorter side to 800,
-longer side at most 1333, sizes rounded to multiples of 32, ImageNet mean/std.
+Input scaling follows mmdetection's test pipeline for that config (``Resize`` with
+``img_scale=(1333, 800)``, ``keep_ratio=True``, then ``Pad`` with ``size_divisor=32`` after
+``Normalize``): the image is scaled by ``min(1333 / long side, 800 / short side)``, each side
+rounded half up (mmcv's ``rescale_size``), then zero-padded at the bottom and right to
+multiples of 32. A 768x512 image becomes 1200x800 padded to 1216x800 (it was stretched to
+1216x800), a 1000x600 one 1333x800 padded to 1344x800 (stretched past the 1333 cap). Images
+go through the network in groups of one input size, so each is padded only to its own
+multiple of 32, as upstream's one-image ``inference_detector`` pads it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from PIL import Image
 
@@ -33,9 +39,32 @@ DETECTOR_SIZE = {"shortest_edge": 800, "longest_edge": 1333}
 TOP_K = 100  # mmdetection's test_cfg.max_per_image for Mask2Former
 
 
+PAD_DIVISOR = 32  # mmdetection's Pad(size_divisor=32)
+
+
 def detector_input_size(shortest: int) -> dict[str, int]:
     """Resize rule for a shorter side of ``shortest`` px, keeping mmdetection's 1333:800 cap."""
     return {"shortest_edge": shortest, "longest_edge": round(shortest * 1333 / 800)}
+
+
+class InputSize(NamedTuple):
+    """Where an image lands in the detector's input: (height, width) before and after padding."""
+
+    resized: tuple[int, int]
+    padded: tuple[int, int]
+
+
+def mmdet_input_size(height: int, width: int, size: dict[str, int] | None = None) -> InputSize:
+    """mmdetection's keep-ratio resize into ``size`` (1333x800 by default), then pad to /32."""
+    size = size or DETECTOR_SIZE
+    factor = min(size["longest_edge"] / max(height, width), size["shortest_edge"] / min(height, width))
+    # mmcv's _scale_size rounds half up: int(x * factor + 0.5)
+    new_h, new_w = int(height * factor + 0.5), int(width * factor + 0.5)
+
+    def pad(n: int) -> int:
+        return -(-n // PAD_DIVISOR) * PAD_DIVISOR
+
+    return InputSize((new_h, new_w), (pad(new_h), pad(new_w)))
 
 
 def load_detector(model: str, revision: str | None, device: str, dtype: torch.dtype) -> tuple[Any, Any]:
@@ -102,22 +131,33 @@ def instances(class_logits: torch.Tensor, mask_logits: torch.Tensor, valid: tupl
 
 def detect(net: Any, processor: Any, images: Sequence[Image.Image], top_k: int = TOP_K,
            size: dict[str, int] | None = None) -> list[dict[str, list[Detection]]]:
-    """Detections per class name for each image (a batch through the network at once)."""
+    """Detections per class name for each image (one forward pass per input size)."""
+    groups: dict[InputSize, list[int]] = {}
+    for i, im in enumerate(images):
+        groups.setdefault(mmdet_input_size(im.height, im.width, size), []).append(i)
+    results: list[dict[str, list[Detection]]] = [{} for _ in images]
+    for where, members in groups.items():
+        found = _detect_sized(net, processor, [images[i] for i in members], where, top_k)
+        for i, per_class in zip(members, found, strict=True):
+            results[i] = per_class
+    return results
+
+
+def _detect_sized(net: Any, processor: Any, images: Sequence[Image.Image], where: InputSize,
+                  top_k: int) -> list[dict[str, list[Detection]]]:
+    """Detections for images that share one input size: resized exactly, normalised, padded."""
     import torch
+    import torch.nn.functional as F  # noqa: N812
 
     param = next(net.parameters())
-    inputs = processor(images=[im.convert("RGB") for im in images], size=size or DETECTOR_SIZE,
-                       return_tensors="pt")
-    pixels = inputs["pixel_values"].to(param.device, param.dtype)
-    pixel_mask = inputs["pixel_mask"].to(param.device)
+    (h, w), (ph, pw) = where
+    inputs = processor(images=[im.convert("RGB") for im in images], size={"height": h, "width": w},
+                       size_divisor=0, return_tensors="pt")  # no /32 stretch: padded below
+    # Pad after Normalize with zeros, bottom and right, as mmdetection's Pad(size_divisor=32).
+    pixels = F.pad(inputs["pixel_values"], (0, pw - w, 0, ph - h)).to(param.device, param.dtype)
+    pixel_mask = F.pad(inputs["pixel_mask"], (0, pw - w, 0, ph - h)).to(param.device)
     with torch.inference_mode():
         out = net(pixel_values=pixels, pixel_mask=pixel_mask)
-    input_size = tuple(pixels.shape[-2:])
-    results = []
-    for i, im in enumerate(images):
-        valid_mask = inputs["pixel_mask"][i].bool()
-        valid = (int(valid_mask.any(1).sum()), int(valid_mask.any(0).sum()))
-        results.append(instances(out.class_queries_logits[i], out.masks_queries_logits[i],
-                                 valid, input_size, (im.height, im.width), top_k))  # type: ignore[arg-type]
-    return results
+    return [instances(out.class_queries_logits[i], out.masks_queries_logits[i], (h, w), (ph, pw),
+                      (im.height, im.width), top_k) for i, im in enumerate(images)]
 

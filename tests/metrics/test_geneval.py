@@ -9,7 +9,13 @@ from PIL import Image
 
 from metrics.base import Sample
 from metrics.geneval import TEMPLATES, ColourClassifier, GenEval
-from metrics.geneval_detector import detect, load_detector
+from metrics.geneval_detector import (
+    InputSize,
+    detect,
+    detector_input_size,
+    load_detector,
+    mmdet_input_size,
+)
 from metrics.geneval_rules import COLORS, Detection
 from tests.metrics._tiny_clip import random_images, save_tiny_clip
 from tests.metrics._tiny_mask2former import save_tiny_mask2former
@@ -49,6 +55,45 @@ def test_detections_follow_mmdet_postprocessing(folders):
                 assert 0.5 <= d.score <= 1.0  # p(dog) ~ 1 times mean sigmoid of positive logits
             else:
                 assert d.score == 0.0 and d.box == (0, 0, 0, 0)
+
+
+@pytest.mark.parametrize(("hw", "size", "expected"), [
+    ((512, 768), None, InputSize((800, 1200), (800, 1216))),  # was stretched to 800x1216
+    ((600, 1000), None, InputSize((800, 1333), (800, 1344))),  # was 800x1344: past the 1333 cap
+    ((768, 512), None, InputSize((1200, 800), (1216, 800))),
+    ((1024, 1024), None, InputSize((800, 800), (800, 800))),
+    ((400, 2000), None, InputSize((267, 1333), (288, 1344))),  # long side caps: 1333/2000
+    ((512, 768), {"shortest_edge": 64, "longest_edge": 107}, InputSize((64, 96), (64, 96))),
+    ((37, 50), {"shortest_edge": 64, "longest_edge": 107}, InputSize((64, 86), (64, 96))),
+])
+def test_input_size_is_mmdetections_keep_ratio_resize_then_pad(hw, size, expected):
+    # mmcv rescale_size: factor min(1333 / long, 800 / short), sides int(x * factor + 0.5);
+    # then Pad(size_divisor=32) (issue 17 item 13).
+    assert mmdet_input_size(*hw, size) == expected
+
+
+def test_detector_input_keeps_the_aspect_ratio_and_pads_each_size_alone(folders):
+    net, processor = load_detector(str(folders[0]), None, "cpu", torch.float32)
+    seen = []
+    hook = net.register_forward_pre_hook(
+        lambda _m, _a, kw: seen.append((kw["pixel_values"].clone(), kw["pixel_mask"].clone())),
+        with_kwargs=True)
+    try:
+        images = random_images(3, sizes=((768, 512), (1000, 600)), seed=3)  # (w, h)
+        # Scale 333x200 (detector_size = 200) keeps the tiny model quick; the rule is the same:
+        # 768x512 -> 300x200 padded to 320x224, 1000x600 -> 333x200 padded to 352x224.
+        found = detect(net, processor, images, size=detector_input_size(200))
+    finally:
+        hook.remove()
+    shapes = sorted(tuple(px.shape) for px, _ in seen)
+    assert shapes == [(1, 3, 224, 352), (2, 3, 224, 320)]  # one pass per input size
+    for px, mask in seen:
+        w = 300 if px.shape[0] == 2 else 333
+        assert bool(mask[:, :200, :w].all()) and int(mask.sum()) == px.shape[0] * 200 * w
+        assert bool((px[..., w:] == 0).all()) and bool((px[..., 200:, :] == 0).all())  # zero pad
+        assert bool(px[..., 199, w - 1].abs().sum() > 0)  # the image fills its whole valid area
+    for im, per_class in zip(images, found, strict=True):  # masks back at the image's own size
+        assert all(d.mask.shape == (im.height, im.width) for v in per_class.values() for d in v)
 
 
 def test_scorer_judges_prompts(folders):
