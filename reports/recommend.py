@@ -29,7 +29,8 @@ from reports.speedup import no_credible_gain
 from reports.summary import quality_of
 from reports.summary_records import Summary, VariantResult
 
-__all__ = ["Budget", "BudgetError", "Recommendation", "check_budget", "recommend", "validate_budgets"]
+__all__ = ["Budget", "BudgetError", "Recommendation", "check_budget", "recommend", "recommendation_lines",
+           "validate_budgets"]
 
 Bound = Literal["ci", "mean"]
 
@@ -161,3 +162,9 @@ def recommend(summary: Summary, budgets: Sequence[Budget],
 def budget_failure(budgets: Sequence[Budget], objective: str, error: BudgetError) -> Recommendation:
     """The recommendation when the budgets cannot be applied (e.g. a metric that failed everywhere)."""
     return Recommendation(None, objective, None, str(error), tuple(b.describe() for b in budgets))
+
+
+def recommendation_lines(rec: Recommendation) -> list[str]:
+    """The recommendation as ``evalsuite recommend`` prints it (and ``run`` ends with it)."""
+    return [f"recommended: {rec.variant or 'none'} ({rec.reason})",
+            *(f"  rejected {r.variant}: {r.reason}" for r in rec.rejected)]

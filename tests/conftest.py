@@ -39,9 +39,16 @@ def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
 
 
 @pytest.fixture(scope="session")
-def smoke_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The default suite run once into a fresh folder with the real CLI."""
+def smoke_cli(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, subprocess.CompletedProcess]:
+    """The default suite run once into a fresh folder with the real CLI: the folder and what
+    ``evalsuite run`` printed."""
     out = tmp_path_factory.mktemp("smoke") / "run"
     proc = run_cli("run", "--out", str(out))
     assert proc.returncode == 0, proc.stderr
-    return out
+    return out, proc
+
+
+@pytest.fixture(scope="session")
+def smoke_run(smoke_cli: tuple[Path, subprocess.CompletedProcess]) -> Path:
+    """The default suite's run folder (see ``smoke_cli``)."""
+    return smoke_cli[0]

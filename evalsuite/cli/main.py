@@ -158,8 +158,23 @@ def cmd_run(args: argparse.Namespace) -> int:
     print(f"summary: {run_dir / 'summary.json'}")
     if outcome.failed:
         print(f"failed variants: {', '.join(outcome.failed)}", file=sys.stderr)
-        return EXIT_FAILED_VARIANTS
-    return EXIT_OK
+    sys.stderr.flush()  # the verdict is the last line, even where stdout and stderr share a terminal
+    print("\n".join(verdict_lines(suite, run_dir)))
+    return EXIT_FAILED_VARIANTS if outcome.failed else EXIT_OK
+
+
+def _no_budget(run_dir: Path) -> str:
+    return (f"{run_dir}'s suite has no [[report.budget]]; give one, e.g. "
+            f"`evalsuite recommend {run_dir} --metric ssim --max-drop 0.01`")
+
+
+def verdict_lines(suite, run_dir: Path) -> list[str]:  # type: ignore[no-untyped-def]
+    """A finished run's verdict: what ``evalsuite recommend RUN_DIR`` prints, or why there is none."""
+    from reports.recommend import recommendation_lines
+    from reports.summary import load_summary
+
+    rec = load_summary(run_dir / "summary.json").recommendation if suite.report.budgets else None
+    return recommendation_lines(rec) if rec else [f"recommended: none ({_no_budget(run_dir)})"]
 
 
 def cmd_score(args: argparse.Namespace) -> int:
@@ -224,7 +239,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 def cmd_recommend(args: argparse.Namespace) -> int:
     from reports.jsonio import SchemaError
-    from reports.recommend import BudgetError, recommend
+    from reports.recommend import BudgetError, recommend, recommendation_lines
     from reports.summary import load_summary
 
     suite = _load_run(args.run_dir)
@@ -238,8 +253,7 @@ def cmd_recommend(args: argparse.Namespace) -> int:
     # No budget flags (argparse then sets no `ordered`): the suite's own budgets.
     budgets = _budgets(getattr(args, "ordered", None) or []) or list(suite.report.budgets)
     if not budgets:
-        raise UserError(f"recommend: {args.run_dir}'s suite has no [[report.budget]]; give one, "
-                        "e.g. --metric ssim --max-drop 0.01")
+        raise UserError(f"recommend: {_no_budget(args.run_dir)}")
     try:
         rec = recommend(summary, budgets, args.objective or suite.report.objective, args.bound)
     except BudgetError as exc:
@@ -249,9 +263,7 @@ def cmd_recommend(args: argparse.Namespace) -> int:
 
         print(json.dumps(to_json(rec), indent=2))
     else:
-        print(f"recommended: {rec.variant or 'none'} ({rec.reason})")
-        for r in rec.rejected:
-            print(f"  rejected {r.variant}: {r.reason}")
+        print("\n".join(recommendation_lines(rec)))
     return EXIT_OK if rec.variant else EXIT_FAILED_VARIANTS
 
 

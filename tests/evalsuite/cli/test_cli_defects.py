@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -59,3 +60,35 @@ def test_score_with_nothing_to_score_says_so(smoke_run: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout == ("nothing to score: every image already has a score for sharpness, "
                            "psnr, ssim (add metrics with --metric)\n")
+
+
+def test_a_run_ends_with_its_verdict_in_recommends_words(
+        smoke_cli: tuple[Path, subprocess.CompletedProcess]) -> None:
+    # Issue 18, 4.1: `run` printed where the report is, not what it found.
+    run_dir, proc = smoke_cli
+    rec = run_cli("recommend", str(run_dir))
+    assert rec.returncode in (0, 3), rec.stderr
+    assert rec.stdout.startswith("recommended: ")
+    assert proc.stdout.endswith(rec.stdout), proc.stdout
+
+
+def test_a_run_without_budgets_ends_with_recommends_reason(smoke_run: Path, tmp_path: Path) -> None:
+    import tomllib
+
+    import tomli_w
+
+    from evalsuite.cli.main import verdict_lines
+    from evalsuite.suite.spec import load_suite
+
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    for name in ("results.sqlite", "summary.json"):
+        shutil.copy(smoke_run / name, run_dir)
+    suite = tomllib.loads((smoke_run / "suite.toml").read_text())
+    del suite["report"]["budget"]
+    (run_dir / "suite.toml").write_text(tomli_w.dumps(suite))
+    rec = run_cli("recommend", str(run_dir))
+    assert rec.returncode == 2 and rec.stderr.startswith("error: recommend: "), rec.stderr
+    reason = rec.stderr.removeprefix("error: recommend: ").strip()
+    suite_without = load_suite(str(run_dir / "suite.toml"))
+    assert verdict_lines(suite_without, run_dir) == [f"recommended: none ({reason})"]
