@@ -1,0 +1,54 @@
+"""``python -m evalsuite list WHAT``: built-in suites, metrics, accelerators, prompt sets, prices."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from evalsuite.errors import EXIT_OK
+
+
+def add_parser(sub: Any) -> None:
+    """Register the ``list`` subcommand on the CLI's subparsers."""
+    lst = sub.add_parser("list", help="list built-in suites, metrics, accelerators, prompt sets, prices")
+    lst.add_argument("what", choices=("suites", "metrics", "accelerators", "prompt-sets", "prices"))
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    """Run the list command."""
+    if args.what == "prices":
+        from evalsuite.hardware.prices import price_rows
+
+        print(f"{'gpu':10} {'USD/hour':>9}  {'read':8} source")
+        for key, usd, source, date in price_rows():
+            print(f"{key:10} {usd:>9}  {date:8} {source}")
+    elif args.what == "suites":
+        from evalsuite.suite.spec import builtin_suites, load_suite
+
+        for name in builtin_suites():
+            print(f"{name:24} {load_suite(name).description}")
+    elif args.what == "metrics":
+        from evalsuite.suite.presets import METRIC_PRESETS
+        from metrics import SCORERS
+
+        for name, cls in SCORERS:
+            arrow = "higher is better" if cls.higher_is_better else "lower is better"
+            print(f"{name:16} {cls.kind!s:10} {arrow:17} {(cls.__doc__ or '').splitlines()[0]}")
+        print("\npresets ([metrics] use = [\"@name\"]):")
+        for name, (what, names) in METRIC_PRESETS.items():
+            print(f"@{name:15} {what}: {', '.join(names)}")
+    elif args.what == "accelerators":
+        from evalsuite.accelerators import ACCELERATORS
+
+        for name, cls in ACCELERATORS:
+            print(f"{name:18} [{cls.family}] {cls.description}")
+            for key, param in cls.params.items():
+                rng = "".join(f" {w}={b}" for w, b in (("min", param.min), ("max", param.max),
+                                                         ("choices", param.choices)) if b is not None)
+                print(f"    {key} ({param.type.__name__}, default {param.default!r}{rng}): {param.doc}")
+    else:
+        from prompts import PROMPT_SETS
+
+        for name, cls in PROMPT_SETS:
+            print(f"{name:14} {cls.description} [source: {cls.source}; license: {cls.license}]")
+    return EXIT_OK
