@@ -9,7 +9,8 @@ with the other images of the variant.
   ``Retry-After``.
 - The key goes only to the origin (scheme, host, port) of the endpoint's URL: not along a
   redirect to another host, not to a CDN that serves the result.
-- Bodies are read as a stream and refused past ``max_body_mb``.
+- Bodies are read as a stream and refused past ``max_body_mb`` decoded bytes
+  (:mod:`evalsuite.endpoints.decoding`).
 - Error messages may quote what the server sent, the key included: they are redacted where
   they are recorded (:mod:`evalsuite.endpoints.recorder`), the one redaction point.
 """
@@ -27,6 +28,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin, urlsplit
 
+from evalsuite.endpoints.decoding import ACCEPT_ENCODING, CappedDecoder
 from evalsuite.endpoints.errors import (
     BAD_RESPONSE,
     CLIENT_ERROR,
@@ -139,9 +141,10 @@ class EndpointHTTP:
         return f"EndpointHTTP({self.spec.url!r}, key={'set' if self._key else 'none'})"
 
     def _headers(self, url: str) -> dict[str, str]:
+        headers = {"Accept-Encoding": ACCEPT_ENCODING}  # bodies decode against the cap (decoding.py)
         if self._key and origin(url) == self._home:
-            return {"Authorization": f"{self._auth_scheme} {self._key}"}
-        return {}
+            headers["Authorization"] = f"{self._auth_scheme} {self._key}"
+        return headers
 
     async def request(self, method: str, url: str, *, call: str, json_body: Any = None,
                       expect: str | None = "json") -> Response:
@@ -212,24 +215,33 @@ class EndpointHTTP:
         import httpx
 
         cap = int(self.spec.max_body_mb * 1024 * 1024)
+        cap_text = f"{self.spec.max_body_mb:g} MiB"
         declared = resp.headers.get("content-length")
         if declared and declared.isdigit() and int(declared) > cap:
             raise EndpointError(OVERSIZE, f"body of {int(declared)} bytes exceeds max_body_mb "
-                                f"({self.spec.max_body_mb:g} MiB)", resp.status_code)
-        buf = bytearray()
+                                f"({cap_text})", resp.status_code)
+        # Pieces joined once at the end: a growing buffer's reallocations left ~3x the cap behind.
+        pieces: list[bytes] = []
+        decoder = None
         try:
-            async for chunk in resp.aiter_bytes():  # decoded: a gzip bomb hits the cap too
-                buf += chunk
-                if len(buf) > cap:
-                    raise EndpointError(OVERSIZE, f"body exceeds max_body_mb ({self.spec.max_body_mb:g} "
-                                        "MiB)", resp.status_code)
+            decoder = CappedDecoder(resp.headers.get("content-encoding"), cap, cap_text)
+            async for chunk in resp.aiter_raw():  # raw: decoded here, against the cap (decoding.py)
+                pieces.extend(decoder.feed(chunk))
+            decoder.finish()
+            return b"".join(pieces)
+        except EndpointError as exc:
+            raise EndpointError(exc.kind, str(exc), resp.status_code) from None
         except httpx.TimeoutException as exc:
             raise EndpointError(TIMEOUT, f"reading the body: {type(exc).__name__}",
                                 resp.status_code) from None
         except httpx.HTTPError as exc:  # e.g. the peer closed before Content-Length was reached
-            raise EndpointError(TRUNCATED, f"body cut short after {len(buf)} bytes "
+            got = decoder.size if decoder else 0
+            raise EndpointError(TRUNCATED, f"body cut short after {got} bytes "
                                 f"({type(exc).__name__}: {exc})", resp.status_code) from None
-        return bytes(buf)
+        finally:
+            # A raised error's traceback keeps this frame, and so the pieces, alive until the
+            # garbage collector runs: a run of bombs held one cap per request. Free them now.
+            pieces.clear()
 
 
 def _check(resp: Response, expect: str | None) -> None:
