@@ -107,7 +107,8 @@ def judge(budget: Budget, interval: Interval) -> BudgetLook:
     est, lo, hi = interval.estimate, interval.lo, interval.hi
     kind, limit = budget.kind, budget.value
     if kind == "max_drop":  # the loss is minus the delta: its pessimistic end is -lo
-        est, lo, hi = (None if x is None else -x for x in (est, hi, lo))
+        # + 0.0: a zero delta is a zero loss, never -0.0 (which prints as "-0")
+        est, lo, hi = (None if x is None else -x + 0.0 for x in (est, hi, lo))
     if est is None:
         return BudgetLook(budget.metric, kind, limit, None, None, None, interval.n_prompts, FAIL)
     if lo is None or hi is None:  # fewer than two prompts: no spread, no decision

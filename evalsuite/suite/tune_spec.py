@@ -44,7 +44,7 @@ def _fail(source: str, key: str, message: str) -> UserError:
     return UserError(f"{source}: tune.{key}: {message}")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class TuneSpec:
     """A validated ``[tune]`` table (budgets and objective resolved against ``[report]``)."""
 
@@ -155,7 +155,9 @@ def _search(source: str, table: Mapping[str, Any]) -> tuple[str, str, float, flo
     if step <= 0 or (integer and step != int(step)):
         raise _fail(source, "step", f"expected a positive {'whole ' if integer else ''}number, got {step:g}")
     points = (hi - lo) / step
-    if abs(points - round(points)) > 1e-6 or not 1 <= round(points) < MAX_GRID_POINTS:
+    if points < 1 - 1e-6:
+        raise _fail(source, "step", f"{step:g} is larger than the range {lo:g}..{hi:g}: it makes zero steps")
+    if abs(points - round(points)) > 1e-6 or round(points) >= MAX_GRID_POINTS:
         raise _fail(source, "step", f"{step:g} must divide the range {lo:g}..{hi:g} into at most "
                     f"{MAX_GRID_POINTS - 1} whole steps")
     return acc, str(param), lo, hi, step, integer
@@ -219,5 +221,7 @@ def parse_tune(source: str, table: Mapping[str, Any], used: set[str], report: Re
     fewer = table.get("fewer_steps", True)
     if not isinstance(fewer, bool):
         raise _fail(source, "fewer_steps", f"expected a boolean, got {type(fewer).__name__}")
-    return TuneSpec(acc, param, lo, hi, step, fixed, budgets, str(objective), confidence, first,
-                    largest, holdout, integer, confirm, fewer)
+    return TuneSpec(accelerator=acc, parameter=param, lo=lo, hi=hi, step=step, fixed=fixed,
+                    budgets=budgets, objective=str(objective), confidence=confidence,
+                    first_prompts=first, max_prompts=largest, holdout=holdout, integer=integer,
+                    confirm=confirm, fewer_steps=fewer)

@@ -113,7 +113,7 @@ class Holdout:
                 **self.look.to_dict(), **self.timing.to_dict()}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class TuneResult:
     """Everything ``tune`` reports."""
 

@@ -50,16 +50,19 @@ from reports.sequential import PASS, UNDECIDED, budget_interval, combine, final,
 Key = tuple[str, int]
 
 
-def prompt_split(selected: Sequence[prompt_sets.Prompt], tune: TuneSpec) -> tuple[list, list]:
+def prompt_split(selected: Sequence[prompt_sets.Prompt], tune: TuneSpec,
+                 source: str) -> tuple[list, list]:
     """(search prompts, holdout prompts): a fixed order by hash of the prompt id.
 
     Hashing instead of file order keeps each look's prefix a spread of the whole set (files
     are often sorted by category) and keeps the split stable when prompts are appended.
+    ``source`` (the suite file) names where a too-large holdout or first look was asked for.
     """
     ordered = sorted(selected, key=lambda p: hashlib.sha256(f"tune:{p.id}".encode()).hexdigest())
     need = tune.holdout + tune.first_prompts
     if len(ordered) < need:
-        raise UserError(f"tune: the suite selects {len(ordered)} prompts; the holdout "
+        key = "holdout" if tune.holdout >= len(ordered) else "first_prompts"
+        raise UserError(f"{source}: tune.{key}: the suite selects {len(ordered)} prompts; the holdout "
                         f"({tune.holdout}) and a first look ({tune.first_prompts}) need {need}")
     holdout, search = ordered[:tune.holdout], ordered[tune.holdout:]
     if tune.max_prompts is not None:
@@ -220,9 +223,11 @@ class Planner:
         widest = max((lk.n_prompts for p in probes for lk in p.looks), default=0)
         base_timing = self.timing(base_view, base, self.search[:widest])
         per_point = len(self.search) * len(self.suite.prompts.seeds)
-        return TuneResult(tune, tuple(probes), winner, holdouts, len(self.used),
-                          (tune.n_points + 1) * per_point, len(self.search), base_timing.latency_s,
-                          vs_fewer, warm_note(traces, tune), speed, speed_check, len(traces))
+        return TuneResult(spec=tune, probes=tuple(probes), winner=winner, holdouts=holdouts,
+                          images_generated=len(self.used), grid_images=(tune.n_points + 1) * per_point,
+                          search_prompts=len(self.search), baseline_latency_s=base_timing.latency_s,
+                          vs_fewer_steps=vs_fewer, warm_start=warm_note(traces, tune), speed=speed,
+                          speed_check=speed_check, traced_images=len(traces))
 
     def speed_of(self, winner: Probe | None) -> tuple[Timing | None, str | None]:
         """The winner's speed over all its judged images, and why it is no credible gain.
@@ -257,7 +262,7 @@ def open_planner(suite: Suite, run_dir: Path, progress: Reporter) -> Iterator[Pl
         raise UserError(f"{suite.source}: tune.fixed: {exc}") from None
     device = resolve_device(suite.model.device)
     selected = validate_run(ends, device)
-    search, holdout = prompt_split(selected, suite.tune)
+    search, holdout = prompt_split(selected, suite.tune, suite.source)
     with RunFolder(run_dir) as folder:
         prepare_run(sub_suite(suite, []), folder, selected)
         gpu = write_manifest(run_dir, suite, device).get("hardware", {}).get("gpu")

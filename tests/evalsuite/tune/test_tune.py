@@ -143,7 +143,7 @@ def test_a_holdout_failure_is_reported_as_not_certified(grid, tmp_path: Path) ->
     # heavily loaded machine may blur, so it is not what this test is about.
     assert first.winner is not None and first.holdouts[0].certified
     suite = load_suite(str(path))
-    _, holdout = prompt_split(prompts.resolve_prompts(suite.prompts), suite.tune)  # type: ignore[arg-type]
+    _, holdout = prompt_split(prompts.resolve_prompts(suite.prompts), suite.tune, suite.source)  # type: ignore[arg-type]
     ids = [p.id for p in holdout]
     with sqlite3.connect(run / "results.sqlite") as con:  # as if those prompts were much harder
         con.execute(f"UPDATE scores SET value = 20.0 WHERE variant_id = ? AND metric = 'psnr' "

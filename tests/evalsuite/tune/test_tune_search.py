@@ -80,6 +80,7 @@ def test_a_valid_table_round_trips(tmp_path: Path) -> None:
     ({"range": [0.4, 0.1]}, "tune.range"),
     ({"range": [-1.0, 0.4]}, "tune.range"),
     ({"step": 0.07}, "tune.step"),
+    ({"step": 0.5}, "tune.step"),
     ({"confidence": 1.5}, "tune.confidence"),
     ({"first_prompts": 1}, "tune.first_prompts"),
     ({"max_prompts": 4, "first_prompts": 8}, "tune.max_prompts"),
@@ -97,3 +98,19 @@ def test_bad_tables_fail_with_one_line_naming_the_key(tmp_path: Path, change: di
         load_suite(str(_suite(tmp_path, {**GOOD, **change})))
     message = str(err.value)
     assert f": {key}" in message and "\n" not in message and "s.toml" in message
+
+
+def test_a_step_larger_than_the_range_says_it_makes_zero_steps(tmp_path: Path) -> None:
+    with pytest.raises(UserError) as err:
+        load_suite(str(_suite(tmp_path, {**GOOD, "step": 0.5})))
+    assert "zero steps" in str(err.value) and "at most" not in str(err.value)
+
+
+def test_tune_spec_and_result_take_keywords_only() -> None:
+    from evalsuite.suite.tune_spec import TuneSpec
+    from evalsuite.tune.result import TuneResult
+
+    with pytest.raises(TypeError):
+        TuneSpec("fbcache", "threshold", 0.0, 0.4, 0.05, (), ())  # type: ignore[misc]
+    with pytest.raises(TypeError):
+        TuneResult(None, (), None, (), 0, 0, 0, None, None, "")  # type: ignore[misc]

@@ -37,7 +37,9 @@ def _result(probes: tuple[Probe, ...], winner: Probe | None, certified: bool = T
     holdouts = ()
     if winner is not None:
         holdouts = (Holdout(8, winner.looks[0], certified, winner.timing, {}),)
-    return TuneResult(SPEC, probes, winner, holdouts, 30, 160, 16, 1.0, None, "none")  # type: ignore[arg-type]
+    return TuneResult(spec=SPEC, probes=probes, winner=winner, holdouts=holdouts,  # type: ignore[arg-type]
+                      images_generated=30, grid_images=160, search_prompts=16, baseline_latency_s=1.0,
+                      vs_fewer_steps=None, warm_start="none")
 
 
 def test_json_object_has_the_documented_keys_and_a_pasteable_snippet() -> None:
@@ -136,3 +138,39 @@ def test_the_warm_start_traces_the_pipeline_the_probes_run(tmp_path: Path) -> No
     # the companions alone: what the probes run, minus the cache being tuned
     assert [a.name for a in traced.accelerators] == ["channels_last"] and traced in view.variants
     assert any(a.name == "fbcache" for v in view.variants for a in v.accelerators)
+
+
+def _tune_smoke_copy(tmp_path: Path, **tune: object) -> Path:
+    source = Path(load_suite("tune-smoke").source)
+    raw = tomllib.loads(source.read_text())
+    raw["tune"].update(tune)
+    raw["prompts"]["file"][0]["path"] = str(source.parent / "tune-smoke-prompts.txt")
+    path = tmp_path / "copy.toml"
+    path.write_text(tomli_w.dumps(raw))
+    return path
+
+
+@pytest.mark.parametrize(("change", "key"), [
+    ({"holdout": 70}, "tune.holdout"),
+    ({"first_prompts": 60, "max_prompts": 60}, "tune.first_prompts"),
+])
+def test_too_few_prompts_names_the_file_and_the_key(tmp_path: Path, capsys: pytest.CaptureFixture,
+                                                     change: dict, key: str) -> None:
+    path = _tune_smoke_copy(tmp_path, **change)
+    assert main(["tune", str(path), "--out", str(tmp_path / "run")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert f"{path}: {key}: the suite selects 64 prompts" in err and "\n" not in err
+    assert not (tmp_path / "run").exists()
+
+
+def test_a_zero_drop_never_prints_minus_zero(capsys: pytest.CaptureFixture) -> None:
+    look = judge(Budget("ssim", "max_drop", 0.01), Interval(0.0, 0.0, 0.0, 4, 4))
+    assert (look.estimate, look.pessimistic, look.optimistic) == (0.0, 0.0, 0.0)
+    assert all(math.copysign(1.0, x) == 1.0 for x in (look.estimate, look.pessimistic, look.optimistic))  # type: ignore[arg-type]
+    win = dataclasses.replace(_probe(1, 4, 56.0, True), looks=(Look(4, 0.98, look.verdict, (look,)),))
+    d = _result((win,), win).to_dict()
+    assert json.dumps(d["metrics"]["ssim"]).count("-0.0") == 0
+    from evalsuite.cli.tune import _print_text
+
+    _print_text(d, Path("run"))
+    assert "-0" not in capsys.readouterr().out
