@@ -14,6 +14,12 @@ same architecture (``facebook/mask2former-swin-small-coco-instance``), post-proc
 mmdetection does. Colour uses transformers' ``CLIPModel`` with the same OpenAI ViT-L/14
 weights upstream loads through open_clip, and the processor's resize instead of open_clip's.
 Prompts without GenEval object metadata are not scored (NaN with the reason).
+
+**Precision.** Upstream runs the detector in float32 and the colour classifier's image side
+under float16 autocast (clip-benchmark 1.4.0's ``run_classification`` defaults to
+``amp=True``; upstream asserts CUDA). ``colour_precision = "amp"`` does the same on CUDA and
+stays float32 on the CPU, where autocast would mean bfloat16 (docs/METRICS.md: how often the
+two disagree on the tiny test model).
 """
 
 from __future__ import annotations
@@ -38,6 +44,7 @@ DETECTOR = "facebook/mask2former-swin-small-coco-instance"
 CLIP = "openai/clip-vit-large-patch14"
 # Upstream's zero-shot prompts for the colour of an object of class {cls}.
 TEMPLATES = ("a photo of a {c} {cls}", "a photo of a {c}-colored {cls}", "a photo of a {c} object")
+COLOUR_PRECISIONS = ("amp", "float16", "float32")
 
 
 class ColourClassifier:
@@ -46,10 +53,17 @@ class ColourClassifier:
     Each object is pasted on a flat background through its mask (``bgcolor``, upstream's
     "#999"), cropped to its box, embedded; the class is the colour whose averaged,
     re-normalised template embedding is closest.
+
+    ``amp``: the dtype of the autocast the image side runs under (None: none). Upstream's
+    clip-benchmark 1.4.0 ``run_classification`` defaults to ``amp=True``: the image encoder,
+    the normalisation and ``100 * features @ classifier`` run under CUDA float16 autocast,
+    the text classifier is built outside it in float32, and the argmax is taken on the
+    float16 logits. This reproduces that order of operations.
     """
 
-    def __init__(self, model: Any, processor: Any, bgcolor: str = "#999") -> None:
-        self.model, self.processor, self.bgcolor = model, processor, bgcolor
+    def __init__(self, model: Any, processor: Any, bgcolor: str = "#999",
+                 amp: torch.dtype | None = None) -> None:
+        self.model, self.processor, self.bgcolor, self.amp = model, processor, bgcolor, amp
         self._classifiers: dict[str, torch.Tensor] = {}
 
     def classifier(self, classname: str) -> torch.Tensor:
@@ -83,11 +97,32 @@ class ColourClassifier:
         import torch
 
         with torch.inference_mode():
+            classifier = self.classifier(classname)  # float32, outside autocast as upstream
             pixels = self.processor(images=self.crops(image, objects), return_tensors="pt")["pixel_values"]
-            emb = _features(self.model.get_image_features(
-                pixel_values=pixels.to(self.model.device, self.model.dtype)))
-            logits = torch.nn.functional.normalize(emb, dim=-1) @ self.classifier(classname)
+            with torch.autocast(self.model.device.type, dtype=self.amp or torch.float32,
+                                enabled=self.amp is not None):
+                emb = _features(self.model.get_image_features(
+                    pixel_values=pixels.to(self.model.device, self.model.dtype)))
+                # Under autocast the matmul runs in float16: the 100x scale comes first, as upstream.
+                logits = 100.0 * torch.nn.functional.normalize(emb, dim=-1) @ classifier
         return [COLORS[i] for i in logits.argmax(1).tolist()]
+
+
+def colour_autocast(device: str, precision: str) -> torch.dtype | None:
+    """The autocast dtype of the colour classifier for the ``colour_precision`` option.
+
+    "amp" (default): float16 autocast on CUDA, as upstream (which runs on CUDA only); float32
+    elsewhere (CPU autocast means bfloat16, a coarser format upstream never used). "float16":
+    float16 autocast on any device, the CPU included (to check its effect). "float32": none.
+    """
+    import torch
+
+    if precision not in COLOUR_PRECISIONS:
+        raise ValueError(f"colour_precision must be one of {', '.join(COLOUR_PRECISIONS)}, "
+                         f"got {precision!r}")
+    if precision == "float16" or (precision == "amp" and device.split(":")[0] == "cuda"):
+        return torch.float16
+    return None
 
 
 def _features(out: Any) -> torch.Tensor:
@@ -110,8 +145,11 @@ class GenEval(BaseScorer):
         threshold, counting_threshold, max_objects, max_overlap, position_threshold: GenEval's
             options, upstream defaults (0.3, 0.9, 16, 1.0, 0.1).
         bgcolor: Background behind a masked object for colour ("#999", or "original").
-        dtype: "float32" (default: upstream runs both models in float32), "float16",
+        dtype: Weights of both models: "float32" (default, as upstream's), "float16",
             "bfloat16", or "auto" (which stays float32: thresholds sit on exact scores).
+        colour_precision: "amp" (default: the colour classifier's image side under float16
+            autocast on CUDA, as upstream's clip-benchmark does; float32 on the CPU),
+            "float16" (that autocast on any device) or "float32". The detector never autocasts.
         batch_size: Images per detector forward pass (images of one input size share one).
         detector_size: Shorter side of the detector's scale (800: mmdetection's 1333x800; the
             longer side's cap is 1333/800 of it). The image is resized keeping its aspect
@@ -129,7 +167,8 @@ class GenEval(BaseScorer):
                  clip: str = CLIP, clip_revision: str | None = None, threshold: float = 0.3,
                  counting_threshold: float = 0.9, max_objects: int = 16, max_overlap: float = 1.0,
                  position_threshold: float = 0.1, bgcolor: str = "#999", dtype: str = "float32",
-                 batch_size: int = 8, detector_size: int = DETECTOR_SIZE["shortest_edge"]) -> None:
+                 batch_size: int = 8, detector_size: int = DETECTOR_SIZE["shortest_edge"],
+                 colour_precision: str = "amp") -> None:
         super().__init__(device)
         self.detector, self.detector_revision = detector, detector_revision
         self.clip, self.clip_revision = clip, clip_revision
@@ -138,6 +177,7 @@ class GenEval(BaseScorer):
         Image.new("RGB", (1, 1), bgcolor if bgcolor != "original" else 0)  # validates the colour
         self.bgcolor = bgcolor
         self.dtype = resolve_dtype(device, dtype, half_ok=False)
+        self.colour_amp = colour_autocast(device, colour_precision)
         self.batch_size = check_batch_size(batch_size)
         self.detector_size = detector_input_size(check_batch_size(detector_size))
         self._models: tuple[Any, Any, ColourClassifier] | None = None
@@ -146,6 +186,8 @@ class GenEval(BaseScorer):
         return {"name": self.name, "detector": model_identity(self.detector, self.detector_revision),
                 "clip": model_identity(self.clip, self.clip_revision), "rules": asdict(self.rules),
                 "bgcolor": self.bgcolor, "dtype": dtype_name(self.dtype),
+                "colour_precision": (f"{dtype_name(self.colour_amp)} autocast" if self.colour_amp
+                                     else "no autocast"),
                 "detector_size": self.detector_size,
                 "preprocessing": self.preprocessing()}
 
@@ -170,7 +212,8 @@ class GenEval(BaseScorer):
             with loading(self.name, self.clip, "clip"):
                 clip = CLIPModel.from_pretrained(self.clip, revision=self.clip_revision, dtype=self.dtype)
                 clip_processor = CLIPProcessor.from_pretrained(self.clip, revision=self.clip_revision)
-            colours = ColourClassifier(clip.eval().to(self.device), clip_processor, self.bgcolor)
+            colours = ColourClassifier(clip.eval().to(self.device), clip_processor, self.bgcolor,
+                                       self.colour_amp)
             self._models = (net, processor, colours)
         return self._models
 

@@ -8,7 +8,7 @@ import torch
 from PIL import Image
 
 from metrics.base import Sample
-from metrics.geneval import TEMPLATES, ColourClassifier, GenEval
+from metrics.geneval import TEMPLATES, ColourClassifier, GenEval, colour_autocast
 from metrics.geneval_detector import (
     InputSize,
     detect,
@@ -136,6 +136,54 @@ def test_colour_classifier_matches_hand_computation(folders):
         img = unit(model.get_image_features(**processor(images=[crop], return_tensors="pt")))
         expected = COLORS[int((img @ torch.stack(columns, 1)).argmax())]
     assert classify(image, "car", [obj]) == [expected]
+
+
+def test_colour_precision_is_upstreams_float16_autocast_on_cuda():
+    # Upstream's clip-benchmark 1.4.0 run_classification(amp=True) autocasts on CUDA (issue 17
+    # item 14); the CPU stays float32 unless float16 autocast is asked for.
+    assert colour_autocast("cuda", "amp") is torch.float16
+    assert colour_autocast("cuda:1", "amp") is torch.float16
+    assert colour_autocast("cpu", "amp") is None
+    assert colour_autocast("cpu", "float16") is torch.float16
+    assert colour_autocast("cuda", "float32") is None
+    with pytest.raises(ValueError, match="colour_precision must be one of amp, float16, float32"):
+        colour_autocast("cuda", "bfloat16")
+
+
+def test_colour_classifier_autocasts_the_image_side_only(folders):
+    from transformers import CLIPModel, CLIPProcessor
+
+    model = CLIPModel.from_pretrained(folders[1]).eval()
+    processor = CLIPProcessor.from_pretrained(folders[1])
+    classify = ColourClassifier(model, processor, amp=torch.float16)
+    dtypes: dict[str, torch.dtype] = {}
+
+    def record(name):
+        def hook(_module, _inputs, out):
+            dtypes.setdefault(name, out.dtype)
+        return hook
+
+    for name in ("visual_projection", "text_projection"):
+        getattr(model, name).register_forward_hook(record(name))
+    images = random_images(6, sizes=((48, 40),), seed=5)
+    box = Detection((4, 4, 40, 36), 0.9, None)
+    got = [classify(im, "car", [box])[0] for im in images]
+    assert dtypes == {"text_projection": torch.float32, "visual_projection": torch.float16}
+    assert classify.classifier("car").dtype == torch.float32  # built outside autocast
+    # By hand, upstream's order: float32 classifier; under autocast encode, normalise, 100x, matmul.
+    clf = classify.classifier("car")
+    for im, colour in zip(images, got, strict=True):
+        pixels = processor(images=classify.crops(im, [box]), return_tensors="pt")["pixel_values"]
+        with torch.no_grad(), torch.autocast("cpu", dtype=torch.float16):
+            out = model.get_image_features(pixel_values=pixels)
+            emb = (out if isinstance(out, torch.Tensor) else out.pooler_output).float()
+            logits = 100.0 * torch.nn.functional.normalize(emb, dim=-1) @ clf
+        assert logits.dtype == torch.float16 and COLORS[int(logits.argmax())] == colour
+
+
+def test_identity_records_the_colour_precision(folders):
+    assert scorer(folders).identity()["colour_precision"] == "no autocast"  # CPU default
+    assert scorer(folders, colour_precision="float16").identity()["colour_precision"] == "float16 autocast"
 
 
 def test_non_geneval_prompts_are_skipped_with_a_reason(folders):
