@@ -6,13 +6,11 @@ before any work starts.
 
 from __future__ import annotations
 
-import hashlib
 import itertools
-import json
 import tomllib
 import typing
-from collections.abc import Mapping
-from dataclasses import asdict, dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -20,11 +18,12 @@ import prompts
 from evalsuite.accelerators import ACCELERATORS
 from evalsuite.endpoints import PROTOCOLS, EndpointSpec, EndpointSpecError, parse_endpoint
 from evalsuite.errors import UserError
+from evalsuite.suite.build import VariantSettings, make_variant, sweep_name, variant_id
 from evalsuite.suite.overrides import GENERATION_KEYS, apply_overrides, check_override
 from evalsuite.suite.presets import expand_metric_presets
 from evalsuite.suite.report_spec import NOISE_SEED_OFFSET, ReportSpec, parse_report, report_dict
 from evalsuite.suite.tune_spec import TuneSpec, parse_tune, tune_dict
-from evalsuite.suite.types import AcceleratorUse, HardwareSpec, MetricUse, ModelSpec, RunSpec, Variant
+from evalsuite.suite.types import HardwareSpec, MetricUse, ModelSpec, RunSpec, Variant
 from reports.records import SweepAxis
 
 BUILTIN_DIR = Path(__file__).parents[1] / "suites"
@@ -149,8 +148,9 @@ def _expand_variant(source: str, index: int, raw: Mapping[str, Any]
     """Validate one ``[[variant]]`` table and expand list-valued parameters into a grid.
 
     Returns:
-        (name, accelerator -> params, generation overrides) per concrete variant, and the
-        swept axes in the table's order (accelerator "" for steps/guidance/height/width).
+        (name, accelerator -> params given, generation overrides) per concrete variant, and
+        the swept axes in the table's order (accelerator "" for steps/guidance/height/width).
+        :func:`make_variant` fills in and validates the parameters.
     """
     where = f"variant[{index}]"
     name = raw.get("name")
@@ -198,51 +198,15 @@ def _expand_variant(source: str, index: int, raw: Mapping[str, Any]
                 axes.append((acc_name, key, value))
             values[key] = value
         per_acc[acc_name] = values
+    sweep = tuple(SweepAxis(a, k, tuple(values)) for a, k, values in axes)
     expanded = []
     for combo in itertools.product(*(values for _, _, values in axes)):
         chosen = {a: dict(p) for a, p in per_acc.items()}
         gen = dict(generation)
         for (acc_name, key, _), value in zip(axes, combo, strict=True):
             (chosen[acc_name] if acc_name else gen)[key] = value
-        for acc_name, params in chosen.items():
-            schema = ACCELERATORS.get(acc_name).params
-            for key, p in schema.items():
-                try:
-                    params[key] = p.validate(key, params.get(key, p.default))
-                except ValueError as exc:
-                    raise _fail(source, f"{where}.{acc_name}.{key}", str(exc).split(": ", 1)[1]) from None
-        suffix = "-".join(f"{v:g}" if isinstance(v, float) else str(v) for v in combo)
-        if len(axes) > 1:
-            suffix = "-".join(f"{k}{v:g}" if isinstance(v, float) else f"{k}{v}"
-                              for (_, k, _), v in zip(axes, combo, strict=True))
-        expanded.append((f"{name}-{suffix}" if axes else name, chosen, gen))
-    return expanded, tuple(SweepAxis(a, k, tuple(values)) for a, k, values in axes)
-
-
-def _check_combination(source: str, name: str, accs: Mapping[str, Any]) -> None:
-    caches = [a for a in accs if ACCELERATORS.get(a).family == "cache"]
-    if len(caches) > 1:
-        raise _fail(source, f"variant.{name}",
-                    f"combines caches {' and '.join(caches)}; each replaces the same blocks' "
-                    "forward, so at most one cache per variant")
-    for acc_name, params in accs.items():  # pairwise rules each technique declares
-        others = {o: p for o, p in accs.items() if o != acc_name}
-        if (reason := ACCELERATORS.get(acc_name)().conflicts(params, others)) is not None:
-            raise _fail(source, f"variant.{name}", reason)
-
-
-def variant_id(model: ModelSpec, accelerators: tuple[AcceleratorUse, ...], seed_offset: int = 0,
-               endpoint: EndpointSpec | None = None) -> str:
-    """Hash of the canonical JSON of everything that changes a variant's images."""
-    # A renamed technique hashes under its first name, so a rename never re-generates work.
-    body: dict[str, Any] = {"model": asdict(model), "accelerators": [
-        [ACCELERATORS.first_name(a.name), dict(a.params)] for a in accelerators]}
-    if seed_offset:
-        body["seed_offset"] = seed_offset
-    if endpoint is not None:  # prices, limits and the key's variable do not change images
-        body["endpoint"] = endpoint.identity()
-    canon = json.dumps(body, sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(canon.encode()).hexdigest()[:16]
+        expanded.append((sweep_name(name, sweep, combo), chosen, gen))
+    return expanded, sweep
 
 
 def _endpoint_of(source: str, index: int, raw: Mapping[str, Any]) -> EndpointSpec | None:
@@ -336,16 +300,8 @@ def parse_suite(raw: Mapping[str, Any], source: str, base_dir: Path) -> Suite:
             if endpoint is not None and accs:
                 raise _fail(source, f"variant.{vname}", "an endpoint variant takes no accelerators "
                             "(the server applies its own; see `evalsuite serve --variant`)")
-            _check_combination(source, vname, accs)
-            uses = tuple(sorted(
-                (AcceleratorUse(a, tuple(sorted(p.items()))) for a, p in accs.items()),
-                key=lambda u: (ACCELERATORS.get(u.name).order, u.name),
-            ))
-            overrides = tuple(sorted(gen.items()))
-            variants.append(Variant(vname, uses, variant_id(apply_overrides(model, gen), uses,
-                                                            endpoint=endpoint),
-                                    generation=overrides, group=str(rv["name"]), sweep=sweep,
-                                    endpoint=endpoint))
+            variants.append(make_variant(model, vname, accs, source=source, generation=gen,
+                                         group=str(rv["name"]), sweep=sweep, endpoint=endpoint))
     baseline = raw.get("baseline", "baseline")
     if not isinstance(baseline, str) or baseline not in seen:
         raise _fail(source, "baseline", f"no variant named {baseline!r}")
@@ -374,6 +330,25 @@ def parse_suite(raw: Mapping[str, Any], source: str, base_dir: Path) -> Suite:
                                 generation=fewer, role=FRONTIER_ROLE, endpoint=base_ep))
     return Suite(name, description, baseline, model, selection, hardware, run,
                  tuple(metric_uses), tuple(variants), source, report, tune)
+
+
+def with_variants(suite: Suite, settings: Sequence[VariantSettings], **model: Any) -> Suite:
+    """``suite`` with its baseline and ``settings``' variants only, optionally at other
+    generation ``model`` settings (e.g. ``steps=20``, already checked by ``check_override``).
+
+    No noise-floor or fewer-steps reference variants; the report keeps only its objective and
+    budgets. Every variant, the baseline included, is rebuilt on the new model, so ids
+    follow the settings exactly as a suite file with that ``[model]`` would give them.
+    """
+    new_model = replace(suite.model, **model) if model else suite.model
+    base = next(v for v in suite.variants if v.name == suite.baseline)
+    variants = [make_variant(new_model, base.name, {}, source=suite.source, group=base.group,
+                             endpoint=base.endpoint),
+                *(s.build(new_model, suite.source) for s in settings)]
+    if len({v.name for v in variants}) < len(variants):
+        raise ValueError(f"duplicate variant names in {[v.name for v in variants]}")
+    return replace(suite, model=new_model, variants=tuple(variants),
+                   report=ReportSpec(objective=suite.report.objective, budgets=suite.report.budgets))
 
 
 def builtin_suites() -> dict[str, Path]:

@@ -20,9 +20,9 @@ from typing import Any
 
 import prompts as prompt_sets
 from evalsuite.store.db import Store
-from evalsuite.suite.spec import Suite
+from evalsuite.suite.spec import Suite, with_variants
 from evalsuite.tune.result import Probe
-from evalsuite.tune.variants import sub_suite, variant_table
+from evalsuite.tune.variants import fewer_steps_settings, probe_settings
 from reports.frontier import FrontierPoint, frontier_verdict, reference_values
 from reports.metric_info import MetricInfo
 
@@ -47,8 +47,7 @@ def versus_fewer_steps(suite: Suite, store: Store, holdout: Sequence[prompt_sets
         return {"verdict": None, "reason": "the winner skipped no step on the holdout, or the "
                 "baseline has one step: no fewer-steps alternative to compare with"}
     assert suite.tune is not None
-    view = sub_suite(suite, [variant_table(suite.tune, winner.value),
-                             {"name": "fewer-steps", "steps": [steps]}])
+    view = with_variants(suite, [probe_settings(suite.tune, winner.value), fewer_steps_settings(steps)])
     base, cache, ref = view.variants
     ensure(view, holdout)
     keys = {(p.id, s) for p in holdout for s in suite.prompts.seeds}

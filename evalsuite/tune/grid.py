@@ -13,11 +13,11 @@ from pathlib import Path
 from typing import Any
 
 from evalsuite.progress import Reporter
-from evalsuite.suite.spec import Suite
+from evalsuite.suite.spec import Suite, with_variants
 from evalsuite.tune.result import Look
 from evalsuite.tune.search import grid_answer
 from evalsuite.tune.tuner import open_planner
-from evalsuite.tune.variants import sub_suite, variant_table
+from evalsuite.tune.variants import probe_settings
 from reports.sequential import PASS, final, look_level, look_sizes
 
 
@@ -51,7 +51,7 @@ def run_grid(suite: Suite, run_dir: Path, progress: Reporter) -> GridResult:
         search = planner.search
         level = look_level(tune.confidence, len(look_sizes(tune.first_prompts, len(search))))
         values = tuple(tune.value(i) for i in range(tune.n_points))
-        view = sub_suite(suite, [variant_table(tune, v) for v in values])
+        view = with_variants(suite, [probe_settings(tune, v, values) for v in values])
         planner.ensure(view, search)
         looks = tuple(planner.look(view, v, search, level) for v in view.variants[1:])
         images = len(planner.used)

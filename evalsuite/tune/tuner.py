@@ -29,13 +29,13 @@ from evalsuite.errors import UserError
 from evalsuite.progress import Reporter
 from evalsuite.run.runner import RunFolder
 from evalsuite.store.db import Store
-from evalsuite.suite.spec import Suite
+from evalsuite.suite.spec import Suite, with_variants
 from evalsuite.suite.tune_spec import TuneSpec
 from evalsuite.suite.types import Variant
 from evalsuite.tune.frontier import versus_fewer_steps
 from evalsuite.tune.result import Holdout, Look, Probe, Timing, TuneResult
 from evalsuite.tune.search import answer, next_index
-from evalsuite.tune.variants import sub_suite, variant_table
+from evalsuite.tune.variants import probe_settings, probed_suite
 from evalsuite.tune.warm import (
     baseline_traces,
     predictable,
@@ -103,7 +103,7 @@ class Planner:
 
     def probe_suite(self, index: int) -> Suite:
         """Baseline plus the probe at grid ``index``."""
-        return sub_suite(self.suite, [variant_table(self.tune, self.tune.value(index))])
+        return with_variants(self.suite, [probe_settings(self.tune, self.tune.value(index))])
 
     def ensure(self, view: Suite, chosen: Sequence[prompt_sets.Prompt]) -> list[str]:
         """Generate and score what ``view``'s variants lack on ``chosen``; return failed variants."""
@@ -187,7 +187,7 @@ class Planner:
         compared with generate at that setting: the cache's effect at 20 steps is measured
         against 20 steps without it.
         """
-        view = sub_suite(self.suite, [variant_table(self.tune, winner.value)], **dict(setting))
+        view = with_variants(self.suite, [probe_settings(self.tune, winner.value)], **dict(setting))
         variant = view.variants[-1]
         failed = self.ensure(view, self.holdout)
         look = self.look(view, variant, self.holdout, self.tune.confidence)
@@ -218,7 +218,7 @@ class Planner:
         if winner is not None and tune.fewer_steps:
             vs_fewer = versus_fewer_steps(self.suite, self.store, self.holdout, self.ensure, winner,
                                           holdouts[0].timing.skip_rate)
-        base_view = sub_suite(self.suite, [])
+        base_view = with_variants(self.suite, [])
         base = base_view.variants[0]
         widest = max((lk.n_prompts for p in probes for lk in p.looks), default=0)
         base_timing = self.timing(base_view, base, self.search[:widest])
@@ -256,15 +256,15 @@ def open_planner(suite: Suite, run_dir: Path, progress: Reporter) -> Iterator[Pl
     if suite.tune is None:
         raise UserError(f"{suite.source}: tune: the suite has no [tune] table")
     try:  # the probes' companions must combine with the searched accelerator
-        ends = sub_suite(suite, [variant_table(suite.tune, suite.tune.value(i))
-                                 for i in (0, suite.tune.n_points - 1)])
+        ends = with_variants(suite, [probe_settings(suite.tune, suite.tune.value(i))
+                                     for i in (0, suite.tune.n_points - 1)])
     except UserError as exc:
         raise UserError(f"{suite.source}: tune.fixed: {exc}") from None
     device = resolve_device(suite.model.device)
     selected = validate_run(ends, device)
     search, holdout = prompt_split(selected, suite.tune, suite.source)
     with RunFolder(run_dir) as folder:
-        prepare_run(sub_suite(suite, []), folder, selected)
+        prepare_run(with_variants(suite, []), folder, selected)
         gpu = write_manifest(run_dir, suite, device).get("hardware", {}).get("gpu")
         with folder.open_store() as store:
             yield Planner(suite, folder, store, device, progress, resolve_pricing(suite, gpu),
@@ -282,9 +282,8 @@ def run_tune(suite: Suite, run_dir: Path, progress: Reporter) -> TuneResult:
 
     with open_planner(suite, run_dir, progress) as planner:
         result = planner.run()
-        tune = planner.tune
         # The run folder reads like any run: its suite lists the probes as variants.
-        probed = sub_suite(suite, [variant_table(tune, v) for v in sorted({p.value for p in result.probes})])
+        probed = probed_suite(suite, [p.value for p in result.probes])
         (run_dir / "suite.toml").write_text(tomli_w.dumps(probed.to_dict()), encoding="utf-8")
         write_reports(probed, run_dir, planner.store)
         (run_dir / "tune.json").write_text(json.dumps(result.to_dict(), indent=2))

@@ -1,39 +1,49 @@
 """The variants ``tune`` generates: probes, and the suite views they are generated through.
 
-Every probe, holdout check and fewer-steps reference is built through ``parse_suite`` from
-the tables a suite file would hold, so each is validated, named and identified exactly as
-the same variant in a hand-written sweep (a tune and a grid share their images).
+Every probe, holdout check and fewer-steps reference is built by the suite's own builder
+(``evalsuite.suite.build``) from the settings a ``[[variant]]`` table would hold, so each
+is validated, named and identified exactly as the same variant in a hand-written sweep (a
+tune and a grid share their images).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
-from evalsuite.suite.spec import Suite, parse_suite
+from evalsuite.suite.build import VariantSettings, sweep_name
+from evalsuite.suite.spec import Suite, with_variants
 from evalsuite.suite.tune_spec import TuneSpec
 from evalsuite.suite.types import Variant
+from reports.records import SweepAxis
 
 
-def variant_table(tune: TuneSpec, value: Any) -> dict[str, Any]:
-    """The ``[[variant]]`` table of a probe: one sweep value, so the name carries it."""
-    return {"name": "+".join([tune.accelerator, *(n for n, _ in tune.fixed)]),
-            tune.accelerator: {tune.parameter: [value]}, **tune.companions()}
+def probe_settings(tune: TuneSpec, value: Any, values: Sequence[Any] = ()) -> VariantSettings:
+    """The probe at ``value``: one point of the sweep over ``values`` (default: just ``value``).
 
-
-def sub_suite(suite: Suite, tables: Sequence[dict[str, Any]], **model: Any) -> Suite:
-    """The suite with the baseline and ``tables`` as its only variants (no reference variants).
-
-    Built through ``parse_suite``, so each probe is validated and named exactly as a sweep
-    in a suite file would be, and gets the same id.
+    Named as the sweep ``[[variant]] name = "fbcache" fbcache = { threshold = [...] }`` names
+    it (``fbcache-0.2``; ``fbcache+torchao-0.2`` with fixed companions).
     """
-    raw = suite.to_dict()
-    raw["variant"] = [{"name": suite.baseline}, *tables]
-    raw["model"] = {**raw["model"], **model}
-    raw["report"] = {"objective": suite.report.objective,
-                     "budget": [{"metric": b.metric, b.kind: b.value} for b in suite.report.budgets]}
-    return parse_suite(raw, suite.source, Path(suite.source).parent)
+    group = "+".join([tune.accelerator, *(n for n, _ in tune.fixed)])
+    axis = SweepAxis(tune.accelerator, tune.parameter, tuple(values) or (value,))
+    return VariantSettings(sweep_name(group, (axis,), (value,)),
+                           ((tune.accelerator, ((tune.parameter, value),)), *tune.fixed),
+                           group=group, sweep=(axis,))
+
+
+def fewer_steps_settings(steps: int) -> VariantSettings:
+    """The baseline at ``steps`` steps, as ``[[variant]] name = "fewer-steps" steps = [N]`` names it."""
+    axis = SweepAxis("", "steps", (steps,))
+    return VariantSettings(sweep_name("fewer-steps", (axis,), (steps,)), generation=(("steps", steps),),
+                           group="fewer-steps", sweep=(axis,))
+
+
+def probed_suite(suite: Suite, values: Sequence[Any]) -> Suite:
+    """The baseline and one sweep over every probed value: the run folder's ``suite.toml``
+    (``evalsuite run`` on it regenerates nothing)."""
+    assert suite.tune is not None
+    ordered = sorted(set(values))
+    return with_variants(suite, [probe_settings(suite.tune, v, ordered) for v in ordered])
 
 
 def trace_reference(suite: Suite) -> tuple[Suite, Variant]:
@@ -46,9 +56,10 @@ def trace_reference(suite: Suite) -> tuple[Suite, Variant]:
     """
     tune = suite.tune
     assert tune is not None
-    probe = variant_table(tune, tune.value(0))
+    probe = probe_settings(tune, tune.value(0))
     if not tune.fixed:
-        view = sub_suite(suite, [probe])
+        view = with_variants(suite, [probe])
         return view, view.variants[0]
-    view = sub_suite(suite, [probe, {"name": "+".join(n for n, _ in tune.fixed), **tune.companions()}])
+    name = "+".join(n for n, _ in tune.fixed)
+    view = with_variants(suite, [probe, VariantSettings(name, tune.fixed, group=name)])
     return view, view.variants[-1]
