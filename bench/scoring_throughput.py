@@ -34,7 +34,7 @@ import torch
 from PIL import Image
 from transformers import CLIPConfig, CLIPImageProcessor, CLIPModel, CLIPProcessor
 
-from evalsuite.models.tiny import _clip_tokenizer
+from evalsuite.models.tiny.tokenizers import clip_tokenizer
 from evalsuite.score.scoring import score_batch
 from metrics._clip import TruncatingProcessor
 from metrics._clip_model import CLIPFeatures
@@ -130,7 +130,7 @@ def measure(name: str, scorer: Any, model: CLIPModel, proc: CLIPProcessor, sampl
 def run(names: Sequence[str], n: int, size: int, batch: int, device: str, dtype: torch.dtype,
         repeats: int = 3, tiny: bool = False) -> list[Result]:
     with tempfile.TemporaryDirectory() as tmp:
-        tokenizer = _clip_tokenizer(Path(tmp))
+        tokenizer = clip_tokenizer(Path(tmp))
     proc = processor(tokenizer, TINY["vision"][4] if tiny else 224)
     samples = [Sample(im, f"a photo of object number {i}") for i, im in enumerate(images(n, size))]
     results = []

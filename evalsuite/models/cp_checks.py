@@ -13,6 +13,7 @@ from typing import Any
 from evalsuite.accelerators import ACCELERATORS
 from evalsuite.accelerators.context_parallel import degree
 from evalsuite.errors import UserError
+from evalsuite.models.tiny import is_tiny, tiny_model_path
 from evalsuite.suite.spec import Suite
 from evalsuite.suite.types import ModelSpec, Variant
 
@@ -37,10 +38,9 @@ def gpus_per_image(variant: Variant, default: int = 1) -> int:
 def model_config(model: ModelSpec, component: str) -> dict[str, Any] | None:
     """A component's ``config.json`` without loading weights; None when it cannot be read."""
     try:
-        if model.id == "tiny":
-            from evalsuite.models.tiny import tiny_model_path
-
-            return json.loads((tiny_model_path(model.tiny_seed) / component / "config.json").read_text())
+        if is_tiny(model.id):
+            folder = tiny_model_path(model.id, model.tiny_seed)
+            return json.loads((folder / component / "config.json").read_text())
         if Path(model.id).is_dir():
             return json.loads((Path(model.id) / component / "config.json").read_text())
         from huggingface_hub import hf_hub_download

@@ -11,7 +11,7 @@ import torch
 from diffusers import DiffusionPipeline
 from PIL import Image
 
-from evalsuite.models.tiny import tiny_model_path
+from evalsuite.models.tiny import is_tiny, tiny_model_path
 from evalsuite.suite.types import ModelSpec
 
 
@@ -23,8 +23,8 @@ def load_pipeline(model: ModelSpec, device: str) -> Any:
         pipe = build_random_flux(model.id, getattr(torch, model.dtype), device)
         pipe.set_progress_bar_config(disable=True)
         return pipe
-    if model.id == "tiny":
-        source, revision = str(tiny_model_path(model.tiny_seed)), None
+    if is_tiny(model.id):
+        source, revision = str(tiny_model_path(model.id, model.tiny_seed)), None
     else:
         source, revision = model.id, model.revision
     pipe = DiffusionPipeline.from_pretrained(source, revision=revision, dtype=getattr(torch, model.dtype))

@@ -53,7 +53,7 @@ def build_random_flux(model_id: str, dtype: Any, device: str) -> Any:
     from diffusers import AutoencoderKL, FlowMatchEulerDiscreteScheduler, FluxPipeline, FluxTransformer2DModel
     from transformers import CLIPTextConfig, CLIPTextModel, T5Config, T5EncoderModel
 
-    from evalsuite.models.tiny import _clip_tokenizer, _t5_tokenizer
+    from evalsuite.models.tiny.tokenizers import clip_tokenizer, t5_tokenizer
 
     name = model_id.removeprefix(PREFIX)
     if name not in PRESETS:
@@ -61,8 +61,8 @@ def build_random_flux(model_id: str, dtype: Any, device: str) -> Any:
                          f"{', '.join(PREFIX + p for p in PRESETS)})")
     transformer_cfg, vae_cfg = PRESETS[name]
     with tempfile.TemporaryDirectory() as scratch:
-        tokenizer = _clip_tokenizer(Path(scratch) / "clip")
-        tokenizer_2 = _t5_tokenizer(Path(scratch) / "t5")
+        tokenizer = clip_tokenizer(Path(scratch) / "clip")
+        tokenizer_2 = t5_tokenizer(Path(scratch) / "t5")
     default = torch.get_default_dtype()
     torch.set_default_dtype(dtype)
     try:

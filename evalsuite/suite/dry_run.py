@@ -96,7 +96,8 @@ def plan(suite: Suite, gpu: str | None = None) -> Plan:
     per_variant = n_prompts * len(suite.prompts.seeds)
     downloads: dict[str, float | None] = {}
     model = suite.model.id
-    if model not in ("tiny",) and not model.startswith(("random:", "/", ".", "~")):
+    # Tiny ids ("tiny", "tiny-qwen-image", ...) are built locally; the suite sits below models.tiny.
+    if model != "tiny" and not model.startswith(("tiny-", "random:", "/", ".", "~")):
         downloads[model] = MODEL_SIZES_GB.get(model)
     for use in suite.metrics:
         if WEIGHT_OPTIONS & {k for k, _ in use.options}:

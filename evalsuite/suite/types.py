@@ -17,7 +17,7 @@ from reports.records import SweepAxis
 class ModelSpec:
     """The pipeline and the generation settings every variant shares."""
 
-    id: str = "tiny"  # hub id, local folder, or the built-in "tiny"
+    id: str = "tiny"  # hub id, local folder, or a tiny built-in ("tiny", "tiny-qwen-image", ...)
     revision: str | None = None
     dtype: str = "float32"
     steps: int = 12

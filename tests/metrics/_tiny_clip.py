@@ -15,13 +15,13 @@ import torch
 from PIL import Image
 from transformers import CLIPConfig, CLIPImageProcessor, CLIPModel, CLIPProcessor
 
-from evalsuite.models.tiny import _clip_tokenizer
+from evalsuite.models.tiny.tokenizers import clip_tokenizer
 
 
 def save_tiny_clip(folder: Path, image_size: int = 32, seed: int = 0) -> Path:
     """Write a tiny random CLIPModel + CLIPProcessor to ``folder`` and return it."""
     with tempfile.TemporaryDirectory() as scratch:
-        tokenizer = _clip_tokenizer(Path(scratch))
+        tokenizer = clip_tokenizer(Path(scratch))
     image_processor = CLIPImageProcessor(
         size={"shortest_edge": image_size},
         crop_size={"height": image_size, "width": image_size},

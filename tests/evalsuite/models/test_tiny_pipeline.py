@@ -7,13 +7,13 @@ from pathlib import Path
 import torch
 
 from evalsuite.models.pipeline import generate, load_pipeline
-from evalsuite.models.tiny import build_tiny_pipeline, tiny_model_path
+from evalsuite.models.tiny import build_tiny, tiny_model_path
 from evalsuite.suite.types import ModelSpec
 
 
 def test_build_is_deterministic_per_seed() -> None:
-    a, b = build_tiny_pipeline(3), build_tiny_pipeline(3)
-    c = build_tiny_pipeline(4)
+    a, b = build_tiny("tiny-flux", 3), build_tiny("tiny", 3)
+    c = build_tiny("tiny-flux", 4)
     for name in ("transformer", "vae", "text_encoder", "text_encoder_2"):
         sa, sb = getattr(a, name).state_dict(), getattr(b, name).state_dict()
         assert all(torch.equal(sa[k], sb[k]) for k in sa)
@@ -22,9 +22,10 @@ def test_build_is_deterministic_per_seed() -> None:
 
 def test_cached_model_loads_through_from_pretrained(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setenv("EVALSUITE_CACHE", str(tmp_path))
-    path = tiny_model_path(0)
-    assert path.parent == tmp_path and (path / "model_index.json").is_file()
-    assert tiny_model_path(0) == path  # built once
+    path = tiny_model_path("tiny", 0)
+    assert path == tmp_path / "tiny-flux-v1-seed0"  # the folder name caches had before the families
+    assert (path / "model_index.json").is_file()
+    assert tiny_model_path("tiny-flux", 0) == path  # built once
     model = ModelSpec(steps=2, max_sequence_length=64)
     pipe = load_pipeline(model, "cpu")
     assert type(pipe).__name__ == "FluxPipeline"

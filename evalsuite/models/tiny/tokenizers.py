@@ -1,0 +1,62 @@
+"""Tokenizers written locally for the tiny built-ins: nothing is downloaded.
+
+Each helper writes its files into ``folder`` and loads them back through transformers' own
+tokenizer class, so the saved pipeline's tokenizer folder is what the real model ships.
+Size a text model's vocabulary as ``max(len(tok), tok.vocab_size)``: in transformers 5
+added special tokens may sit past ``vocab_size``.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+
+def byte_chars() -> list[str]:
+    """GPT-2's byte-to-unicode table: every byte as one printable character (CLIP, Qwen2)."""
+    bs = list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1))
+    bs += list(range(ord("®"), ord("ÿ") + 1))
+    cs, n = bs[:], 0
+    for b in range(256):
+        if b not in bs:
+            bs.append(b)
+            cs.append(256 + n)
+            n += 1
+    return [chr(c) for c in cs]
+
+
+def clip_tokenizer(folder: Path, model_max_length: int = 77) -> Any:
+    """A CLIP BPE tokenizer over single bytes (no merges), from ``vocab.json`` + ``merges.txt``."""
+    from transformers import CLIPTokenizer
+
+    chars = byte_chars()
+    vocab: dict[str, int] = {}
+    for piece in chars + [c + "</w>" for c in chars] + ["<|startoftext|>", "<|endoftext|>"]:
+        vocab.setdefault(piece, len(vocab))
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "vocab.json").write_text(json.dumps(vocab))
+    (folder / "merges.txt").write_text("#version: 0.2\n")
+    return CLIPTokenizer.from_pretrained(str(folder), model_max_length=model_max_length)
+
+
+def t5_tokenizer(folder: Path) -> Any:
+    """A T5 Unigram tokenizer over single characters, saved as ``tokenizer.json``."""
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers
+    from transformers import T5TokenizerFast
+
+    pieces = ["<pad>", "</s>", "<unk>"]
+    alphabet = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.,;:!?'\"-()&/ "
+    for ch in alphabet:
+        for piece in (ch, "▁" + ch):
+            if piece not in pieces:  # duplicate pieces break the Unigram model
+                pieces.append(piece)
+    tok = Tokenizer(models.Unigram([(p, -1.0) for p in pieces], unk_id=2))
+    tok.pre_tokenizer = pre_tokenizers.Metaspace()
+    tok.decoder = decoders.Metaspace()
+    folder.mkdir(parents=True, exist_ok=True)
+    tok.save(str(folder / "tokenizer.json"))
+    return T5TokenizerFast(
+        tokenizer_file=str(folder / "tokenizer.json"),
+        eos_token="</s>", unk_token="<unk>", pad_token="<pad>", extra_ids=0, model_max_length=512,
+    )
