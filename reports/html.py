@@ -21,6 +21,7 @@ from reports.charts_more import category_figure, telemetry_figure, telemetry_par
 from reports.files import write_atomic
 from reports.gallery import url
 from reports.jsonio import to_json
+from reports.metric_card import card_findings, chart_metric
 from reports.metric_stats import NOISE, SAME
 from reports.records import Recommendation
 from reports.summary_records import Summary
@@ -126,13 +127,17 @@ def render_report(summary: Summary, out_dir: Path, recommendation: Recommendatio
         out_dir: the report folder (thumbnails, if any, are already under ``thumbs/``).
         recommendation: shown instead of ``summary.recommendation`` when given.
         gallery: rows from :func:`reports.gallery.gallery_rows`.
-        card: the metric sensitivity card (``metric_card.json``), shown as a section if given.
+        card: the metric sensitivity card (``metric_card.json``), shown as a section if given;
+            its findings are marked in the chart selector, which opens on a metric it trusts.
         geneval: GenEval's task scores and overall score per variant, if the run scored it.
     """
     ensure_plotly(out_dir)
     per_image = [m for m, i in summary.metrics.items() if i.kind != "set"]
+    # With a card, the chart selector says what it found and opens on a metric it trusts.
+    findings = card_findings(list(summary.metrics), card) if card else {}
     html = _ENV.get_template("index.html.j2").render(
         s=summary, charts=to_json(build_charts(summary), nonfinite="null"),
         rec=recommendation or summary.recommendation, gallery=gallery or [],
-        gallery_metrics=per_image, same=indistinguishable(summary), marks=MARKS, card=card, geneval=geneval)
+        gallery_metrics=per_image, same=indistinguishable(summary), marks=MARKS, card=card, geneval=geneval,
+        findings=findings, chart_metric=chart_metric(list(summary.metrics), findings))
     return write_atomic(out_dir / "index.html", html)

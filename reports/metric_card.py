@@ -13,11 +13,17 @@ in units of that metric's seed-noise floor (pure functions; ``evalsuite metric-c
   has no ideal: its response is its mean, down from its 100 dB cap), and the floor column
   gives, for scale, how far a different-seed image lands; they are flagged only when the
   degradation does not move them at all.
+
+The report reads the card back (:func:`card_findings`): beside each metric in its chart
+selector, what the card found, and a default chart metric the card trusts
+(:func:`chart_metric`), so that the first chart a reader sees does not crown a variant for
+damage its metric mistakes for quality (sharpness rises with noise).
 """
 
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -113,3 +119,77 @@ def card_json(rows: Sequence[MetricRow], degradations: Mapping[str, str], *, ima
                      "floor": r.floor, "blind_to": list(r.blind_to),
                      "cells": [c.__dict__ for c in r.cells]} for r in rows],
     }
+
+
+@dataclass(frozen=True)
+class Finding:
+    """What a metric card found about one metric, in the words the report shows."""
+
+    metric: str
+    notes: tuple[str, ...]  # e.g. ("rises with noise", "blind to jpeg"); () when nothing
+    trusted: bool  # on the card, sees some damage, and never reads damage as an improvement
+    blind: int = 0  # degradations inside its floor (a trusted metric with fewer is preferred)
+
+
+def _family(degradation: str) -> str:
+    """``blur-0.5`` -> ``blur``: the kind of damage, whatever its strength."""
+    match = re.fullmatch(r"(.+)-[0-9.]+", degradation)
+    return match.group(1) if match else degradation
+
+
+def _grouped(flagged: Sequence[str], every: Sequence[str]) -> str:
+    """Flagged degradations, a kind named once when every strength of it is flagged."""
+    out: list[str] = []
+    for name in flagged:
+        family = _family(name)
+        whole = all(d in flagged for d in every if _family(d) == family)
+        item = family if whole else name
+        if item not in out:
+            out.append(item)
+    return ", ".join(out)
+
+
+def _rewards(row: Mapping[str, Any], cell: Mapping[str, Any]) -> bool:
+    """True when a degradation moved the metric the *better* way, beyond its floor.
+
+    Paired metrics are left out: their response is measured from their ideal, which no
+    degradation can pass.
+    """
+    r = cell.get("response")
+    if row.get("kind") == "paired" or cell.get("inside_floor") is not False or not _finite(r) or r == 0:
+        return False
+    return (r > 0) == bool(row.get("higher_is_better"))
+
+
+def card_findings(metrics: Sequence[str], card: Mapping[str, Any]) -> dict[str, Finding]:
+    """Each metric's findings from a card (``metric_card.json``); a metric the card did not
+    score is noted as such and is not trusted."""
+    rows = {r["metric"]: r for r in card.get("metrics", [])}
+    every = list(card.get("degradations", {}))
+    out: dict[str, Finding] = {}
+    for m in metrics:
+        row = rows.get(m)
+        if row is None:
+            out[m] = Finding(m, ("not on the metric card",), trusted=False)
+            continue
+        cells = row.get("cells", [])
+        rewards = [c["degradation"] for c in cells if _rewards(row, c)]
+        blind = [c["degradation"] for c in cells if c.get("inside_floor")]
+        notes = []
+        if rewards:  # the better way is up for higher-is-better metrics, down for the others
+            word = "rises" if row.get("higher_is_better") else "falls"
+            notes.append(f"{word} with {_grouped(rewards, every)}")
+        if blind:
+            notes.append(f"blind to {_grouped(blind, every)}")
+        sees = any(c.get("inside_floor") is False for c in cells)
+        out[m] = Finding(m, tuple(notes), trusted=sees and not rewards, blind=len(blind))
+    return out
+
+
+def chart_metric(metrics: Sequence[str], findings: Mapping[str, Finding]) -> str:
+    """The metric the report's charts open on: the first trusted one with the fewest blind
+    spots, else (no card, or none trusted) the suite's first metric."""
+    trusted = [m for m in metrics if m in findings and findings[m].trusted]
+    if trusted:
+        return min(trusted, key=lambda m: findings[m].blind)
+    return metrics[0] if metrics else ""

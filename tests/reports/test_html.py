@@ -11,6 +11,7 @@ from PIL import Image
 
 from reports.gallery import THUMB_SIZE, image_loss, thumb_path
 from reports.html import _ENV, build_charts
+from reports.metric_card import MetricRow
 from reports.metric_info import MetricInfo
 from reports.records import Recommendation, Rejection
 from reports.summary_records import Summary
@@ -99,3 +100,30 @@ def test_reports_is_a_leaf_package() -> None:
             "assert not bad, bad")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
+
+
+def test_the_selector_marks_what_the_metric_card_found(tmp_path: Path) -> None:
+    # Issue 18, 4.3: the charts opened on the first metric even when the card showed that it
+    # reads noise as quality, so its Pareto front crowned the most damaged variant.
+    from reports.html import render_report
+    from reports.metric_card import card_json, paired_cell, per_image_cell
+
+    original = {("p0", 0): 10.0}
+    quality = MetricRow("quality", "per-image", True, 1.0, (
+        per_image_cell("blur-1", original, {("p0", 0): 4.0}, 1.0),
+        per_image_cell("noise-5", original, {("p0", 0): 190.0}, 1.0)))
+    ssim = MetricRow("ssim", "paired", True, 0.6, (
+        paired_cell("blur-1", {("p0", 0): 0.8}, 1.0, 0.6),
+        paired_cell("noise-5", {("p0", 0): 1.0}, 1.0, 0.6)))
+    card = card_json([quality, ssim], {"blur-1": "blur", "noise-5": "noise"}, images=1, caveat="proxies")
+    _, summary, rows = render_synthetic(tmp_path, n_prompts=3)
+    html = render_report(summary, tmp_path / "card", gallery=rows, card=card).read_text()
+    select = html[html.index('<select id="metric-choice">'):]
+    select = select[:select.index("</select>")]
+    options = dict(re.findall(r'<option value="(\w+)"[^>]*>([^<]*)</option>', select))
+    assert options["quality"] == "quality – rises with noise"
+    assert options["ssim"] == "ssim – blind to noise"
+    assert options["cmmd"] == "cmmd – not on the metric card"
+    assert '<option value="ssim" selected>' in select and select.count("selected") == 1
+    plain = render_report(summary, tmp_path / "plain", gallery=rows).read_text()
+    assert '<option value="quality" selected>quality</option>' in plain  # no card: suite order

@@ -6,7 +6,15 @@ import math
 
 import pytest
 
-from reports.metric_card import MetricRow, card_json, paired_cell, per_image_cell, set_cell
+from reports.metric_card import (
+    MetricRow,
+    card_findings,
+    card_json,
+    chart_metric,
+    paired_cell,
+    per_image_cell,
+    set_cell,
+)
 
 ORIGINAL = {("p0", 0): 10.0, ("p1", 0): 20.0, ("p2", 0): 30.0}
 
@@ -53,3 +61,54 @@ def test_rows_list_what_a_metric_is_blind_to_and_serialise():
     data = card_json([row], {"blur-1": "b", "colour-shift": "c"}, images=3, caveat="proxies")
     assert data["metrics"][0]["blind_to"] == ["colour-shift"]
     assert data["metrics"][0]["cells"][0]["degradation"] == "blur-1" and data["images"] == 3
+
+
+# Issue 18, 4.3: the report's selector says what the card found, and its default chart
+# metric is one the card trusts (sharpness crowned the most damaged variant).
+NAMES = ("blur-0.5", "blur-1", "jpeg-90", "jpeg-50", "noise-5", "colour-shift")
+
+
+def _row(metric: str, kind: str, higher: bool, responses: dict[str, float], floor: float) -> MetricRow:
+    original = {("p0", 0): 10.0}
+    cells = []
+    for name in NAMES:
+        r = responses.get(name, 0.0)
+        if kind == "paired":
+            cells.append(paired_cell(name, {("p0", 0): 1.0 + r}, ideal=1.0, scale=floor))
+        else:
+            cells.append(per_image_cell(name, original, {("p0", 0): 10.0 + r}, floor))
+    return MetricRow(metric, kind, higher, floor, tuple(cells))
+
+
+def card_of(*rows: MetricRow) -> dict:
+    return card_json(rows, {n: n for n in NAMES}, images=1, caveat="proxies")
+
+
+SHARPNESS = _row("sharpness", "per-image", True,  # noise reads as detail; JPEG passes as seed noise
+                 {"blur-0.5": -3, "blur-1": -9, "noise-5": 184, "colour-shift": -2}, floor=1.0)
+SSIM = _row("ssim", "paired", True, {n: -0.01 * (i + 1) for i, n in enumerate(NAMES)}, floor=0.6)
+BLURRY = _row("niqe", "per-image", False, {"blur-1": 5, "jpeg-90": 3, "jpeg-50": 4, "noise-5": -6},
+              floor=1.0)
+
+
+def test_the_card_says_what_each_metric_rewards_and_misses() -> None:
+    found = card_findings(["sharpness", "ssim", "niqe", "clip_score"],
+                          card_of(SHARPNESS, SSIM, BLURRY))
+    assert found["sharpness"].notes == ("rises with noise", "blind to jpeg")
+    assert not found["sharpness"].trusted
+    assert found["ssim"].notes == () and found["ssim"].trusted
+    # lower is better: noise *lowering* it is the reward; one blur level of two is a partial miss
+    assert found["niqe"].notes == ("falls with noise", "blind to blur-0.5, colour-shift")
+    assert found["clip_score"].notes == ("not on the metric card",)
+    assert not found["clip_score"].trusted
+
+
+def test_the_default_chart_metric_is_one_the_card_trusts() -> None:
+    card = card_of(SHARPNESS, SSIM)
+    assert chart_metric(["sharpness", "ssim"], card_findings(["sharpness", "ssim"], card)) == "ssim"
+    assert chart_metric(["sharpness", "ssim"], {}) == "sharpness"  # no card: the suite's order
+    only_bad = card_findings(["sharpness"], card_of(SHARPNESS))
+    assert chart_metric(["sharpness"], only_bad) == "sharpness"  # nothing trusted: still a chart
+    blind = _row("blind", "per-image", True, {"blur-1": -5}, floor=1.0)  # sees only blur-1
+    both = card_findings(["blind", "ssim"], card_of(blind, SSIM))
+    assert both["blind"].trusted and chart_metric(["blind", "ssim"], both) == "ssim"  # fewer blind spots

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import shutil
 from pathlib import Path
 
@@ -45,7 +46,12 @@ def test_card_on_the_smoke_run(run_copy: Path) -> None:
         assert c["value"] is not None and math.isfinite(c["value"]) and c["inside_floor"] is False, name
     for name, c in cells(card, "ssim").items():
         assert c["response"] < 0 and c["inside_floor"] is False, name
-    assert 'id="metric-card"' in (run_copy / "report" / "index.html").read_text()
+    html = (run_copy / "report" / "index.html").read_text()
+    assert 'id="metric-card"' in html
+    # Noise reads as detail to sharpness: the chart selector says so and opens on another metric.
+    assert sharp["noise-5"]["response"] > 0 and sharp["noise-5"]["inside_floor"] is False
+    assert re.search(r'<option value="sharpness">sharpness – rises with noise', html)
+    assert re.search(r'<option value="(psnr|ssim)" selected>', html)
 
 
 def test_a_response_inside_the_noise_floor_is_flagged(run_copy: Path) -> None:
