@@ -60,6 +60,16 @@ class Protocol(ABC):
     async def generate(self, http: EndpointHTTP, spec: EndpointSpec, req: ImageRequest) -> ProtocolResult:
         """Request one image; raise :class:`EndpointError` on failure."""
 
+    def size_problem(self, req: ImageRequest, size: tuple[int, int]) -> str | None:
+        """Why a delivered image's ``(width, height)`` is wrong for ``req``; None when it is right.
+
+        The API carries the exact size, so anything else is wrong: the image is flagged and
+        not scored (a 7x7 image read as 15x sharper than the baseline's 64x64).
+        """
+        if size == (req.width, req.height):
+            return None
+        return f"size mismatch: requested {req.width}x{req.height}, delivered {size[0]}x{size[1]}"
+
 
 def require(data: Any, *path: str | int) -> Any:
     """``data[path[0]][path[1]]...``, or a BAD_RESPONSE error naming the missing field."""

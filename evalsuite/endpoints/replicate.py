@@ -25,6 +25,9 @@ from evalsuite.endpoints.polling import poll_until
 from evalsuite.endpoints.spec import EndpointSpec
 
 SETTLED = ("succeeded", "failed", "canceled")
+# FLUX sizes are multiples of 16 near the ratio asked (1344x768 for 16:9, 1536x640 for 21:9):
+# within 3% of it, so 5% tells them from an image of another shape.
+RATIO_TOLERANCE = 0.05
 ASPECT_RATIOS = ("1:1", "16:9", "21:9", "3:2", "2:3", "4:5", "5:4", "3:4", "4:3", "9:16", "9:21")
 
 
@@ -85,6 +88,21 @@ class Replicate(Protocol):
     def accepted(self, spec: EndpointSpec) -> dict[str, str | None]:
         return {"prompt": "input.prompt", "seed": "input.seed", "steps": "input.num_inference_steps",
                 "guidance": "input.guidance", "size": "input.aspect_ratio (nearest ratio; no exact size)"}
+
+    def size_problem(self, req: ImageRequest, size: tuple[int, int]) -> str | None:
+        """Only the aspect ratio travels: a size is right when it is the one requested, or its
+        ratio is within ``RATIO_TOLERANCE`` of the ratio sent and no side is under half the
+        one requested."""
+        if size == (req.width, req.height):
+            return None
+        sent = aspect_ratio(req.width, req.height)
+        target = float(Fraction(*map(int, sent.split(":"))))
+        width, height = size
+        if abs(width / height / target - 1) <= RATIO_TOLERANCE and 2 * width >= req.width \
+                and 2 * height >= req.height:
+            return None
+        return (f"size mismatch: requested {req.width}x{req.height} (sent as {sent}), "
+                f"delivered {width}x{height}")
 
     async def generate(self, http: EndpointHTTP, spec: EndpointSpec, req: ImageRequest) -> ProtocolResult:
         url, body = create_call(spec, req)

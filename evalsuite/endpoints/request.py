@@ -55,9 +55,12 @@ async def request_image(protocol: Protocol, spec: EndpointSpec, client: httpx.As
     http = EndpointHTTP(client, spec, key, protocol.auth_scheme, **http_options)
     start = time.perf_counter()
 
+    req = target.request
+
     def failed(kind: str, reason: str) -> Delivery:
         return Delivery(RequestRow(target.variant_id, target.prompt_id, target.seed, kind, None, None, None,
-                                   len(http.attempts), None, reason[:500]), None, None, tuple(http.attempts))
+                                   len(http.attempts), None, reason[:500], req.width, req.height),
+                        None, None, tuple(http.attempts))
 
     try:
         result = await protocol.generate(http, spec, target.request)
@@ -67,8 +70,11 @@ async def request_image(protocol: Protocol, spec: EndpointSpec, client: httpx.As
     except Exception as exc:  # noqa: BLE001 - one malformed answer fails its request, never the run
         return failed(BAD_RESPONSE, f"{type(exc).__name__} while reading the answer: {exc}")
     latency = time.perf_counter() - start
-    flag = "all-black image (a provider's safety filter?)" if np.asarray(image).max() < 1 else None
+    # Flagged images are stored and timed but never scored (like a local NaN image).
+    flag = protocol.size_problem(req, image.size)
+    if flag is None and np.asarray(image).max() < 1:
+        flag = "all-black image (a provider's safety filter?)"
     row = RequestRow(target.variant_id, target.prompt_id, target.seed, "flagged" if flag else "ok", latency,
                      result.queue_s, result.inference_s, len(http.attempts),
-                     hashlib.sha256(result.data).hexdigest(), flag)
+                     hashlib.sha256(result.data).hexdigest(), flag, req.width, req.height, *image.size)
     return Delivery(row, image, result, tuple(http.attempts))

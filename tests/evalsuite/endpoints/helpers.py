@@ -64,3 +64,28 @@ def run_once(spec, key: str | None = KEY, req: ImageRequest = REQ, sleeps: Sleep
                 return exc, http.attempts
 
     return asyncio.run(asyncio.wait_for(go(), hang_guard()))
+
+
+def endpoint_job(tmp_path, url: str, n: int = 4, **spec_over: Any):
+    """A one-variant run folder with ``n`` prompts, and the endpoint job for them (32x16 images)."""
+    from evalsuite.endpoints.generator import EndpointItem, EndpointJob
+    from evalsuite.store.db import Store
+
+    store = Store(tmp_path / "results.sqlite")
+    store.put_prompts((f"p{i}", f"prompt {i}", "t", i, "c", {}) for i in range(n))
+    store.put_variant("vid0000000000000", "ep", {"endpoint": {}})
+    store.close()
+    items = tuple(EndpointItem(f"p{i}", f"prompt {i}", 0) for i in range(n))
+    return EndpointJob(str(tmp_path), "vid0000000000000", "ep", spec_for(url, **spec_over),
+                       4, 3.5, 32, 16, items, "images/ep-vid00000")
+
+
+def stored(tmp_path) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """(the variant row, its sample rows) of an ``endpoint_job`` run folder."""
+    from evalsuite.store.db import Store
+
+    store = Store(tmp_path / "results.sqlite")
+    try:
+        return store.variants()[0], store.samples()
+    finally:
+        store.close()

@@ -135,11 +135,11 @@ def test_key_is_redacted_where_errors_are_recorded(tmp_path, srv, monkeypatch):
 
     from evalsuite.endpoints import PROTOCOLS
     from evalsuite.endpoints.generator import run_endpoint
-    from tests.evalsuite.endpoints.test_generator import _job
+    from tests.evalsuite.endpoints.helpers import endpoint_job
 
     monkeypatch.setenv("EP_KEY", KEY)
     srv.script("POST", GEN, json_reply({"error": f"bad key {KEY}"}, 401))
-    job = _job(tmp_path, srv.url + "/v1", n=1, api_key_env="EP_KEY")
+    job = endpoint_job(tmp_path, srv.url + "/v1", n=1, api_key_env="EP_KEY")
     out = run_endpoint(job, PROTOCOLS["openai-images"]())
     assert out.failed and KEY not in out.reason
     with sqlite3.connect(tmp_path / "results.sqlite") as con:

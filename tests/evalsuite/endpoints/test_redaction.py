@@ -100,7 +100,7 @@ def test_a_reason_from_any_exception_is_redacted(tmp_path, monkeypatch):
     """A protocol that raises anything with the key in its message: the stored reason is clean."""
     from evalsuite.endpoints.base import Protocol
     from evalsuite.endpoints.generator import run_endpoint
-    from tests.evalsuite.endpoints.test_generator import _job, _status
+    from tests.evalsuite.endpoints.helpers import endpoint_job, stored
 
     class Leaky(Protocol):
         name, description = "leaky", "raises with the key in its message"
@@ -113,8 +113,8 @@ def test_a_reason_from_any_exception_is_redacted(tmp_path, monkeypatch):
             raise ValueError(f"could not parse {CANARY}")
 
     monkeypatch.setenv("EP_KEY", CANARY)
-    out = run_endpoint(_job(tmp_path, "http://127.0.0.1:9/v1", n=5, api_key_env="EP_KEY"), Leaky())
-    variant, samples = _status(tmp_path)
+    out = run_endpoint(endpoint_job(tmp_path, "http://127.0.0.1:9/v1", n=5, api_key_env="EP_KEY"), Leaky())
+    variant, samples = stored(tmp_path)
     assert out.failed and leaks(out.reason) == [] and leaks(variant["error"]) == []
     assert all(s["status"] == "failed" and leaks(s["reason"]) == [] for s in samples)
     assert all(s["reason"].startswith("bad_response:") for s in samples)
