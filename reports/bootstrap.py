@@ -5,12 +5,18 @@ difficulty), so the unit we resample is the prompt: every resample picks prompts
 replacement and keeps all of each picked prompt's (prompt, seed) values. For paired deltas
 the variant's and the baseline's values of one (prompt, seed) are differenced first, so the
 two are resampled jointly and the prompt-to-prompt spread that both share cancels out.
+
+A percentile bootstrap cannot reach beyond the sample's own range, so over a handful of
+prompts it covers less than its nominal level (over 4 prompts a 98.3% interval's lower end
+lay above the true mean 8% of the time, not 0.8%). Where a decision is taken on few prompts
+(``tune``'s looks), :func:`cluster_t` gives the studentized interval instead: the same
+cluster-robust mean, with Student's t over the prompts.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Hashable, Mapping
+from collections.abc import Callable, Hashable, Mapping
 from typing import TYPE_CHECKING, NamedTuple
 
 if TYPE_CHECKING:  # imported where computed: reading a summary or validating a suite never needs numpy
@@ -112,17 +118,49 @@ def cluster_bootstrap(values: Mapping[Key, float | None], *, n_boot: int = N_BOO
     return Interval(estimate, lo, hi, len(valid), int(sums.size))
 
 
+def cluster_t(values: Mapping[Key, float | None], *, level: float = LEVEL, **_: float | int) -> Interval:
+    """Mean of the valid values with a studentized (Student's t) CI over prompts.
+
+    The estimate is :func:`cluster_bootstrap`'s (every image weighs the same); its standard
+    error is the cluster-robust one of a ratio of sums, which with one seed per prompt is
+    the textbook ``s / sqrt(n)``; the interval is ``t(n_prompts - 1)`` standard errors
+    either side. Its coverage is exact for normal prompt means whatever their number, where
+    the percentile bootstrap's falls short on few prompts. Non-finite values (PSNR of
+    identical images before it was capped) leave the t-interval undefined: those fall back
+    to the bootstrap. Extra keyword arguments (``n_boot``, ``seed``) are ignored, so the two
+    are interchangeable.
+    """
+    import numpy as np
+    from scipy.stats import t as student_t
+
+    valid = {k: float(v) for k, v in values.items() if _valid(v)}
+    if not valid:
+        return EMPTY
+    sums, counts = _clusters(valid)
+    if not np.isfinite(sums).all():
+        return cluster_bootstrap(valid, level=level)
+    n = int(sums.size)
+    estimate = float(sums.sum() / counts.sum())
+    if n < 2:
+        return Interval(estimate, None, None, len(valid), n)
+    residuals = sums - estimate * counts
+    se = math.sqrt(n / (n - 1) * float((residuals ** 2).sum())) / float(counts.sum())
+    half = float(student_t.ppf(1.0 - (1.0 - level) / 2.0, n - 1)) * se
+    return Interval(estimate, estimate - half, estimate + half, len(valid), n)
+
+
 def paired_delta(variant: Mapping[Key, float | None], baseline: Mapping[Key, float | None],
-                 **kwargs: float | int) -> Interval:
+                 interval: Callable[..., Interval] | None = None, **kwargs: float | int) -> Interval:
     """Mean of ``variant - baseline`` over (prompt, seed) pairs valid in both, with its CI.
 
     Pairs where either side failed are left out of both sides, so a variant never looks
-    better because its hard prompts failed.
+    better because its hard prompts failed. ``interval`` is :func:`cluster_bootstrap` (the
+    default) or :func:`cluster_t`.
     """
     diffs = {k: float(v) - float(baseline[k]) for k, v in variant.items()
              if _valid(v) and _valid(baseline.get(k))}
     diffs = {k: d for k, d in diffs.items() if not math.isnan(d)}
-    return cluster_bootstrap(diffs, **kwargs)  # type: ignore[arg-type]
+    return (interval or cluster_bootstrap)(diffs, **kwargs)
 
 
 def shift(interval: Interval, offset: float) -> Interval:

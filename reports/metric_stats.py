@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from reports.bootstrap import EMPTY, LEVEL, Interval, Key, cluster_bootstrap, paired_delta, shift
 from reports.metric_info import MetricInfo
@@ -33,12 +33,17 @@ def oriented_loss(info: MetricInfo, delta: float | None) -> float | None:
 
 
 def delta_interval(info: MetricInfo, values: Mapping[Key, float | None],
-                   base: Mapping[Key, float | None], level: float = LEVEL) -> tuple[Interval, Interval]:
-    """(the variant's mean interval, its delta interval against the reference), at ``level``."""
-    mean = cluster_bootstrap(values, level=level)
+                   base: Mapping[Key, float | None], level: float = LEVEL,
+                   interval: Callable[..., Interval] = cluster_bootstrap) -> tuple[Interval, Interval]:
+    """(the variant's mean interval, its delta interval against the reference), at ``level``.
+
+    ``interval`` makes each: the percentile bootstrap for the summary, Student's t
+    (``bootstrap.cluster_t``) for ``tune``'s decisions on few prompts.
+    """
+    mean = interval(values, level=level)
     if info.kind == "paired":
         return mean, (shift(mean, info.ideal) if info.ideal is not None else EMPTY)
-    return mean, paired_delta(values, base, level=level)
+    return mean, paired_delta(values, base, interval, level=level)
 
 
 def noise_floor_of(delta: Interval) -> float | None:

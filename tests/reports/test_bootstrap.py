@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from reports.bootstrap import cluster_bootstrap, paired_delta, shift
+from reports.bootstrap import cluster_bootstrap, cluster_t, paired_delta, shift
 
 
 def test_mean_matches_plain_mean_and_is_reproducible() -> None:
@@ -69,3 +69,22 @@ def test_empty_and_shift() -> None:
     assert cluster_bootstrap({}).estimate is None
     moved = shift(cluster_bootstrap({("a", 0): 0.9, ("b", 0): 0.8}), 1.0)
     assert moved.estimate == pytest.approx(-0.15) and moved.hi <= -0.1 + 1e-12
+
+
+def test_cluster_t_is_the_textbook_t_interval_over_prompt_means() -> None:
+    from scipy import stats
+
+    x = np.array([52.0, 52.4, 51.8, 55.1, 52.2])
+    iv = cluster_t({(f"p{i}", 0): float(v) for i, v in enumerate(x)}, level=0.9)
+    lo, hi = stats.t.interval(0.9, len(x) - 1, loc=x.mean(), scale=stats.sem(x))
+    assert (iv.estimate, iv.n, iv.n_prompts) == (pytest.approx(x.mean()), 5, 5)
+    assert (iv.lo, iv.hi) == (pytest.approx(lo), pytest.approx(hi))
+    # two seeds of a prompt are one cluster: its mean counts once in the spread
+    two = cluster_t({**{(f"p{i}", s): float(v) for i, v in enumerate(x) for s in (0, 1)}}, level=0.9)
+    assert two.n_prompts == 5 and two.n == 10 and (two.lo, two.hi) == (pytest.approx(lo), pytest.approx(hi))
+    assert cluster_t({("p", 0): 1.0}).lo is None and cluster_t({}).estimate is None
+    inf = cluster_t({("p", 0): math.inf, ("q", 0): 50.0})  # no t-interval: the bootstrap's
+    assert inf == cluster_bootstrap({("p", 0): math.inf, ("q", 0): 50.0})
+    paired = paired_delta({("p", 0): 2.0, ("q", 0): 3.0, ("r", 0): 5.0},
+                          {("p", 0): 1.0, ("q", 0): 1.0, ("r", 0): 1.0}, cluster_t, level=0.9)
+    assert paired.estimate == pytest.approx(7 / 3) and paired.lo < 7 / 3 < paired.hi  # type: ignore[operator]

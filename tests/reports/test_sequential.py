@@ -125,3 +125,61 @@ def test_bonferroni_split_keeps_false_passes_under_alpha() -> None:
     # and the method still has power: a probe well inside the budget passes nearly always
     passes = sum(_sequential_pass(rng, sizes, level, loss=0.0, sd=0.01) for _ in range(30))
     assert passes >= 27
+
+
+PSNR = MetricInfo(True, "paired", None)  # a `min` budget reads the mean's interval
+
+
+def _false_pass(rng: np.random.Generator, sizes: tuple[int, ...], level: float, kind: str) -> bool:
+    """One probe whose true quality sits exactly on its budget, judged at growing looks.
+
+    ``min``: PSNR-like values whose mean is the limit. ``max_drop``: a per-image metric whose
+    paired drop against the baseline is the limit. Any pass is a false pass.
+    """
+    n = sizes[-1]
+    if kind == "min":
+        budget, info = Budget("psnr", "min", 50.0), PSNR
+        values, base = _values(rng, n, 50.0, 2.0), {}
+    else:
+        budget, info = Budget("sharpness", "max_drop", 1.0), SHARP
+        base = _values(rng, n, 10.0, 3.0)
+        values = {k: v - 1.0 + float(rng.normal(0.0, 0.5)) for k, v in base.items()}
+    for size in sizes:
+        keys = list(values)[:size]
+        iv = budget_interval(budget, info, {k: values[k] for k in keys},
+                             {k: base[k] for k in keys if k in base}, level)
+        verdict = judge(budget, iv).verdict
+        if verdict != UNDECIDED:
+            return verdict == PASS
+    return False
+
+
+def _bound(nominal: float, trials: int) -> float:
+    """The nominal rate plus 3.5 binomial standard errors (seeded: the same draw every time)."""
+    return nominal + 3.5 * float(np.sqrt(nominal * (1.0 - nominal) / trials))
+
+
+@pytest.mark.parametrize("kind", ["min", "max_drop"])
+@pytest.mark.parametrize("n", [4, 8, 16])
+def test_one_look_on_few_prompts_falsely_passes_no_more_often_than_its_level(n: int, kind: str) -> None:
+    """Each look at tune-smoke's Bonferroni level: one-sided error at most (1 - level) / 2.
+
+    A percentile bootstrap over 4 prompts passed 8% of such probes against a nominal 0.8%
+    (3% on 8 prompts, 1.7% on 16): its interval cannot reach past the sample's own range.
+    """
+    level = look_level(0.95, 3)
+    rng = np.random.default_rng(n)
+    trials = 4000
+    rate = sum(_false_pass(rng, (n,), level, kind) for _ in range(trials)) / trials
+    assert rate <= _bound((1.0 - level) / 2.0, trials), rate
+
+
+@pytest.mark.parametrize("kind", ["min", "max_drop"])
+def test_looks_at_4_8_and_16_prompts_falsely_pass_at_most_half_of_alpha(kind: str) -> None:
+    """The whole schedule of tune-smoke's looks keeps docs/TUNE.md's guarantee."""
+    sizes = look_sizes(4, 16)
+    level = look_level(0.95, len(sizes))
+    rng = np.random.default_rng(7)
+    trials = 3000
+    rate = sum(_false_pass(rng, sizes, level, kind) for _ in range(trials)) / trials
+    assert rate <= _bound(0.025, trials), rate
