@@ -50,7 +50,8 @@ def _ok_samples(db) -> int:
 @pytest.mark.slow
 def test_kill_9_then_rerun(tmp_path):
     with FaultServer() as srv:
-        srv.script("POST", "/v1/images/generations", json_reply(b64_answer(), delay_s=0.5))
+        # the suite's own size (64x64): an image of another size would be flagged, not ok
+        srv.script("POST", "/v1/images/generations", json_reply(b64_answer(png_bytes(64, 64)), delay_s=0.5))
         suite = tmp_path / "suite.toml"
         suite.write_text(SUITE.format(url=srv.url))
         out = tmp_path / "run"
@@ -72,7 +73,7 @@ def test_kill_9_then_rerun(tmp_path):
     with sqlite3.connect(out / "drift.sqlite") as con:  # the drift check's own requests
         recorded += con.execute("SELECT COUNT(*) FROM endpoint_requests").fetchone()[0]
     assert len(rows) == 16 and all(s == "ok" for s, _ in rows)  # 8 prompts x 2 seeds
-    expected = np.asarray(Image.open(__import__("io").BytesIO(png_bytes())))
+    expected = np.asarray(Image.open(__import__("io").BytesIO(png_bytes(64, 64))))
     for _, rel in rows:
         assert np.array_equal(np.asarray(Image.open(out / rel)), expected)
     # every request sent was recorded, except those in flight at the kill (concurrency = 2)
