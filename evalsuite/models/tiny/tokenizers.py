@@ -60,3 +60,37 @@ def t5_tokenizer(folder: Path) -> Any:
         tokenizer_file=str(folder / "tokenizer.json"),
         eos_token="</s>", unk_token="<unk>", pad_token="<pad>", extra_ids=0, model_max_length=512,
     )
+
+
+# Qwen3's chat template, cut to what the pipelines use: user/assistant turns, the generation
+# prompt, and the empty thinking block Qwen3 writes when ``enable_thinking=False``.
+QWEN_CHAT_TEMPLATE = (
+    "{%- for message in messages %}"
+    "{{- '<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>\\n' }}"
+    "{%- endfor %}"
+    "{%- if add_generation_prompt %}{{- '<|im_start|>assistant\\n' }}"
+    "{%- if enable_thinking is defined and enable_thinking is false %}"
+    "{{- '<think>\\n\\n</think>\\n\\n' }}{%- endif %}"
+    "{%- endif %}"
+)
+# Beside <|endoftext|> (Qwen2Tokenizer's own end, padding and unknown token).
+QWEN_SPECIALS = (
+    "<|im_start|>", "<|im_end|>", "<|vision_start|>", "<|vision_end|>",
+    "<|vision_pad|>", "<|image_pad|>", "<|video_pad|>", "<think>", "</think>",
+)
+
+
+def qwen2_tokenizer() -> Any:
+    """A byte-level Qwen2 BPE (every byte one token, no merges) with Qwen's special tokens.
+
+    Serves Qwen2.5-VL (Qwen-Image) and Qwen3 (Z-Image, FLUX.2-klein), whose pipelines also
+    apply the chat template. Built from ``vocab`` in memory: transformers 5 silently ignores
+    ``vocab_file`` arguments.
+    """
+    from transformers import Qwen2Tokenizer
+
+    vocab = {c: i for i, c in enumerate(byte_chars())}
+    tok = Qwen2Tokenizer(vocab=vocab, merges=[], model_max_length=32768)
+    tok.add_special_tokens({"additional_special_tokens": list(QWEN_SPECIALS)})
+    tok.chat_template = QWEN_CHAT_TEMPLATE
+    return tok
