@@ -14,12 +14,13 @@ committed as its request ends, so ``kill -9`` loses only the requests in flight.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 import numpy as np
@@ -39,6 +40,7 @@ from evalsuite.store.schema import VariantStatus
 # A provider that fails this many requests before delivering any image is failing every
 # request: the rest of the variant is not sent, the variant is marked failed with the reason.
 FAIL_FAST_AFTER = 5
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -89,10 +91,13 @@ FirstOk = tuple[EndpointItem, Any, str]  # the first delivered item, its image, 
 
 
 async def _one(job: EndpointJob, protocol: Protocol, client: httpx.AsyncClient, key: str | None,
-               item: EndpointItem, **http_options: Any) -> Delivery:
-    """Request ``item``'s image (never raises for what the server sent)."""
+               item: EndpointItem, rec: Recorder, untimed: str | None = None,
+               **http_options: Any) -> Delivery:
+    """Request ``item``'s image (never raises for what the server sent); stopped in flight, it is
+    recorded as such before the cancellation goes on."""
     target = Target(job.variant_id, item.prompt_id, item.seed, job.request(item))
-    return await request_image(protocol, job.spec, client, key, target, **http_options)
+    return await request_image(protocol, job.spec, client, key, target,
+                               on_stop=lambda got: rec.stop(got, untimed), **http_options)
 
 
 async def _generate(job: EndpointJob, protocol: Protocol, rec: Recorder, tick: Callable[[int], None],
@@ -112,10 +117,14 @@ async def _generate(job: EndpointJob, protocol: Protocol, rec: Recorder, tick: C
         async with sem:
             if stop.is_set():  # left pending: a rerun sends it
                 return
-            got = await _one(job, protocol, client, key, item, **http_options)
+            got = await _one(job, protocol, client, key, item, rec, **http_options)
             rel = f"{job.image_dir}/{item.prompt_id}-{item.seed}.png"
             if got.image is not None:
-                await asyncio.to_thread(write_png_atomically, got.image, Path(job.run_dir) / rel)
+                try:
+                    await asyncio.to_thread(write_png_atomically, got.image, Path(job.run_dir) / rel)
+                except asyncio.CancelledError:  # delivered, not stored: a rerun asks again
+                    rec.stop(got)
+                    raise
                 row = rec.request(got.row, got.attempts, image=rel)
                 ok += 1
                 first_ok = first_ok or (item, got.image, row.sha256)
@@ -144,7 +153,7 @@ async def _warm_up(job: EndpointJob, protocol: Protocol, client: httpx.AsyncClie
     only says so in its row, and the timed requests still run.
     """
     for _ in range(job.warmup if job.items else 0):
-        got = await _one(job, protocol, client, key, job.items[0], **http_options)
+        got = await _one(job, protocol, client, key, job.items[0], rec, "warmup:", **http_options)
         rec.request(got.row, got.attempts, untimed="warmup:")
 
 
@@ -152,7 +161,7 @@ async def _seed_probe(job: EndpointJob, protocol: Protocol, client: httpx.AsyncC
                       rec: Recorder, first: FirstOk, **http_options: Any) -> dict[str, Any]:
     """Send the first delivered image's request again: the same bytes means the seed is honoured."""
     item, image, first_sha = first
-    got = await _one(job, protocol, client, key, item, **http_options)
+    got = await _one(job, protocol, client, key, item, rec, "probe:", **http_options)
     # Kept apart from the variant's own requests: the probe is not part of its statistics.
     row = rec.request(got.row, got.attempts, untimed="probe:")
     if got.image is None:
@@ -162,14 +171,41 @@ async def _seed_probe(job: EndpointJob, protocol: Protocol, client: httpx.AsyncC
             "same_pixels": bool(same_pixels), "probe": f"{item.prompt_id}-{item.seed}"}
 
 
+async def _limited(work: Awaitable[T], time_limit_s: float | None,
+                   stop_when: Callable[[], Awaitable[None]] | None, rec: Recorder) -> T:
+    """``await work``, stopped by the run limit; TimeoutError once the requests in flight are recorded.
+
+    The reason is set before the cancellation, so each request stopped in flight records it.
+    """
+    task = asyncio.ensure_future(work)
+    if time_limit_s is None and stop_when is None:
+        return await task
+    limit = asyncio.ensure_future(stop_when() if stop_when else asyncio.sleep(time_limit_s or 0))
+    try:
+        await asyncio.wait((task, limit), return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        limit.cancel()
+    if task.done():
+        return task.result()
+    rec.stop_reason = "stopped in flight by the run limit" + \
+        (f" ([run] timeout_s = {time_limit_s:g} s)" if time_limit_s is not None else "")
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+    raise TimeoutError(rec.stop_reason)
+
+
 def run_endpoint(job: EndpointJob, protocol: Protocol, tick: Callable[[int], None] | None = None,
                  time_limit_s: float | None = None, transport: httpx.AsyncBaseTransport | None = None,
+                 stop_when: Callable[[], Awaitable[None]] | None = None,
                  **http_options: Any) -> EndpointOutcome:
     """Generate ``job``'s images through its endpoint; the variant's status says how it went.
 
-    ``tick(n)`` hears how many requests have finished; past ``time_limit_s`` the requests in
-    flight are abandoned (not recorded) and the variant fails with the reason. Every reason
-    stored, returned or raised is redacted (:class:`Recorder`).
+    ``tick(n)`` hears how many requests have finished. Past ``time_limit_s`` (the suite's
+    ``[run] timeout_s``), or once ``stop_when()`` returns (tests: it replaces the timer, so
+    the limit falls at a known point), the requests in flight are recorded as ``timeout``
+    failures with that reason and the variant fails. Every reason stored, returned or raised
+    is redacted (:class:`Recorder`).
     """
     run_dir = Path(job.run_dir)
     store = Store(run_dir / job.store_path)
@@ -191,7 +227,8 @@ def run_endpoint(job: EndpointJob, protocol: Protocol, tick: Callable[[int], Non
                     return start, await _generate(job, protocol, rec, tick or (lambda _: None),
                                                   client, key, **http_options)
 
-                start, (ok, failed, first) = await asyncio.wait_for(warm_then_generate(), time_limit_s)
+                work = warm_then_generate()
+                start, (ok, failed, first) = await _limited(work, time_limit_s, stop_when, rec)
                 wall = time.perf_counter() - start  # neither warm-up nor probe is in the throughput
                 probe = await _seed_probe(job, protocol, client, key, rec, first, **http_options) \
                     if first else None
@@ -200,7 +237,8 @@ def run_endpoint(job: EndpointJob, protocol: Protocol, tick: Callable[[int], Non
         try:
             ok, failed, probe, wall = asyncio.run(main())
         except TimeoutError:
-            reason = f"timed out after {time_limit_s:g} s (requests in flight abandoned)"
+            limit = f"after {time_limit_s:g} s" if time_limit_s is not None else "by the run limit"
+            reason = f"timed out {limit} ({rec.stopped} requests in flight recorded as timeout)"
             return EndpointOutcome(True, rec.variant(job.variant_id, VariantStatus.FAILED, reason))
         _write_telemetry(job, protocol, log, ok, wall, probe)
         kinds: dict[str, int] = {}
