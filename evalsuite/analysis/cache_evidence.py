@@ -11,7 +11,8 @@ from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
-from evalsuite.models.tracing import prediction_params, read_traces, trace_path
+from evalsuite.models.tracing import prediction_params, read_traces
+from evalsuite.store.paths import trace_path
 from evalsuite.suite.overrides import effective_model
 from evalsuite.suite.spec import FRONTIER_ROLE, Suite
 from reports.calibration import calibrate

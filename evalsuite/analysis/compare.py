@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from evalsuite.errors import UserError
+from evalsuite.store.paths import MANIFEST, RESULTS, SUITE, SUMMARY
 from reports.compare import CompareError, RunView, VariantRun, compare
 from reports.compare_html import render_compare
 from reports.files import write_atomic
@@ -45,14 +46,14 @@ def _machine(hardware: dict[str, Any]) -> str:
 
 def load_run(run_dir: Path, label: str) -> RunView:
     """Everything ``compare`` needs from one run folder."""
-    for name in ("summary.json", "manifest.json", "suite.toml", "results.sqlite"):
+    for name in (SUMMARY, MANIFEST, SUITE, RESULTS):
         if not (run_dir / name).is_file():
             raise UserError(f"{run_dir}: not a finished run folder (no {name})")
-    summary = _read_json(run_dir / "summary.json")
-    manifest = _read_json(run_dir / "manifest.json")
-    suite = tomllib.loads((run_dir / "suite.toml").read_text())
-    samples = _rows(run_dir / "results.sqlite", "SELECT * FROM samples")
-    scores = _rows(run_dir / "results.sqlite", "SELECT * FROM scores")
+    summary = _read_json(run_dir / SUMMARY)
+    manifest = _read_json(run_dir / MANIFEST)
+    suite = tomllib.loads((run_dir / SUITE).read_text())
+    samples = _rows(run_dir / RESULTS, "SELECT * FROM samples")
+    scores = _rows(run_dir / RESULTS, "SELECT * FROM scores")
     latency: dict[str, dict] = defaultdict(dict)
     energy: dict[str, dict] = defaultdict(dict)
     for s in samples:

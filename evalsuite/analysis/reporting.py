@@ -20,8 +20,9 @@ from evalsuite.errors import UserError
 from evalsuite.hardware.prices import PRICES, UNSOURCED, gpu_key_for_device
 from evalsuite.models.cp_checks import gpus_per_image
 from evalsuite.score.scoring import stored_identity
-from evalsuite.store.db import Store, telemetry_path
+from evalsuite.store.db import Store
 from evalsuite.store.drift_db import retimed_rows
+from evalsuite.store.paths import MANIFEST, METRIC_CARD, REPORT, SUMMARY, telemetry_path
 from evalsuite.suite.spec import Suite
 from evalsuite.suite.types import Variant
 from metrics import SCORERS
@@ -44,8 +45,6 @@ from reports.records import (
 )
 from reports.summary import NOISE_ROLE, build_summary, index_scores, summary_to_json
 from reports.summary_records import Summary
-
-SUMMARY_FILE = "summary.json"
 
 
 def resolve_pricing(suite: Suite, device_name: str | None) -> Pricing:
@@ -170,7 +169,7 @@ def collect(suite: Suite, run_dir: Path, store: Store) -> RunTables:
     score_rows = [r for r in store.scores()
                   if r["variant_id"] in ids and (r["prompt_id"], r["seed"]) in keys]
     set_rows = [r for r in store.set_scores() if r["variant_id"] in ids]
-    manifest_path = run_dir / "manifest.json"
+    manifest_path = run_dir / MANIFEST
     device_name = None
     if manifest_path.exists():
         device_name = json.loads(manifest_path.read_text()).get("hardware", {}).get("gpu")
@@ -211,7 +210,7 @@ def summarize(suite: Suite, run_dir: Path, store: Store, tables: RunTables | Non
 def write_summary(run_dir: Path, summary: Summary) -> Path:
     """Write summary.json atomically (strict JSON)."""
     text = json.dumps(summary_to_json(summary), indent=2, allow_nan=False)
-    return write_atomic(run_dir / SUMMARY_FILE, text)
+    return write_atomic(run_dir / SUMMARY, text)
 
 
 def _gallery(suite: Suite, t: RunTables) -> list[dict[str, Any]]:
@@ -232,15 +231,15 @@ def write_reports(suite: Suite, run_dir: Path, store: Store) -> Summary:
     summary = summarize(suite, run_dir, store, tables)
     write_summary(run_dir, summary)
     rows = _gallery(suite, tables)
-    write_thumbnails(run_dir, run_dir / "report", rows)
-    render_report(summary, run_dir / "report", gallery=rows, card=_metric_card(run_dir),
+    write_thumbnails(run_dir, run_dir / REPORT, rows)
+    render_report(summary, run_dir / REPORT, gallery=rows, card=_metric_card(run_dir),
                   geneval=geneval_summary(tables.variants, tables.samples, tables.scores))
     return summary
 
 
 def _metric_card(run_dir: Path) -> dict[str, Any] | None:
     """``metric_card.json`` if ``evalsuite metric-card`` wrote one (an unreadable one is skipped)."""
-    path = run_dir / "metric_card.json"
+    path = run_dir / METRIC_CARD
     try:
         return json.loads(path.read_text()) if path.is_file() else None
     except (OSError, ValueError):

@@ -8,6 +8,7 @@ from typing import Any
 
 from evalsuite.cli.common import load_run
 from evalsuite.errors import EXIT_OK
+from evalsuite.store.paths import EXPORT, RESULTS
 
 
 def add_parser(sub: Any) -> None:
@@ -27,11 +28,8 @@ def cmd_export(args: argparse.Namespace) -> int:
     from evalsuite.store.db import Store
 
     suite = load_run(args.run_dir)
-    store = Store(args.run_dir / "results.sqlite")
-    try:
-        paths = export_run(suite, args.run_dir, store, args.format, args.out or args.run_dir / "export")
-    finally:
-        store.close()
+    with Store(args.run_dir / RESULTS) as store:
+        paths = export_run(suite, args.run_dir, store, args.format, args.out or args.run_dir / EXPORT)
     for path in paths:
         print(path)
     return EXIT_OK

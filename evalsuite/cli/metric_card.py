@@ -10,6 +10,7 @@ from typing import Any
 
 from evalsuite.cli.common import load_run
 from evalsuite.errors import EXIT_OK, UserError
+from evalsuite.store.paths import RESULTS
 
 
 def add_parser(sub: Any) -> None:
@@ -35,8 +36,7 @@ def cmd_metric_card(args: argparse.Namespace) -> int:
     if args.limit < 1:
         raise UserError("--limit: expected a positive integer")
     suite = load_run(args.run_dir)
-    store = Store(args.run_dir / "results.sqlite")
-    try:
+    with Store(args.run_dir / RESULTS) as store:
         try:
             card = build_card(suite, args.run_dir, store, resolve_device(suite.model.device), args.limit,
                               progress=lambda m: print(m, file=sys.stderr))
@@ -44,7 +44,5 @@ def cmd_metric_card(args: argparse.Namespace) -> int:
             raise UserError(str(exc)) from None
         write_card(args.run_dir, card)
         write_reports(suite, args.run_dir, store)
-    finally:
-        store.close()
     print(json.dumps(card, indent=2) if args.json else format_card(card))
     return EXIT_OK

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from evalsuite.cli.common import load_run
 from evalsuite.errors import EXIT_FAILED_VARIANTS, EXIT_OK, UserError
+from evalsuite.store.paths import SUMMARY
 
 if TYPE_CHECKING:
     from reports.recommend import Budget
@@ -70,11 +71,11 @@ def cmd_recommend(args: argparse.Namespace) -> int:
     from reports.summary import load_summary
 
     suite = load_run(args.run_dir)
-    if not (args.run_dir / "summary.json").is_file():
+    if not (args.run_dir / SUMMARY).is_file():
         raise UserError(f"{args.run_dir}: no summary.json yet (`evalsuite report {args.run_dir}` "
                         "writes it)")
     try:
-        summary = load_summary(args.run_dir / "summary.json")
+        summary = load_summary(args.run_dir / SUMMARY)
     except SchemaError as exc:
         raise UserError(str(exc)) from None
     # No budget flags (argparse then sets no `ordered`): the suite's own budgets.

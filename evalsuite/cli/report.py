@@ -8,6 +8,7 @@ from typing import Any
 
 from evalsuite.cli.common import load_run
 from evalsuite.errors import EXIT_OK
+from evalsuite.store.paths import REPORT_HTML, RESULTS
 
 
 def add_parser(sub: Any) -> None:
@@ -22,10 +23,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     from evalsuite.store.db import Store
 
     suite = load_run(args.run_dir)
-    store = Store(args.run_dir / "results.sqlite")
-    try:
+    with Store(args.run_dir / RESULTS) as store:
         write_reports(suite, args.run_dir, store)
-    finally:
-        store.close()
-    print(f"report: {args.run_dir / 'report' / 'index.html'}")
+    print(f"report: {args.run_dir / REPORT_HTML}")
     return EXIT_OK

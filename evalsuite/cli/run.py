@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from evalsuite.errors import EXIT_FAILED_VARIANTS, EXIT_OK
+from evalsuite.store.paths import REPORT_HTML, SUMMARY
 
 
 def add_parser(sub: Any) -> None:
@@ -38,8 +39,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         outcome = run_suite(suite, run_dir, progress=progress)
     if not outcome.primary:  # torchrun ranks other than 0: rank 0 reports for the launch
         return EXIT_OK
-    print(f"report: {run_dir / 'report' / 'index.html'}")
-    print(f"summary: {run_dir / 'summary.json'}")
+    print(f"report: {run_dir / REPORT_HTML}")
+    print(f"summary: {run_dir / SUMMARY}")
     if outcome.failed:
         print(f"failed variants: {', '.join(outcome.failed)}", file=sys.stderr)
         return EXIT_FAILED_VARIANTS

@@ -9,6 +9,7 @@ from typing import Any
 
 from evalsuite.cli.common import load_run
 from evalsuite.errors import EXIT_OK, UserError
+from evalsuite.store.paths import REPORT_HTML, RESULTS, SUITE
 
 
 def add_parser(sub: Any) -> None:
@@ -44,23 +45,20 @@ def cmd_score(args: argparse.Namespace) -> int:
     if world_size() > 1:  # under torchrun: each rank scores a share, rank 0 merges and reports
         score_distributed(suite, args.run_dir, rewrite_suite=bool(extra))
         return EXIT_OK
-    store = Store(args.run_dir / "results.sqlite")
-    try:
+    with Store(args.run_dir / RESULTS) as store:
         stored = score_run(suite, args.run_dir, store, resolve_device(suite.model.device),
                            progress=lambda m: print(m, file=sys.stderr))
         if stored:
             write_reports(suite, args.run_dir, store)
-    finally:
-        store.close()
     if extra:  # keep the run's suite copy in step with what the store now holds
         import tomli_w
 
-        (args.run_dir / "suite.toml").write_text(tomli_w.dumps(suite.to_dict()))
+        (args.run_dir / SUITE).write_text(tomli_w.dumps(suite.to_dict()))
     names = ", ".join(u.name for u in suite.metrics)
     if not stored:
         print(f"nothing to score: every image already has a score for {names} "
               "(add metrics with --metric)")
         return EXIT_OK
     print(f"scored: {stored} values for {names}")
-    print(f"report: {args.run_dir / 'report' / 'index.html'}")
+    print(f"report: {args.run_dir / REPORT_HTML}")
     return EXIT_OK

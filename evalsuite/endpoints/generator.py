@@ -34,7 +34,8 @@ from evalsuite.endpoints.request import Delivery, Target, request_image
 from evalsuite.endpoints.spec import EndpointSpec, read_api_key
 from evalsuite.endpoints.stats import endpoint_stats
 from evalsuite.store.atomic import write_png_atomically
-from evalsuite.store.db import Store, telemetry_path
+from evalsuite.store.db import Store
+from evalsuite.store.paths import RESULTS, telemetry_path
 from evalsuite.store.schema import VariantStatus
 
 # A provider that fails this many requests before delivering any image is failing every
@@ -67,7 +68,7 @@ class EndpointJob:
     items: tuple[EndpointItem, ...]
     image_dir: str  # relative to run_dir
     seed_offset: int = 0
-    store_path: str = "results.sqlite"
+    store_path: str = RESULTS
     warmup: int = 0  # untimed requests before the timed ones, as a local worker warms up
 
     def request(self, item: EndpointItem) -> ImageRequest:

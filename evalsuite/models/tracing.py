@@ -21,7 +21,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from evalsuite.store.db import image_dir
+from evalsuite.store.paths import trace_path
 from reports.traces import ImageTrace
 
 if TYPE_CHECKING:
@@ -51,11 +51,6 @@ def trace_request(suite: Any, keys: Sequence[tuple[str, str, int]], run_dir: Pat
     done = {(t.prompt_id, t.seed) for t in read_traces(trace_path(run_dir, base.name, base.id))}
     fn = tuple(sorted({int(dict(a.params)["Fn_compute_blocks"]) for a in caches if a.name == "cache_dit"}))
     return [k for k in keys[:n] if (k[0], k[2]) not in done], fn
-
-
-def trace_path(run_dir: Path, variant_name: str, variant_id: str) -> Path:
-    """One JSON line per traced image, beside the variant's telemetry."""
-    return run_dir / "traces" / f"{Path(image_dir(variant_name, variant_id)).name}.jsonl"
 
 
 def read_traces(path: Path) -> list[ImageTrace]:

@@ -26,7 +26,8 @@ from pathlib import Path
 from typing import Any
 
 from evalsuite.store.db import Store
-from evalsuite.store.drift_db import DRIFT_STORE, retimed_rows
+from evalsuite.store.drift_db import retimed_rows
+from evalsuite.store.paths import DRIFT_IMAGES, DRIFT_STORE, RESULTS
 from evalsuite.suite.spec import Suite
 
 
@@ -62,7 +63,7 @@ def retime_baseline(suite: Suite, run_dir: Path, device: str, progress: Any,
             items of this launch, so a re-timing is only ever compared with its own device.
     """
     from evalsuite.run.generators import generator_for
-    from evalsuite.run.work import RESULTS, WorkerJob, WorkItem
+    from evalsuite.run.work import WorkerJob, WorkItem
 
     n = suite.run.drift_images
     if n <= 0:
@@ -81,15 +82,12 @@ def retime_baseline(suite: Suite, run_dir: Path, device: str, progress: Any,
     if len(items) < 2:
         where = "" if keys is None else " on this device in this launch"
         return f"fewer than two baseline images were timed{where}"
-    store = Store(run_dir / DRIFT_STORE)
-    try:
+    with Store(run_dir / DRIFT_STORE) as store:
         store.put_prompts((r["prompt_id"], r["text"], r["set_name"], 0, r["category"], {}) for r in rows)
         store.put_variant(base.id, base.name, base.describe())
         progress(f"drift check: timing {len(items)} baseline images again")
         job = WorkerJob.build(str(run_dir), base, suite.model, device, items, suite.run.warmup,
                               store_path=DRIFT_STORE)
         # Beside, never over, the baseline's images: those are the ones that get scored.
-        job = replace(job, image_dir=f"drift/{Path(job.image_dir).name}", telemetry=False)
+        job = replace(job, image_dir=f"{DRIFT_IMAGES}/{Path(job.image_dir).name}", telemetry=False)
         return generator_for(base).run(job, store, suite.run.timeout_s, progress)
-    finally:
-        store.close()

@@ -15,7 +15,7 @@ from evalsuite.endpoints import PROTOCOLS, MissingKeyError
 from evalsuite.endpoints.generator import EndpointItem, EndpointJob, run_endpoint
 from evalsuite.endpoints.spec import read_api_key
 from evalsuite.errors import UserError
-from evalsuite.store.db import telemetry_path
+from evalsuite.store.paths import MANIFEST, telemetry_path
 from evalsuite.suite.overrides import effective_model
 from evalsuite.suite.spec import Suite
 
@@ -65,7 +65,7 @@ class EndpointGenerator:
 
 def record_endpoints_in_manifest(run_dir: Path, suite: Suite) -> None:
     """Add what each endpoint accepted and whether it honoured the seed to ``manifest.json``."""
-    path = run_dir / "manifest.json"
+    path = run_dir / MANIFEST
     endpoints: dict[str, Any] = {}
     for v in suite.variants:
         tele = telemetry_path(run_dir, v.name, v.id)

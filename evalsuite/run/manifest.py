@@ -10,6 +10,7 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
+from evalsuite.store.paths import MANIFEST
 from evalsuite.suite.spec import Suite
 
 PACKAGES = ("evalsuite", "torch", "diffusers", "transformers", "torchmetrics", "torchao",
@@ -58,5 +59,5 @@ def write_manifest(run_dir: Path, suite: Suite, device: str) -> dict[str, Any]:
         "seeds": list(suite.prompts.seeds),
         "variants": {v.name: v.id for v in suite.variants},
     }
-    (run_dir / "manifest.json").write_text(json.dumps(manifest, indent=2))
+    (run_dir / MANIFEST).write_text(json.dumps(manifest, indent=2))
     return manifest

@@ -18,11 +18,12 @@ from evalsuite.accelerators.context_parallel import CPGroup
 from evalsuite.progress import Progress
 from evalsuite.run.generators import generator_for
 from evalsuite.run.plan import Plan, VariantPlan
-from evalsuite.run.work import RESULTS, WorkerJob
+from evalsuite.run.work import WorkerJob
 from evalsuite.run.world import Control, World
 from evalsuite.store.db import Store
+from evalsuite.store.paths import RESULTS, shard_path, shard_store
 from evalsuite.store.schema import VariantStatus
-from evalsuite.store.shards import SHARD_DIR, combine_statuses, merge_shards, shard_path
+from evalsuite.store.shards import combine_statuses, merge_shards
 from evalsuite.suite.spec import Suite
 
 
@@ -59,7 +60,7 @@ def _abort(plan: Plan, vp: VariantPlan, control: Control) -> GroupAbort:
 
 def store_path(world: World) -> str:
     """The store this rank's workers write, relative to the run folder."""
-    return RESULTS if world.size == 1 else f"{SHARD_DIR}/rank-{world.rank}.sqlite"
+    return RESULTS if world.size == 1 else shard_store(world.rank)
 
 
 def generate_share(suite: Suite, run_dir: Path, plan: Plan, world: World, device: str,
@@ -71,9 +72,9 @@ def generate_share(suite: Suite, run_dir: Path, plan: Plan, world: World, device
     """
     rel = store_path(world)
     (run_dir / rel).parent.mkdir(exist_ok=True)
-    store = Store(run_dir / rel)
     outcome: dict[str, str | None] = {}
-    try:
+    # Leaving the block closes the store, which checkpoints the WAL: rank 0 merges a plain file.
+    with Store(run_dir / rel) as store:
         for vp in plan.variants:  # the generators update these rows
             store.put_variant(vp.variant.id, vp.variant.name, vp.variant.describe())
         cp_started = False
@@ -97,16 +98,13 @@ def generate_share(suite: Suite, run_dir: Path, plan: Plan, world: World, device
             outcome[v.id] = reason
             if reason:
                 progress(f"    failed: {reason}")
-    finally:
-        store.close()  # closing checkpoints the WAL, so rank 0 merges a plain file
     return outcome
 
 
 def merge_generation(run_dir: Path, plan: Plan, size: int) -> list[str]:
     """Rank 0, after every rank's generation: merge the shards; return failed variant names."""
-    store = Store(run_dir / RESULTS)
     failed = []
-    try:
+    with Store(run_dir / RESULTS) as store:
         merged = merge_shards(run_dir, store)
         for vp in plan.variants:
             ranks = vp.ranks(size)
@@ -117,8 +115,6 @@ def merge_generation(run_dir: Path, plan: Plan, size: int) -> list[str]:
                                      checks=json.dumps(st.checks))
             if st.status != VariantStatus.OK:
                 failed.append(vp.variant.name)
-    finally:
-        store.close()
     return failed
 
 
@@ -133,15 +129,10 @@ def score_share(suite: Suite, run_dir: Path, world: World, device: str, progress
     from metrics import SCORERS, Kind
 
     if world.size == 1:
-        store = Store(run_dir / RESULTS)
-        try:
+        with Store(run_dir / RESULTS) as store:
             score_run(suite, run_dir, store, device, progress)
-        finally:
-            store.close()
         return
-    merged = Store.open_read_only(run_dir / RESULTS)
-    shard = Store(shard_path(run_dir, world.rank))
-    try:
+    with Store.open_read_only(run_dir / RESULTS) as merged, Store(shard_path(run_dir, world.rank)) as shard:
         view: Any = ScoringView(merged, shard, world.rank, world.size)
         per_image = tuple(m for m in suite.metrics if SCORERS.get(m.name).kind != Kind.SET)
         if per_image:
@@ -149,9 +140,6 @@ def score_share(suite: Suite, run_dir: Path, world: World, device: str, progress
         sets = set_metric_variants(suite, world.rank, world.size)
         if sets is not None:
             score_run(sets, run_dir, view, device, progress)
-    finally:
-        shard.close()
-        merged.close()
 
 
 def set_metric_variants(suite: Suite, rank: int, size: int) -> Suite | None:
@@ -178,12 +166,9 @@ def score_and_report(suite: Suite, run_dir: Path, world: World, device: str, pro
     timings = {"scoring_s": time.perf_counter() - t}
     if world.rank == 0:
         t = time.perf_counter()
-        store = Store(run_dir / RESULTS)
-        try:
+        with Store(run_dir / RESULTS) as store:
             merge_shards(run_dir, store)
             write_reports(suite, run_dir, store)
-        finally:
-            store.close()
         timings["report_s"] = time.perf_counter() - t
     control.barrier()  # no rank exits (and makes torchrun stop the others) before rank 0 is done
     return timings

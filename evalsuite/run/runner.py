@@ -26,9 +26,10 @@ from evalsuite.progress import Progress, Reporter
 from evalsuite.run.generators import start_worker_server
 from evalsuite.run.phases import generate_share, merge_generation, score_and_report
 from evalsuite.run.plan import Plan, make_plan, suite_items
-from evalsuite.run.work import RESULTS, WorkItem
+from evalsuite.run.work import WorkItem
 from evalsuite.run.world import World, connect, rank_progress, resolve_device
 from evalsuite.store.db import Store
+from evalsuite.store.paths import DISTRIBUTED, IMAGES, LOCK, RESULTS, SUITE, TIMINGS
 from evalsuite.store.shards import merge_shards
 from evalsuite.suite.spec import Suite
 from evalsuite.suite.types import Variant
@@ -48,7 +49,7 @@ class RunLock:
     """An exclusive lock on the run folder, so two runs never write one store."""
 
     def __init__(self, run_dir: Path) -> None:
-        self.fh = open(run_dir / ".lock", "w")  # noqa: SIM115 - held for the run's lifetime
+        self.fh = open(run_dir / LOCK, "w")  # noqa: SIM115 - held for the run's lifetime
         try:
             fcntl.flock(self.fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -127,11 +128,11 @@ class RunFolder:
 
 def prepare_run(suite: Suite, folder: RunFolder, selected: list[prompt_sets.Prompt]) -> None:
     """Write the resolved suite, prompts and variants into the (locked) run folder."""
-    images = folder.path / "images"
+    images = folder.path / IMAGES
     images.mkdir(exist_ok=True)
     for stale in images.glob("*/.*.tmp*.png"):  # left by a killed worker
         stale.unlink(missing_ok=True)
-    (folder.path / "suite.toml").write_text(tomli_w.dumps(suite.to_dict()), encoding="utf-8")
+    (folder.path / SUITE).write_text(tomli_w.dumps(suite.to_dict()), encoding="utf-8")
     with folder.open_store() as store:
         store.put_prompts((p.id, p.text, p.set, p.index, p.category, dict(p.meta)) for p in selected)
         for v in suite.variants:
@@ -217,7 +218,7 @@ def run_suite(suite: Suite, run_dir: Path, progress: Progress | None = None) -> 
                 if world.size > 1:
                     plan = _plan(folder, suite.variants, suite_items(selected, suite.prompts.seeds),
                                  world.size)
-                    (run_dir / "distributed.json").write_text(json.dumps(
+                    (run_dir / DISTRIBUTED).write_text(json.dumps(
                         {"world_size": world.size, "token": plan.token, "ranks": hosts,
                          "started": time.time()}, indent=2))
             except UserError as exc:
@@ -251,7 +252,7 @@ def run_suite(suite: Suite, run_dir: Path, progress: Progress | None = None) -> 
             record_endpoints_in_manifest(run_dir, suite)  # what each endpoint accepted, the seed probe
         outcome.timings.update(score_and_report(suite, run_dir, world, device, progress, control))
         if world.rank == 0:
-            (run_dir / "timings.json").write_text(json.dumps(outcome.timings, indent=2))
+            (run_dir / TIMINGS).write_text(json.dumps(outcome.timings, indent=2))
     finally:
         control.close()
         if folder is not None:
@@ -288,15 +289,12 @@ def score_distributed(suite: Suite, run_dir: Path, rewrite_suite: bool) -> None:
     control = connect(world)
     try:
         if world.rank == 0:  # an interrupted launch's scores count before shares are dealt
-            store = Store(run_dir / RESULTS)
-            try:
+            with Store(run_dir / RESULTS) as store:
                 merge_shards(run_dir, store)
-            finally:
-                store.close()
         control.barrier()
         score_and_report(suite, run_dir, world, device, rank_progress(_stderr, world), control)
         if world.rank == 0 and rewrite_suite:  # keep the run's suite copy in step with the store
-            (run_dir / "suite.toml").write_text(tomli_w.dumps(suite.to_dict()))
+            (run_dir / SUITE).write_text(tomli_w.dumps(suite.to_dict()))
     finally:
         control.close()
 

@@ -11,8 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from evalsuite.models.tracing import trace_request
-
-TRACE_STORE = "traces/trace.sqlite"  # the trace worker's own store: results.sqlite is not touched
+from evalsuite.store.paths import TRACE_STORE
 
 
 def trace_baseline(suite: Any, run_dir: Path, selected: Sequence[Any], device: str,
@@ -34,12 +33,9 @@ def trace_baseline(suite: Any, run_dir: Path, selected: Sequence[Any], device: s
     if not pending:
         return None
     (run_dir / TRACE_STORE).parent.mkdir(exist_ok=True)
-    store = Store(run_dir / TRACE_STORE)
-    try:
+    with Store(run_dir / TRACE_STORE) as store:
         store.put_variant(base.id, base.name, base.describe())
         progress(f"traces: tracing {len(pending)} {base.name} images (untimed)")
         job = WorkerJob.build(str(run_dir), base, suite.model, device, (), 0, store_path=TRACE_STORE)
         job = replace(job, telemetry=False, trace_items=tuple(WorkItem(*k) for k in pending), trace_fn=fn)
         return generator_for(base).run(job, store, suite.run.timeout_s, progress)
-    finally:
-        store.close()

@@ -9,10 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from evalsuite.store.db import image_dir
+from evalsuite.store.paths import RESULTS, image_dir
 from evalsuite.suite.types import ModelSpec, Variant
-
-RESULTS = "results.sqlite"
 
 
 @dataclass(frozen=True)

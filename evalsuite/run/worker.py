@@ -27,7 +27,8 @@ from evalsuite.hardware.measure import VariantMeasure, torch_group_sum
 from evalsuite.models.pipeline import generate, load_pipeline
 from evalsuite.run.work import WorkerJob, WorkItem
 from evalsuite.store.atomic import write_png_atomically
-from evalsuite.store.db import SampleRow, Store, telemetry_path
+from evalsuite.store.db import SampleRow, Store
+from evalsuite.store.paths import telemetry_path, trace_path
 from evalsuite.store.schema import SampleStatus, VariantStatus
 from evalsuite.suite.overrides import effective_model
 
@@ -104,73 +105,76 @@ def run_worker(job: WorkerJob, conn: Any) -> None:
     reserve = bytearray(RESERVE_BYTES)
     _exit_with_parent(conn)
     worker_start_s = time.time() - job.spawned_at
-    store = Store(Path(job.run_dir) / job.store_path)
     vid = job.variant.id
-    try:
-        store.set_variant_status(vid, VariantStatus.RUNNING, None, worker_start_s=worker_start_s)
-        if job.group is not None:  # before loading: the context_parallel accelerator needs it
-            job.group.join(job.device)
-        model = effective_model(job.model, job.variant)  # the variant's steps, guidance and size
-        start = time.perf_counter()
-        pipe = load_pipeline(model, job.device)
-        load_s = time.perf_counter() - start
-        applied = [ACCELERATORS.get(a.name)().apply(pipe, dict(a.params))
-                   for a in job.variant.accelerators]
-        counters = [a.counter for a in applied if a.counter is not None]
-        calls = [0]
-        pipe.transformer.register_forward_pre_hook(lambda *_: calls.__setitem__(0, calls[0] + 1))
+    with Store(Path(job.run_dir) / job.store_path) as store:
+        try:
+            store.set_variant_status(vid, VariantStatus.RUNNING, None, worker_start_s=worker_start_s)
+            if job.group is not None:  # before loading: the context_parallel accelerator needs it
+                job.group.join(job.device)
+            model = effective_model(job.model, job.variant)  # the variant's steps, guidance and size
+            start = time.perf_counter()
+            pipe = load_pipeline(model, job.device)
+            load_s = time.perf_counter() - start
+            applied = [ACCELERATORS.get(a.name)().apply(pipe, dict(a.params))
+                       for a in job.variant.accelerators]
+            counters = [a.counter for a in applied if a.counter is not None]
+            calls = [0]
+            pipe.transformer.register_forward_pre_hook(lambda *_: calls.__setitem__(0, calls[0] + 1))
 
-        cold_s = None
-        for i in range(job.warmup):
-            first = job.items[0] if job.items else WorkItem("", WARMUP_PROMPT, 0)
-            gen = generate(pipe, model, job.device, first.text, first.seed)
-            cold_s = gen.latency_s if i == 0 else cold_s
-        for c in counters:  # warm-up decisions are not part of the run's telemetry
-            c.total_skipped = 0
-        for a in applied:  # e.g. compilation so far is cold-start cost, not warm latency
-            a.warmed_up()
+            cold_s = None
+            for i in range(job.warmup):
+                first = job.items[0] if job.items else WorkItem("", WARMUP_PROMPT, 0)
+                gen = generate(pipe, model, job.device, first.text, first.seed)
+                cold_s = gen.latency_s if i == 0 else cold_s
+            for c in counters:  # warm-up decisions are not part of the run's telemetry
+                c.total_skipped = 0
+            for a in applied:  # e.g. compilation so far is cold-start cost, not warm latency
+                a.warmed_up()
 
-        out_dir = Path(job.run_dir) / job.image_dir
-        out_dir.mkdir(parents=True, exist_ok=True)
-        # Energy around each timed image (a CP group sums its GPUs), GPU state around them all.
-        measure = VariantMeasure(job.device, torch_group_sum(job.device) if job.group is not None else None)
-        measure.begin()
-        for item in job.items:
-            for c in counters:
-                c.reset()
-            calls[0] = 0
-            if job.device.startswith("cuda"):
-                torch.cuda.reset_peak_memory_stats(job.device)
-            # The noise-floor variant draws other seeds but stores under the original keys.
-            with measure.image():
-                gen = generate(pipe, model, job.device, item.text, item.seed + job.variant.seed_offset)
-            if job.group is not None and not job.group.leader:
-                continue  # every member holds the same image; the group's leader stores it
-            skipped = sum(c.skipped for c in counters)
-            rel = f"{job.image_dir}/{item.prompt_id}-{item.seed}.png"
-            write_png_atomically(gen.image, Path(job.run_dir) / rel)
-            store.put_sample(SampleRow(
-                vid, item.prompt_id, item.seed, SampleStatus.FLAGGED if gen.flag else SampleStatus.OK,
-                gen.latency_s, _peak_memory(job.device), calls[0] - skipped, skipped, rel, gen.flag,
-                measure.joules,
-            ))
-        measure.end()
-        checks = [msg for a in applied if (msg := a.check())] if job.items else []
-        if job.trace_items and job.group is None:  # untimed, after any timed images
-            from evalsuite.models.tracing import record_traces, trace_path
+            out_dir = Path(job.run_dir) / job.image_dir
+            out_dir.mkdir(parents=True, exist_ok=True)
+            # Energy around each timed image (a CP group sums its GPUs), GPU state around them all.
+            measure = VariantMeasure(job.device,
+                                     torch_group_sum(job.device) if job.group is not None else None)
+            measure.begin()
+            for item in job.items:
+                if job.turns is not None:  # a speed trial: the other variant's worker times in between
+                    job.turns.wait()
+                for c in counters:
+                    c.reset()
+                calls[0] = 0
+                if job.device.startswith("cuda"):
+                    torch.cuda.reset_peak_memory_stats(job.device)
+                # The noise-floor variant draws other seeds but stores under the original keys.
+                with measure.image():
+                    gen = generate(pipe, model, job.device, item.text, item.seed + job.variant.seed_offset)
+                if job.group is not None and not job.group.leader:
+                    continue  # every member holds the same image; the group's leader stores it
+                skipped = sum(c.skipped for c in counters)
+                rel = f"{job.image_dir}/{item.prompt_id}-{item.seed}.png"
+                write_png_atomically(gen.image, Path(job.run_dir) / rel)
+                store.put_sample(SampleRow(
+                    vid, item.prompt_id, item.seed, SampleStatus.FLAGGED if gen.flag else SampleStatus.OK,
+                    gen.latency_s, _peak_memory(job.device), calls[0] - skipped, skipped, rel, gen.flag,
+                    measure.joules,
+                ))
+                if job.turns is not None:
+                    job.turns.finished()
+            measure.end()
+            checks = [msg for a in applied if (msg := a.check())] if job.items else []
+            if job.trace_items and job.group is None:  # untimed, after any timed images
+                from evalsuite.models.tracing import record_traces
 
-            checks += record_traces(pipe, model, job.device, job.trace_items,
-                                    trace_path(Path(job.run_dir), job.variant.name, vid), job.trace_fn)
-        if (job.group is None or job.group.leader) and job.telemetry:
-            _write_telemetry(Path(job.run_dir), job, applied, measure.telemetry(), load_s=load_s,
-                             cold_s=cold_s)
-        if job.group is not None:
-            job.group.leave()
-        store.set_variant_status(vid, VariantStatus.OK, None, load_s=load_s, cold_s=cold_s,
-                                 checks=json.dumps(checks))
-    except BaseException as exc:  # noqa: BLE001 - any failure marks the variant, then exits
-        del reserve
-        _record_failure(store, vid, exc)
-        raise SystemExit(1) from None
-    finally:
-        store.close()
+                checks += record_traces(pipe, model, job.device, job.trace_items,
+                                        trace_path(Path(job.run_dir), job.variant.name, vid), job.trace_fn)
+            if (job.group is None or job.group.leader) and job.telemetry:
+                _write_telemetry(Path(job.run_dir), job, applied, measure.telemetry(), load_s=load_s,
+                                 cold_s=cold_s)
+            if job.group is not None:
+                job.group.leave()
+            store.set_variant_status(vid, VariantStatus.OK, None, load_s=load_s, cold_s=cold_s,
+                                     checks=json.dumps(checks))
+        except BaseException as exc:  # noqa: BLE001 - any failure marks the variant, then exits
+            del reserve
+            _record_failure(store, vid, exc)
+            raise SystemExit(1) from None

@@ -52,16 +52,6 @@ class SampleRow:
     energy_j: float | None = None  # joules of the generation; None: not measured (never 0)
 
 
-def image_dir(variant_name: str, variant_id: str) -> str:
-    """Images of a variant live under its name plus id, so changed settings never mix."""
-    return f"images/{variant_name}-{variant_id[:8]}"
-
-
-def telemetry_path(run_dir: Path, variant_name: str, variant_id: str) -> Path:
-    """The worker's per-variant telemetry file (timings and each technique's own counters)."""
-    return run_dir / "telemetry" / f"{Path(image_dir(variant_name, variant_id)).name}.json"
-
-
 class Store:
     """Access to ``results.sqlite``."""
 

@@ -10,7 +10,7 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
-DRIFT_STORE = "drift.sqlite"
+from evalsuite.store.paths import DRIFT_STORE
 
 
 def retimed_rows(run_dir: Path, variant_id: str) -> list[dict[str, Any]]:

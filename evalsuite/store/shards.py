@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from evalsuite.store.db import Store
+from evalsuite.store.paths import SHARDS
 from evalsuite.store.schema import (
     DONE_SAMPLE_STATUSES,
     SAMPLES,
@@ -25,13 +26,7 @@ from evalsuite.store.schema import (
     VariantStatus,
 )
 
-SHARD_DIR = "shards"
 _DONE = ", ".join(f"'{s}'" for s in DONE_SAMPLE_STATUSES)
-
-
-def shard_path(run_dir: Path, rank: int) -> Path:
-    """The shard store of ``rank``."""
-    return run_dir / SHARD_DIR / f"rank-{rank}.sqlite"
 
 
 @dataclass
@@ -69,7 +64,7 @@ def merge_shards(run_dir: Path, store: Store) -> MergeResult:
     """Merge every shard into ``store`` (one transaction per shard), then delete the shard."""
     result = MergeResult()
     db = store.db
-    for path in sorted((run_dir / SHARD_DIR).glob("rank-*.sqlite"), key=_rank_of):
+    for path in sorted((run_dir / SHARDS).glob("rank-*.sqlite"), key=_rank_of):
         db.execute("ATTACH DATABASE ? AS shard", (str(path),))
         try:
             tables = {r[0] for r in db.execute("SELECT name FROM shard.sqlite_master")}

@@ -26,7 +26,8 @@ TARGETS = (1.5, 2.0, 2.5, 3.0)
 def baseline_traces(run_dir: Path, suite: Suite) -> list[ImageTrace]:
     """The traces of the tune's reference pipeline in ``run_dir`` (none when it recorded none):
     the baseline, or the fixed companions alone (``tune_variants.trace_reference``)."""
-    from evalsuite.models.tracing import read_traces, trace_path
+    from evalsuite.models.tracing import read_traces
+    from evalsuite.store.paths import trace_path
     from evalsuite.tune.variants import trace_reference
 
     _, traced = trace_reference(suite)

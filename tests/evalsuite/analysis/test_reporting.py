@@ -26,7 +26,8 @@ from evalsuite.analysis.reporting import (
     write_reports,
 )
 from evalsuite.errors import UserError
-from evalsuite.store.db import SampleRow, Store, image_dir, telemetry_path
+from evalsuite.store.db import SampleRow, Store
+from evalsuite.store.paths import image_dir, telemetry_path
 from evalsuite.suite.spec import Suite, parse_suite
 from reports.records import Budget, CacheUse, Pricing, Sample, Score, SweepAxis
 from reports.summary import SCHEMA_VERSION, load_summary

@@ -12,7 +12,8 @@ from PIL import Image
 from evalsuite.endpoints import PROTOCOLS
 from evalsuite.endpoints.generator import FAIL_FAST_AFTER, EndpointItem, EndpointJob, run_endpoint
 from evalsuite.endpoints.records import EndpointLog
-from evalsuite.store.db import Store, telemetry_path
+from evalsuite.store.db import Store
+from evalsuite.store.paths import telemetry_path
 from tests.evalsuite.endpoints.faultserver import FaultServer, Reply, json_reply
 from tests.evalsuite.endpoints.helpers import KEY, b64_answer, png_bytes, spec_for
 

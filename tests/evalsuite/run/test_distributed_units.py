@@ -10,12 +10,13 @@ import pytest
 from evalsuite.analysis.reporting import variant_run
 from evalsuite.errors import UserError
 from evalsuite.models.cp_checks import check_parallel_variants, gpus_per_image
-from evalsuite.run.drift import DRIFT_STORE, drift_rows, retime_baseline
+from evalsuite.run.drift import drift_rows, retime_baseline
 from evalsuite.run.phases import set_metric_variants
 from evalsuite.run.plan import make_plan, suite_items
 from evalsuite.run.runner import validate_run
 from evalsuite.store.db import SampleRow, Store
-from evalsuite.store.shards import RankStatus, ScoringView, combine_statuses, merge_shards, shard_path
+from evalsuite.store.paths import DRIFT_STORE, shard_path
+from evalsuite.store.shards import RankStatus, ScoringView, combine_statuses, merge_shards
 from evalsuite.suite.spec import parse_suite
 from reports.records import Pricing, Sample
 from reports.summary import build_summary

@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 
 from evalsuite.store.db import SampleRow, Store
+from evalsuite.store.paths import shard_path
 from evalsuite.store.schema import SAMPLES, SCHEMA_VERSION, SampleStatus, VariantStatus
-from evalsuite.store.shards import merge_shards, shard_path
+from evalsuite.store.shards import merge_shards
 from tests.conftest import REPO, hang_guard
 
 
