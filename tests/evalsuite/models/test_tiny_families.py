@@ -19,6 +19,7 @@ from evalsuite.models.tiny import TINY_IDS, canonical_tiny, family_module, is_ti
 CALLS: dict[str, dict[str, Any]] = {
     "tiny-flux": dict(guidance_scale=3.5, max_sequence_length=64),
     "tiny-flux2": dict(guidance_scale=1.0, max_sequence_length=64),
+    "tiny-qwen-image": dict(true_cfg_scale=4.0, negative_prompt=" "),
 }
 STEPS = 6
 
