@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol
 
 from registry import Registry
 
@@ -99,8 +99,36 @@ class Environment:
     cuda_capability: tuple[int, int] | None = None
 
 
+class ModelFamily(Protocol):
+    """What a technique may ask about the model it runs on (``evalsuite.models.families``).
+
+    Techniques ask these questions, never a class name, so a new family is one adapter,
+    not a branch in every technique.
+    """
+
+    name: str  # the adapter's name, as ``[model] family`` writes it
+    title: str  # e.g. "FLUX.1", for messages
+    known: bool  # False for a pipeline no adapter serves (model-independent techniques only)
+    hookable: bool  # its blocks are registered in diffusers' ``TransformerBlockRegistry``
+    flux_blocks: bool  # FLUX.1's double + single blocks and their call convention
+    cache_dit: bool  # cache-dit 1.5.3 has a block adapter for its pipeline
+    calibrated: frozenset[str]  # techniques whose per-model numbers ship for it (teacache, ...)
+
+    def transformers(self, pipe: Any) -> tuple[Any, ...]:
+        """The denoising transformer(s) of a loaded pipeline."""
+        ...
+
+    def block_lists(self, transformer: Any) -> tuple[tuple[str, Any], ...]:
+        """(attribute name, ``ModuleList``) of the blocks caches hook, in call order."""
+        ...
+
+
 class Accelerator:
-    """Base class of every technique; subclasses set the class attributes and ``apply``."""
+    """Base class of every technique; subclasses set the class attributes and ``apply``.
+
+    An instance is made for the model it will run on (``model_family``; None where no
+    model is involved, e.g. validating parameters).
+    """
 
     name: ClassVar[str]  # the key suite files use (snake_case); ``register`` reads it
     deprecated_names: ClassVar[tuple[str, ...]] = ()  # old spellings, accepted with a warning
@@ -108,6 +136,17 @@ class Accelerator:
     order: ClassVar[int]
     description: ClassVar[str]
     params: ClassVar[Mapping[str, Param]] = {}
+
+    def __init__(self, model_family: ModelFamily | None = None) -> None:
+        self.model_family = model_family
+
+    def supports(self, family: ModelFamily, params: Mapping[str, Any]) -> str | None:
+        """Why this technique with ``params`` does not fit ``family``, or None if it does.
+
+        Checked before any work, from the family's declared facts (no model is loaded). The
+        default fits every model: techniques that depend on the model override it.
+        """
+        return None
 
     def check_environment(self, params: Mapping[str, Any], env: Environment) -> None:
         """Raise ``ValueError`` if this machine cannot run the technique with ``params``."""
@@ -124,6 +163,25 @@ class Accelerator:
     def apply(self, pipe: Any, params: Mapping[str, Any]) -> Applied:
         """Apply the technique to ``pipe`` in place."""
         raise NotImplementedError
+
+
+def unchecked(family: ModelFamily, technique: str) -> str | None:
+    """None for a known family; for a pipeline no adapter serves, why a technique that picks
+    its modules by the model's layout is refused."""
+    if family.known:
+        return None
+    return (f"{technique} picks the modules it changes by the model's layout, and no family adapter "
+            "describes this pipeline's (set [model] family if it is one of `evalsuite list families`)")
+
+
+def unhookable(family: ModelFamily, technique: str) -> str | None:
+    """None if diffusers' block hooks can hook ``family``'s blocks, else why not."""
+    if family.hookable:
+        return None
+    if not family.known:
+        return unchecked(family, technique)
+    return (f"{technique} hooks only transformer blocks registered in diffusers' "
+            f"TransformerBlockRegistry (diffusers 0.42.1), and {family.title}'s are not")
 
 
 ACCELERATORS: Registry[type[Accelerator]] = Registry(

@@ -18,7 +18,16 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from evalsuite.accelerators.base import ORDER_CACHE, Accelerator, Applied, Param, StepCounter, register
+from evalsuite.accelerators.base import (
+    ORDER_CACHE,
+    Accelerator,
+    Applied,
+    ModelFamily,
+    Param,
+    StepCounter,
+    register,
+    unchecked,
+)
 
 
 def cached_steps(transformer: Any) -> list[int] | None:
@@ -77,6 +86,13 @@ class CacheDiTDBCache(Accelerator):
         "taylorseer_order": Param(int, 1, "order of the TaylorSeer calibrator", min=1, max=4),
     }
 
+    def supports(self, family: ModelFamily, params: Mapping[str, Any]) -> str | None:
+        if (why := unchecked(family, "cache-dit")) is not None:
+            return why
+        if family.cache_dit:
+            return None
+        return f"cache-dit 1.5.3 has no block adapter for {family.title}'s pipeline"
+
     def check_environment(self, params: Mapping[str, Any], env: Any) -> None:
         import importlib.util
 
@@ -93,10 +109,13 @@ class CacheDiTDBCache(Accelerator):
 
         logging.getLogger("cache_dit").setLevel(logging.WARNING)
 
-        n_blocks = len(getattr(pipe.transformer, "transformer_blocks", ()))
-        if n_blocks and params["Fn_compute_blocks"] >= n_blocks:
+        # cache-dit counts Fn in the first block list its adapter hooks (FLUX.1's double blocks).
+        lists = (self.model_family.block_lists(pipe.transformer) if self.model_family is not None
+                 else (("transformer_blocks", getattr(pipe.transformer, "transformer_blocks", ())),))
+        name, first = lists[0] if lists else ("blocks", ())
+        if len(first) and params["Fn_compute_blocks"] >= len(first):
             raise ValueError(f"cache-dit.Fn_compute_blocks={params['Fn_compute_blocks']} must be below "
-                             f"the transformer's {n_blocks} double blocks (cache-dit fails otherwise)")
+                             f"the transformer's {len(first)} {name} (cache-dit fails otherwise)")
         calibrator = None
         if params["taylorseer"]:
             calibrator = cache_dit.TaylorSeerCalibratorConfig(taylorseer_order=params["taylorseer_order"])

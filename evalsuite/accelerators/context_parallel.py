@@ -16,7 +16,15 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from evalsuite.accelerators.base import Accelerator, Applied, Environment, Param, register
+from evalsuite.accelerators.base import (
+    Accelerator,
+    Applied,
+    Environment,
+    ModelFamily,
+    Param,
+    register,
+    unchecked,
+)
 
 # After quantisation and caches (neither changes the attention processors CP hooks), before
 # compilation, which must trace the parallel attention.
@@ -68,6 +76,9 @@ class ContextParallel(Accelerator):
         "attention_backend": Param(str, "auto", "diffusers attention backend; auto keeps the "
                                    f"model's for Ulysses and uses {RING_BACKEND} for ring"),
     }
+
+    def supports(self, family: ModelFamily, params: Mapping[str, Any]) -> str | None:
+        return unchecked(family, "context parallelism")
 
     def check_environment(self, params: Mapping[str, Any], env: Environment) -> None:
         """Reject what cannot run here before any work starts."""

@@ -14,9 +14,11 @@ from evalsuite.accelerators.base import (
     ORDER_CACHE,
     Accelerator,
     Applied,
+    ModelFamily,
     Param,
     StepCounter,
     register,
+    unhookable,
 )
 
 
@@ -59,6 +61,9 @@ class DiffusersFirstBlockCache(Accelerator):
         "threshold": Param(float, 0.05, "relative-L1 residual change below which a step is "
                            "served from cache; 0 never skips", min=0.0),
     }
+
+    def supports(self, family: ModelFamily, params: Mapping[str, Any]) -> str | None:
+        return unhookable(family, "FirstBlockCache")
 
     def apply(self, pipe: Any, params: Mapping[str, Any]) -> Applied:
         from diffusers.hooks import FirstBlockCacheConfig

@@ -20,7 +20,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from evalsuite.accelerators._hooks import count_first_hook, find_hooks, num_steps
-from evalsuite.accelerators.base import ORDER_CACHE, Accelerator, Applied, Param, StepCounter, register
+from evalsuite.accelerators.base import (
+    ORDER_CACHE,
+    Accelerator,
+    Applied,
+    ModelFamily,
+    Param,
+    StepCounter,
+    register,
+    unhookable,
+)
 
 
 @dataclass
@@ -60,6 +69,14 @@ class DiffusersMagCache(Accelerator):
         "mag_ratios": Param(list, [], "this model's per-step magnitude ratios (a calibration's "
                             "output); empty = diffusers' FLUX.1-dev table"),
     }
+
+    def supports(self, family: ModelFamily, params: Mapping[str, Any]) -> str | None:
+        if (why := unhookable(family, "MagCache")) is not None:
+            return why
+        if params.get("calibrate") or params.get("mag_ratios") or self.name in family.calibrated:
+            return None
+        return (f"MagCache needs {family.title}'s magnitude ratios (diffusers ships FLUX.1's only): "
+                "measure them with calibrate = true, or give mag_ratios = [...]")
 
     def check_environment(self, params: Mapping[str, Any], env: Any) -> None:
         ratios = params["mag_ratios"]

@@ -12,7 +12,16 @@ from collections.abc import Mapping
 from typing import Any
 
 from evalsuite.accelerators._hooks import count_first_hook, current_timestep
-from evalsuite.accelerators.base import ORDER_CACHE, Accelerator, Applied, Param, StepCounter, register
+from evalsuite.accelerators.base import (
+    ORDER_CACHE,
+    Accelerator,
+    Applied,
+    ModelFamily,
+    Param,
+    StepCounter,
+    register,
+    unchecked,
+)
 
 
 @register
@@ -38,6 +47,9 @@ class DiffusersPyramidAttentionBroadcast(Accelerator):
         if params["timestep_low"] >= params["timestep_high"]:
             return "pab.timestep_low must be below pab.timestep_high"
         return None
+
+    def supports(self, family: ModelFamily, params: Mapping[str, Any]) -> str | None:
+        return unchecked(family, "Pyramid Attention Broadcast")
 
     def apply(self, pipe: Any, params: Mapping[str, Any]) -> Applied:
         from diffusers import PyramidAttentionBroadcastConfig

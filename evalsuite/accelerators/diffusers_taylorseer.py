@@ -12,7 +12,16 @@ from collections.abc import Mapping
 from typing import Any
 
 from evalsuite.accelerators._hooks import count_first_hook
-from evalsuite.accelerators.base import ORDER_CACHE, Accelerator, Applied, Param, StepCounter, register
+from evalsuite.accelerators.base import (
+    ORDER_CACHE,
+    Accelerator,
+    Applied,
+    ModelFamily,
+    Param,
+    StepCounter,
+    register,
+    unchecked,
+)
 
 FACTOR_DTYPES = ("bfloat16", "float32", "float16")
 
@@ -40,6 +49,9 @@ class DiffusersTaylorSeer(Accelerator):
         "lite": Param(bool, False, "TaylorSeer-Lite: skip whole blocks, predict only proj_out "
                       "(far less memory)"),
     }
+
+    def supports(self, family: ModelFamily, params: Mapping[str, Any]) -> str | None:
+        return unchecked(family, "TaylorSeer")
 
     def apply(self, pipe: Any, params: Mapping[str, Any]) -> Applied:
         import torch

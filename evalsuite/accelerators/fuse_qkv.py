@@ -11,7 +11,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from evalsuite.accelerators.base import ORDER_PIPELINE, Accelerator, Applied, Param, register
+from evalsuite.accelerators.base import (
+    ORDER_PIPELINE,
+    Accelerator,
+    Applied,
+    ModelFamily,
+    Param,
+    register,
+    unchecked,
+)
 
 
 def fused_attention_count(module: Any) -> tuple[int, int]:
@@ -37,6 +45,9 @@ class FuseQKV(Accelerator):
     params = {
         "vae": Param(bool, True, "also fuse the VAE's attention projections"),
     }
+
+    def supports(self, family: ModelFamily, params: Mapping[str, Any]) -> str | None:
+        return unchecked(family, "fuse_qkv")
 
     def apply(self, pipe: Any, params: Mapping[str, Any]) -> Applied:
         pipe.transformer.fuse_qkv_projections()

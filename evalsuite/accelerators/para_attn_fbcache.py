@@ -23,7 +23,16 @@ import functools
 from collections.abc import Mapping
 from typing import Any
 
-from evalsuite.accelerators.base import ORDER_CACHE, Accelerator, Applied, Param, StepCounter, register
+from evalsuite.accelerators.base import (
+    ORDER_CACHE,
+    Accelerator,
+    Applied,
+    ModelFamily,
+    Param,
+    StepCounter,
+    register,
+    unchecked,
+)
 
 
 def _cached_blocks_class() -> type:
@@ -69,10 +78,9 @@ class ParaAttentionCache:
         import torch
         from para_attn.first_block_cache import utils
 
+        # Which models it fits is the accelerator's ``supports`` (FLUX.1's blocks), checked
+        # before the worker gets here.
         self.pipe, self.transformer = pipe, pipe.transformer
-        if not type(self.transformer).__name__.startswith("Flux"):
-            raise ValueError("the para-attn adapter supports FLUX transformers, not "
-                             f"{type(self.transformer).__name__}")
         self.context_kwargs = dict(context_kwargs)
         self.context: Any = None
         blocks = _cached_blocks_class()(
@@ -140,6 +148,14 @@ class ParaAttentionFirstBlockCache(Accelerator):
         "downsample_factor": Param(int, 1, "compare every k-th channel of the residual only "
                                    "(cheaper decision)", min=1, max=64),
     }
+
+    def supports(self, family: ModelFamily, params: Mapping[str, Any]) -> str | None:
+        if (why := unchecked(family, "para_attn")) is not None:
+            return why
+        if family.flux_blocks:
+            return None
+        return (f"the para_attn adapter calls FLUX.1's double and single blocks their way, and "
+                f"{family.title}'s blocks are not FLUX.1's")
 
     def check_environment(self, params: Mapping[str, Any], env: Any) -> None:
         import importlib.util

@@ -15,11 +15,20 @@ pass-through hooks on the others skip, and the tail hook records the residual.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from evalsuite.accelerators._hooks import num_steps
-from evalsuite.accelerators.base import ORDER_CACHE, Accelerator, Applied, Param, StepCounter, register
+from evalsuite.accelerators.base import (
+    ORDER_CACHE,
+    Accelerator,
+    Applied,
+    ModelFamily,
+    Param,
+    StepCounter,
+    register,
+    unchecked,
+)
 from reports.traces import FLUX_TEACACHE_COEFFICIENTS as FLUX_COEFFICIENTS
 from reports.traces import polyval
 
@@ -137,12 +146,17 @@ def _hook_classes() -> tuple[type, type, type]:
 
 
 def apply_teacache(transformer: torch.nn.Module, threshold: float, steps: Callable[[], int | None],
-                   counter: StepCounter, coefficients: tuple[float, ...] = FLUX_COEFFICIENTS) -> None:
-    """Hook TeaCache onto a FLUX transformer's double and single blocks."""
+                   counter: StepCounter, coefficients: tuple[float, ...] = FLUX_COEFFICIENTS,
+                   block_lists: Sequence[tuple[str, Any]] | None = None) -> None:
+    """Hook TeaCache onto a FLUX transformer's blocks (``block_lists``, from the model's family;
+    default FLUX.1's double then single blocks)."""
     from diffusers.hooks.hooks import HookRegistry, StateManager
 
     state_cls, head_cls, block_cls = _hook_classes()
-    blocks = [*transformer.transformer_blocks, *transformer.single_transformer_blocks]
+    if block_lists is None:
+        block_lists = (("transformer_blocks", transformer.transformer_blocks),
+                       ("single_transformer_blocks", transformer.single_transformer_blocks))
+    blocks = [block for _, blocks in block_lists for block in blocks]
     if len(blocks) < 2 or not hasattr(blocks[0], "norm1"):
         raise ValueError(f"TeaCache's FLUX rule needs FLUX blocks; {type(transformer).__name__} has none")
     manager = StateManager(state_cls)
@@ -180,6 +194,17 @@ class TeaCache(Accelerator):
                               "TeaCache4FLUX's"),
     }
 
+    def supports(self, family: ModelFamily, params: Mapping[str, Any]) -> str | None:
+        if (why := unchecked(family, "TeaCache")) is not None:
+            return why
+        if not family.flux_blocks:
+            return (f"TeaCache's hooks read FLUX.1's block 0 (its norm1 modulation), and "
+                    f"{family.title}'s blocks are not FLUX.1's")
+        if params.get("coefficients") or self.name in family.calibrated:
+            return None
+        return (f"TeaCache ships FLUX.1's rescale polynomial only; give {family.title}'s as "
+                "coefficients = [...] (a refit from the baseline's traces)")
+
     def check_environment(self, params: Mapping[str, Any], env: Any) -> None:
         if not all(isinstance(c, int | float) and not isinstance(c, bool) for c in params["coefficients"]):
             raise ValueError("coefficients: expected a list of numbers, highest power first")
@@ -187,6 +212,7 @@ class TeaCache(Accelerator):
     def apply(self, pipe: Any, params: Mapping[str, Any]) -> Applied:
         counter = StepCounter()
         coefficients = tuple(float(c) for c in params["coefficients"]) or FLUX_COEFFICIENTS
+        lists = self.model_family.block_lists(pipe.transformer) if self.model_family is not None else None
         apply_teacache(pipe.transformer, params["threshold"], lambda: num_steps(pipe), counter,
-                       coefficients)
+                       coefficients, lists)
         return Applied(counter=counter, notes={"coefficients": list(coefficients)})
