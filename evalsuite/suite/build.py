@@ -25,11 +25,27 @@ from reports.records import SweepAxis
 Params = tuple[tuple[str, Any], ...]
 
 
+# ModelSpec fields added after runs were stored: hashed only when set, so older variants keep
+# their ids. ``family`` is never hashed: it is a fact about the model (found from its
+# model_index.json), and the same suite parsed with or without that lookup must agree.
+_HASHED_WHEN_SET = ("negative_prompt", "lora")
+
+
+def model_identity(model: ModelSpec) -> dict[str, Any]:
+    """The model settings a variant's id hashes (the model, its revision and LoRA included)."""
+    body = asdict(model)
+    body.pop("family", None)
+    for key in _HASHED_WHEN_SET:
+        if body.get(key) is None:
+            body.pop(key, None)
+    return body
+
+
 def variant_id(model: ModelSpec, accelerators: tuple[AcceleratorUse, ...], seed_offset: int = 0,
                endpoint: EndpointSpec | None = None) -> str:
     """Hash of the canonical JSON of everything that changes a variant's images."""
     # A renamed technique hashes under its first name, so a rename never re-generates work.
-    body: dict[str, Any] = {"model": asdict(model), "accelerators": [
+    body: dict[str, Any] = {"model": model_identity(model), "accelerators": [
         [ACCELERATORS.first_name(a.name), dict(a.params)] for a in accelerators]}
     if seed_offset:
         body["seed_offset"] = seed_offset
@@ -65,7 +81,8 @@ def sweep_name(group: str, axes: Sequence[SweepAxis], combo: Sequence[Any]) -> s
 
 def make_variant(model: ModelSpec, name: str, accelerators: Mapping[str, Mapping[str, Any]], *,
                  source: str, generation: Mapping[str, Any] | None = None, group: str = "",
-                 sweep: Sequence[SweepAxis] = (), endpoint: EndpointSpec | None = None) -> Variant:
+                 sweep: Sequence[SweepAxis] = (), endpoint: EndpointSpec | None = None,
+                 own_model: Mapping[str, Any] | None = None) -> Variant:
     """One concrete variant: parameters validated with defaults filled in, combination
     checked, accelerators in application order, and its id.
 
@@ -78,6 +95,7 @@ def make_variant(model: ModelSpec, name: str, accelerators: Mapping[str, Mapping
         group: the ``[[variant]]`` table it belongs to ("" if none).
         sweep: the axes that table sweeps, in its order.
         endpoint: the endpoint, for a variant served over HTTP.
+        own_model: the variant's own model (``MODEL_KEYS`` -> value), hashed into its id.
     """
     where = group or name
     chosen: dict[str, dict[str, Any]] = {}
@@ -97,10 +115,10 @@ def make_variant(model: ModelSpec, name: str, accelerators: Mapping[str, Mapping
     check_combination(source, name, chosen)
     uses = tuple(sorted((AcceleratorUse(a, tuple(sorted(p.items()))) for a, p in chosen.items()),
                         key=lambda u: (ACCELERATORS.get(u.name).order, u.name)))
-    gen = dict(generation or {})
-    return Variant(name, uses, variant_id(apply_overrides(model, gen), uses, endpoint=endpoint),
+    gen, mine = dict(generation or {}), dict(own_model or {})
+    return Variant(name, uses, variant_id(apply_overrides(model, {**mine, **gen}), uses, endpoint=endpoint),
                    generation=tuple(sorted(gen.items())), group=group, sweep=tuple(sweep),
-                   endpoint=endpoint)
+                   endpoint=endpoint, model=tuple(sorted(mine.items())))
 
 
 @dataclass(frozen=True)
@@ -112,9 +130,10 @@ class VariantSettings:
     generation: Params = ()
     group: str = ""
     sweep: tuple[SweepAxis, ...] = ()
+    own_model: Params = ()  # its own model and LoRA (Variant.model)
 
     def build(self, model: ModelSpec, source: str) -> Variant:
         """The variant on ``model``."""
         return make_variant(model, self.name, {a: dict(p) for a, p in self.accelerators},
                             source=source, generation=dict(self.generation), group=self.group,
-                            sweep=self.sweep)
+                            sweep=self.sweep, own_model=dict(self.own_model))

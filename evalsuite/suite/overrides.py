@@ -39,8 +39,17 @@ def apply_overrides(model: ModelSpec, overrides: Mapping[str, Any]) -> ModelSpec
 
 
 def effective_model(model: ModelSpec, variant: Variant) -> ModelSpec:
-    """The settings a variant generates with: the suite's ``[model]`` plus its own overrides.
+    """The settings a variant generates with: the suite's ``[model]`` plus its own overrides
+    (its own model, LoRA, steps, guidance and size).
 
     The one place the worker (and anything that needs a variant's step count or size) reads them.
     """
-    return apply_overrides(model, dict(variant.generation))
+    return apply_overrides(model, {**dict(variant.model), **dict(variant.generation)})
+
+
+def same_model(a: ModelSpec, b: ModelSpec) -> bool:
+    """Whether ``a`` and ``b`` are the same weights (id, revision and LoRA), whatever the settings.
+
+    Paired metrics compare an image with the baseline's only when they are.
+    """
+    return (a.id, a.revision, a.lora) == (b.id, b.revision, b.lora)

@@ -19,11 +19,19 @@ from evalsuite.accelerators import ACCELERATORS
 from evalsuite.endpoints import PROTOCOLS, EndpointSpec, EndpointSpecError, parse_endpoint
 from evalsuite.errors import UserError
 from evalsuite.suite.build import VariantSettings, make_variant, sweep_name, variant_id
+from evalsuite.suite.model_spec import (
+    VARIANT_MODEL_KEYS,
+    own_model_of,
+    parse_lora,
+    resolve_model,
+    resolve_own,
+    unfit,
+)
 from evalsuite.suite.overrides import GENERATION_KEYS, apply_overrides, check_override
 from evalsuite.suite.presets import expand_metric_presets
 from evalsuite.suite.report_spec import NOISE_SEED_OFFSET, ReportSpec, parse_report, report_dict
 from evalsuite.suite.tune_spec import TuneSpec, parse_tune, tune_dict
-from evalsuite.suite.types import HardwareSpec, MetricUse, ModelSpec, RunSpec, Variant
+from evalsuite.suite.types import HardwareSpec, MetricUse, ModelResolver, ModelSpec, RunSpec, Variant
 from reports.records import SweepAxis
 
 BUILTIN_DIR = Path(__file__).parents[1] / "suites"
@@ -39,6 +47,7 @@ def _variant_tables(variants: tuple[Variant, ...]) -> list[dict[str, Any]]:
         if v.seed_offset or v.role is not None or (v.sweep and v.group in done):
             continue
         endpoint = {"endpoint": v.endpoint.to_dict()} if v.endpoint else {}
+        endpoint.update(_own_model_table(v))
         if not v.sweep:
             tables.append({"name": v.name, **v.describe(), **dict(v.generation), **endpoint})
             continue
@@ -59,6 +68,17 @@ def _variant_tables(variants: tuple[Variant, ...]) -> list[dict[str, Any]]:
             fixed.update({k: x for k, x in params.items() if k not in fixed})
         tables.append({**table, **endpoint})
     return tables
+
+
+def _own_model_table(v: Variant) -> dict[str, Any]:
+    """A variant's own model as its ``[[variant]]`` writes it (``id`` is written ``model``)."""
+    table: dict[str, Any] = {}
+    for key, value in v.model:
+        if value is not None:
+            if key == "lora":
+                value = {k: x for k, x in asdict(value).items() if x is not None}
+            table["model" if key == "id" else key] = value
+    return table
 
 
 @dataclass(frozen=True)
@@ -85,7 +105,8 @@ class Suite:
         metrics.update({m.name: dict(m.options) for m in self.metrics if m.options})
         return {
             "name": self.name, "description": self.description, "baseline": self.baseline,
-            "model": drop_none(asdict(self.model)),
+            "model": {k: (drop_none(v) if isinstance(v, dict) else v)
+                  for k, v in drop_none(asdict(self.model)).items()},
             "prompts": drop_none(self.prompts.to_dict()),
             "hardware": drop_none(asdict(self.hardware)), "run": drop_none(asdict(self.run)),
             "metrics": metrics,
@@ -161,7 +182,7 @@ def _expand_variant(source: str, index: int, raw: Mapping[str, Any]
     axes: list[tuple[str, str, list[Any]]] = []  # ("", key, values) for a generation setting
     generation: dict[str, Any] = {}
     for written, params in raw.items():
-        if written in ("name", "endpoint"):  # the endpoint table is parsed by _endpoint_of
+        if written in ("name", "endpoint", *VARIANT_MODEL_KEYS):  # parsed by _endpoint_of, own_model_of
             continue
         if written in GENERATION_KEYS:
             values = params if isinstance(params, list) else [params]
@@ -223,8 +244,21 @@ def _endpoint_of(source: str, index: int, raw: Mapping[str, Any]) -> EndpointSpe
         raise UserError(f"{source}: {where}.{exc}") from None
 
 
-def parse_suite(raw: Mapping[str, Any], source: str, base_dir: Path) -> Suite:
-    """Validate a suite given as a dict (the parsed TOML)."""
+def parse_suite(raw: Mapping[str, Any], source: str, base_dir: Path, resolver: ModelResolver | None = None,
+                refused: list[str] | None = None) -> Suite:
+    """Validate a suite given as a dict (the parsed TOML).
+
+    Args:
+        raw: the parsed TOML.
+        source: the file, for errors.
+        base_dir: where relative prompt paths start.
+        resolver: model knowledge from the models layer: with it the family is found, the
+            settings ``[model]`` leaves out take the family's defaults, LoRAs are checked and a
+            technique that does not fit its variant's model is refused. Without it (a run
+            folder's resolved copy, unit tests) the settings default to the tiny model's.
+        refused: with a list, a variant that does not fit its model is left out and its
+            one-line reason appended, instead of failing (a model sweep; see ``sweep.py``).
+    """
     from metrics import SCORERS
 
     known = {"name", "description", "baseline", "model", "prompts", "hardware", "run",
@@ -238,7 +272,14 @@ def parse_suite(raw: Mapping[str, Any], source: str, base_dir: Path) -> Suite:
     description = raw.get("description", "")
     if not isinstance(description, str):
         raise _fail(source, "description", "expected a string")
-    model = _dataclass_from(ModelSpec, source, "model", _table(source, raw, "model"))
+    model_table = dict(_table(source, raw, "model"))
+    lora = parse_lora(source, "model.lora", model_table.pop("lora")) if "lora" in model_table else None
+    if isinstance(model_table.get("id"), list):
+        raise _fail(source, "model.id", "a list of models is a model sweep: `evalsuite run` runs one "
+                    "suite per model; other commands take one model")
+    model = replace(_dataclass_from(ModelSpec, source, "model", model_table), lora=lora)
+    if resolver is not None:
+        model = resolve_model(resolver, source, "model", model, model_table)
     _check_model(source, model)
     hardware = _dataclass_from(HardwareSpec, source, "hardware", _table(source, raw, "hardware"))
     if hardware.gpus < 1:
@@ -293,6 +334,9 @@ def parse_suite(raw: Mapping[str, Any], source: str, base_dir: Path) -> Suite:
             raise _fail(source, f"variant[{index}]", "expected a table")
         endpoint = _endpoint_of(source, index, rv)
         expanded, sweep = _expand_variant(source, index, rv)
+        own = own_model_of(source, str(rv["name"]), rv)
+        if resolver is not None:
+            own = resolve_own(resolver, source, str(rv["name"]), model, own)
         for vname, accs, gen in expanded:
             if vname in seen:
                 raise _fail(source, f"variant.{vname}", "duplicate variant name")
@@ -300,14 +344,21 @@ def parse_suite(raw: Mapping[str, Any], source: str, base_dir: Path) -> Suite:
             if endpoint is not None and accs:
                 raise _fail(source, f"variant.{vname}", "an endpoint variant takes no accelerators "
                             "(the server applies its own; see `evalsuite serve --variant`)")
-            variants.append(make_variant(model, vname, accs, source=source, generation=gen,
-                                         group=str(rv["name"]), sweep=sweep, endpoint=endpoint))
+            variant = make_variant(model, vname, accs, source=source, generation=gen,
+                                   group=str(rv["name"]), sweep=sweep, endpoint=endpoint, own_model=own)
+            why = unfit(resolver, source, model, variant) if resolver is not None else None
+            if why is not None and (refused is None or vname == raw.get("baseline", "baseline")):
+                raise UserError(why)
+            if why is not None:
+                refused.append(why)
+                continue
+            variants.append(variant)
     baseline = raw.get("baseline", "baseline")
     if not isinstance(baseline, str) or baseline not in seen:
         raise _fail(source, "baseline", f"no variant named {baseline!r}")
-    if any(v.accelerators or v.generation for v in variants if v.name == baseline):
+    if any(v.accelerators or v.generation or v.model for v in variants if v.name == baseline):
         raise _fail(source, "baseline", f"variant {baseline!r} must have no accelerators and no "
-                    "steps/guidance/height/width of its own (set them in [model])")
+                    "steps/guidance/height/width, model or lora of its own (set them in [model])")
     report = parse_report(source, _table(source, raw, "report"), {u.name for u in metric_uses},
                           model.steps)
     tune = (parse_tune(source, _table(source, raw, "tune"), {u.name for u in metric_uses}, report)
@@ -356,8 +407,8 @@ def builtin_suites() -> dict[str, Path]:
     return {p.stem: p for p in sorted(BUILTIN_DIR.glob("*.toml"))}
 
 
-def load_suite(ref: str | None) -> Suite:
-    """Load a suite by path or built-in name (``None`` = the default ``smoke`` suite)."""
+def read_suite_file(ref: str | None) -> tuple[dict[str, Any], Path]:
+    """The parsed TOML of a suite file or built-in name (``None`` = ``smoke``), and its path."""
     ref = ref or "smoke"
     path = Path(ref)
     if not path.is_file():
@@ -372,4 +423,13 @@ def load_suite(ref: str | None) -> Suite:
         raise UserError(f"{path}: invalid TOML: {exc}") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise UserError(f"{path}: cannot read: {exc}") from None
-    return parse_suite(raw, str(path), path.parent)
+    return raw, path
+
+
+def load_suite(ref: str | None, resolver: ModelResolver | None = None) -> Suite:
+    """Load a suite by path or built-in name (``None`` = the default ``smoke`` suite).
+
+    Pass ``resolver`` (``evalsuite.models.families.RESOLVER``) to run it: see :func:`parse_suite`.
+    """
+    raw, path = read_suite_file(ref)
+    return parse_suite(raw, str(path), path.parent, resolver)

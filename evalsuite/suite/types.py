@@ -6,11 +6,22 @@ Kept apart from the parser in :mod:`evalsuite.suite.spec` so that modules the pa
 
 from __future__ import annotations
 
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from evalsuite.endpoints.spec import EndpointSpec
 from reports.records import SweepAxis
+
+
+@dataclass(frozen=True)
+class LoraSpec:
+    """LoRA weights loaded on top of a model (``lora = { path = ... }``; models/families/lora.py)."""
+
+    path: str  # a local .safetensors file or folder, or a hub repository id
+    weight_name: str | None = None  # the file inside a folder or repository
+    scale: float = 1.0
+    fuse: bool = True  # fused into the weights (base-model speed), adapter layers unloaded
 
 
 @dataclass(frozen=True)
@@ -27,6 +38,36 @@ class ModelSpec:
     device: str = "auto"  # "auto" picks cuda when present
     max_sequence_length: int | None = None
     tiny_seed: int = 0  # initialisation seed of the built-in tiny model
+    family: str | None = None  # the family adapter (None: found from model_index.json)
+    negative_prompt: str | None = None  # None: the family's default, if it takes one
+    lora: LoraSpec | None = None
+
+
+# What a variant may change about the model itself (``model = "..."`` in a ``[[variant]]``
+# writes ``id``); a variant that does generates with another model, so paired metrics against
+# the baseline's image are not computed for it.
+MODEL_KEYS = ("id", "revision", "family", "lora")
+
+
+class ModelResolver(Protocol):
+    """Model knowledge the suite parser is handed from above (``evalsuite.models.families``).
+
+    The parser cannot import the models layer; whoever loads a suite to run it passes this in,
+    so a family, its defaults, a LoRA and each technique's fit are checked before any work.
+    """
+
+    def resolve(self, model: ModelSpec, given: Collection[str]) -> ModelSpec:
+        """``model`` with its family found (``family`` set) and the generation settings not in
+        ``given`` set to the family's defaults; ValueError (one line) for a bad model or LoRA."""
+        ...
+
+    def support(self, accelerator: str, params: Mapping[str, Any], family: str) -> str | None:
+        """Why ``accelerator`` with ``params`` does not fit ``family``, or None."""
+        ...
+
+    def title(self, family: str) -> str:
+        """The family's name for messages ("FLUX.1")."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -78,6 +119,8 @@ class Variant:
     group: str = ""  # the [[variant]] table it was expanded from ("" if none)
     sweep: tuple[SweepAxis, ...] = ()  # the parameters that table sweeps, in its own order
     endpoint: EndpointSpec | None = None  # images requested over HTTP instead of a local worker
+    # Its own model (MODEL_KEYS -> value: ``model = "..."``, ``lora = {...}``); () = the suite's.
+    model: tuple[tuple[str, Any], ...] = ()
 
     def describe(self) -> dict[str, dict[str, Any]]:
         """Accelerator name -> parameters."""
