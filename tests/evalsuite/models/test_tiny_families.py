@@ -20,6 +20,7 @@ CALLS: dict[str, dict[str, Any]] = {
     "tiny-flux": dict(guidance_scale=3.5, max_sequence_length=64),
     "tiny-flux2": dict(guidance_scale=1.0, max_sequence_length=64),
     "tiny-qwen-image": dict(true_cfg_scale=4.0, negative_prompt=" "),
+    "tiny-z-image": dict(guidance_scale=4.0, negative_prompt="blurry", max_sequence_length=128),
 }
 STEPS = 6
 
@@ -71,8 +72,12 @@ def test_a_finite_image_set_by_the_seed(tiny: tuple[str, Path, Any]) -> None:
 
 
 def block_zero(transformer: Any) -> Any:
-    """The first block of the transformer's first block list (the one FBCache watches)."""
-    return next(m for m in transformer.children() if isinstance(m, torch.nn.ModuleList) and len(m))[0]
+    """The block FBCache watches: the first of the first block list it knows by name (Z-Image's
+    ``layers``, not its refiners), else of the first block list."""
+    lists = [(name, m) for name, m in transformer.named_children()
+             if isinstance(m, torch.nn.ModuleList) and len(m)]
+    named = [m for name, m in lists if name in ("blocks", "transformer_blocks", "layers")]
+    return (named or [lists[0][1]])[0][0]
 
 
 def test_steps_change_block_zero_like_a_trained_model(tiny: tuple[str, Path, Any]) -> None:
