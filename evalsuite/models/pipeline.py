@@ -1,4 +1,8 @@
-"""Loading a diffusers pipeline for a suite's ``[model]``, and one timed generation."""
+"""Loading a diffusers pipeline for a suite's ``[model]``, and one timed generation.
+
+How a pipeline is called is its family's business (``evalsuite.models.families``): FLUX.1
+takes a distilled guidance, Qwen-Image true CFG with a negative prompt, and so on.
+"""
 
 from __future__ import annotations
 
@@ -11,12 +15,14 @@ import torch
 from diffusers import DiffusionPipeline
 from PIL import Image
 
+from evalsuite.models.families import Family, family_of
 from evalsuite.models.tiny import is_tiny, tiny_model_path
 from evalsuite.suite.types import ModelSpec
 
 
 def load_pipeline(model: ModelSpec, device: str) -> Any:
-    """Load ``model`` with ``from_pretrained`` (the built-in tiny model takes the same path)."""
+    """Load ``model`` with ``from_pretrained`` (the built-in tiny model takes the same path),
+    with its LoRA loaded and fused when it has one."""
     from evalsuite.models.random_flux import build_random_flux, is_random_model
 
     if is_random_model(model.id):  # benchmarking at full size without weights (bench/)
@@ -28,6 +34,10 @@ def load_pipeline(model: ModelSpec, device: str) -> Any:
     else:
         source, revision = model.id, model.revision
     pipe = DiffusionPipeline.from_pretrained(source, revision=revision, dtype=getattr(torch, model.dtype))
+    if model.lora is not None:  # fused on the host: the weights move to the device once, merged
+        from evalsuite.models.families.lora import load_lora
+
+        load_lora(pipe, model.lora)
     pipe.to(device)
     pipe.set_progress_bar_config(disable=True)
     return pipe
@@ -48,17 +58,13 @@ class Generation:
     flag: str | None
 
 
-def generate(pipe: Any, model: ModelSpec, device: str, prompt: str, seed: int) -> Generation:
-    """Generate one image from ``seed``'s noise, timed and device-synchronised."""
-    # A fresh generator per (prompt, seed) gives every variant the baseline's initial noise.
-    generator = torch.Generator(device="cpu").manual_seed(seed)
-    kwargs: dict[str, Any] = dict(
-        prompt=prompt, height=model.height, width=model.width,
-        num_inference_steps=model.steps, guidance_scale=model.guidance,
-        generator=generator, output_type="np",
-    )
-    if model.max_sequence_length is not None:
-        kwargs["max_sequence_length"] = model.max_sequence_length
+def generate(pipe: Any, model: ModelSpec, device: str, prompt: str, seed: int,
+             family: Family | None = None) -> Generation:
+    """Generate one image from ``seed``'s noise, timed and device-synchronised.
+
+    ``family`` calls the pipeline (default: ``model``'s, else the one serving ``pipe``'s class).
+    """
+    kwargs = (family or family_of(model, pipe)).call_kwargs(model, prompt, seed)
     synchronize(device)
     start = time.perf_counter()
     array = pipe(**kwargs).images[0]

@@ -1,0 +1,24 @@
+"""Sana: classifier-free guidance with a negative prompt (the pipeline's default is "").
+
+Defaults are ``SanaPipeline``'s own (20 steps, guidance 4.5, 1024x1024). Resolution binning
+is turned off: with it, Sana generates at the nearest size of its aspect-ratio table and
+resizes to the one asked for, which no other family does, so sizes would not mean the same.
+"""
+
+from __future__ import annotations
+
+from evalsuite.models.families.base import Defaults, Family, register
+
+
+@register
+class Sana(Family):
+    """Sana: ``SanaPipeline``."""
+
+    name = "sana"
+    title = "Sana"
+    pipelines = ("SanaPipeline",)
+    defaults = Defaults(steps=20, guidance=4.5, height=1024, width=1024)
+    takes_negative_prompt = True
+    default_negative_prompt = ""
+    extra_kwargs = {"use_resolution_binning": False}
+    cache_dit = True  # SanaTransformerBlock is not in diffusers' block registry (0.42.1)

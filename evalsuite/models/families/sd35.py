@@ -1,0 +1,23 @@
+"""Stable Diffusion 3.5 (large, medium): classifier-free guidance with a negative prompt.
+
+Defaults follow SD3.5-large's model card (28 steps, guidance 3.5, 1024x1024); the pipeline's
+own guidance default (7.0) is SD3-medium's. Its MMDiT blocks are diffusers'
+``JointTransformerBlock``, which diffusers' block hooks know.
+"""
+
+from __future__ import annotations
+
+from evalsuite.models.families.base import Defaults, Family, register
+
+
+@register
+class SD35(Family):
+    """SD3.5: ``StableDiffusion3Pipeline``."""
+
+    name = "sd35"
+    title = "SD3.5"
+    pipelines = ("StableDiffusion3Pipeline",)
+    defaults = Defaults(steps=28, guidance=3.5, height=1024, width=1024)
+    takes_negative_prompt = True
+    hookable = True  # JointTransformerBlock
+    cache_dit = True  # cache-dit's "StableDiffusion3" adapter
