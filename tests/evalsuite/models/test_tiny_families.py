@@ -21,6 +21,7 @@ CALLS: dict[str, dict[str, Any]] = {
     "tiny-flux2": dict(guidance_scale=1.0, max_sequence_length=64),
     "tiny-qwen-image": dict(true_cfg_scale=4.0, negative_prompt=" "),
     "tiny-z-image": dict(guidance_scale=4.0, negative_prompt="blurry", max_sequence_length=128),
+    "tiny-sd35": dict(guidance_scale=3.5, negative_prompt="blurry"),
 }
 STEPS = 6
 
