@@ -23,6 +23,10 @@ NOISE = "within seed noise"  # significant, but no larger than seed noise alone 
 WORSE = "worse"
 BETTER = "better"
 REFERENCE = "reference"  # the baseline itself
+# Prefix of a stored failure reason that says the metric does not apply to the image (not
+# that it failed): ``NOT_APPLICABLE + "different model"`` for a paired metric of a variant
+# running another model than the baseline. All-n/a values make the entry's ``not_applicable``.
+NOT_APPLICABLE = "n/a: "
 
 
 def oriented_loss(info: MetricInfo, delta: float | None) -> float | None:
@@ -102,6 +106,11 @@ def metric_entry(info: MetricInfo, values: Mapping[Key, float | None],
     if info.kind == "paired" and is_baseline:
         return MetricEntry(mean=info.ideal, reference=True, verdict=REFERENCE,
                            delta_vs_baseline=0.0 if info.ideal is not None else None)
+    if reasons and all(str(r).startswith(NOT_APPLICABLE) for r in reasons) and not any(
+            v is not None and v == v for v in values.values()):  # every value n/a, none valid
+        why = min(reasons, key=lambda r: (-reasons[r], r))
+        return MetricEntry(mean=None, n_failed=len(values), failures=dict(reasons),
+                           not_applicable=why[len(NOT_APPLICABLE):])
     mean, delta = delta_interval(info, values, base)
     within = (abs(delta.estimate) <= floor if floor is not None and delta.estimate is not None
               and info.kind == "per-image" else None)

@@ -53,6 +53,8 @@ def _check(budget: Budget, variant: VariantResult, base: VariantResult, info: Me
            bound: Bound = "ci") -> str | None:
     """None if ``variant`` meets ``budget``, else the reason it does not."""
     entry = variant.metrics.get(budget.metric)
+    if entry is not None and entry.not_applicable:  # e.g. PSNR of another model: no comparison
+        return f"{budget.metric} n/a: {entry.not_applicable}"
     value = quality_of(variant, budget.metric, info)
     if entry is None or math.isnan(value):
         return f"no valid {budget.metric} values"

@@ -66,6 +66,9 @@ class MetricEntry:
     significant: bool | None = None
     within_noise: bool | None = None
     verdict: str | None = None
+    # Why the metric does not apply to this variant ("different model": a paired metric of a
+    # variant that runs another model than the baseline); None when it does.
+    not_applicable: str | None = None
 
 
 @dataclass(frozen=True)
