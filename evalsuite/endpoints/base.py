@@ -32,6 +32,10 @@ class ImageRequest:
     guidance: float
     width: int
     height: int
+    # How the model family names guidance (Qwen-Image: "true_cfg_scale"), and its negative
+    # prompt (None: not sent); evalsuite.models.families says both.
+    guidance_field: str = "guidance_scale"
+    negative_prompt: str | None = None
 
 
 @dataclass(frozen=True)

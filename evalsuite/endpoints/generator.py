@@ -70,11 +70,13 @@ class EndpointJob:
     seed_offset: int = 0
     store_path: str = RESULTS
     warmup: int = 0  # untimed requests before the timed ones, as a local worker warms up
+    guidance_field: str = "guidance_scale"  # the model family's name for guidance
+    negative_prompt: str | None = None
 
     def request(self, item: EndpointItem) -> ImageRequest:
         """The generation settings of ``item``."""
         return ImageRequest(item.text, item.seed + self.seed_offset, self.steps, self.guidance,
-                            self.width, self.height)
+                            self.width, self.height, self.guidance_field, self.negative_prompt)
 
 
 @dataclass

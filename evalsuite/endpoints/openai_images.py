@@ -3,8 +3,10 @@
 Serving engines (SGLang Diffusion, vLLM-Omni, NVIDIA Dynamo) and ``evalsuite serve`` speak
 it. OpenAI's own schema has ``model``, ``prompt``, ``n``, ``size`` ("WxH") and
 ``response_format``, and answers ``{"created": ..., "data": [{"b64_json": ...}]}``; the
-diffusion settings travel as extension fields (``seed``, ``num_inference_steps``,
-``guidance_scale``), which engines built on diffusers accept. ``extra`` overrides any field.
+diffusion settings travel as extension fields (``seed``, ``num_inference_steps``, guidance
+under the family's name, ``negative_prompt``) as SGLang Diffusion's ``ImageGenerationsRequest``
+and vLLM-Omni's image API take them: both accept ``guidance_scale`` and ``true_cfg_scale``
+(Qwen-Image's true CFG). ``extra`` overrides any field.
 A ``data[0].url`` answer instead of ``b64_json`` is downloaded.
 """
 
@@ -24,7 +26,9 @@ def build_body(spec: EndpointSpec, req: ImageRequest) -> dict[str, Any]:
     """The JSON request body."""
     body: dict[str, Any] = {"prompt": req.prompt, "n": 1, "size": f"{req.width}x{req.height}",
                             "response_format": "b64_json", "seed": req.seed,
-                            "num_inference_steps": req.steps, "guidance_scale": req.guidance}
+                            "num_inference_steps": req.steps, req.guidance_field: req.guidance}
+    if req.negative_prompt is not None:
+        body["negative_prompt"] = req.negative_prompt
     if spec.model:
         body["model"] = spec.model
     body.update(spec.extra_dict())
@@ -55,7 +59,8 @@ class OpenAIImages(Protocol):
     def accepted(self, spec: EndpointSpec) -> dict[str, str | None]:
         return {"prompt": "prompt", "seed": "seed (extension field)",
                 "steps": "num_inference_steps (extension field)",
-                "guidance": "guidance_scale (extension field)", "size": "size"}
+                "guidance": "guidance_scale, or the family's name for it (extension field)",
+                "negative_prompt": "negative_prompt (extension field)", "size": "size"}
 
     async def generate(self, http: EndpointHTTP, spec: EndpointSpec, req: ImageRequest) -> ProtocolResult:
         resp = await http.request("POST", f"{spec.url}/images/generations", call="generate",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+from dataclasses import replace
 
 import pytest
 
@@ -65,6 +66,10 @@ def test_openai_request_and_response_shapes():
     assert body == {"model": "tiny", "prompt": "a red cube", "n": 1, "size": "32x16",
                     "response_format": "b64_json", "seed": 7, "num_inference_steps": 4,
                     "guidance_scale": 3.5, "quality": "hd"}
+    qwen = replace(REQ, guidance_field="true_cfg_scale", negative_prompt=" ")  # as SGLang, vLLM-Omni
+    assert {k: v for k, v in build_body(spec, qwen).items() if k not in body} == {
+        "true_cfg_scale": 3.5, "negative_prompt": " "}
+    assert "guidance_scale" not in build_body(spec, qwen)
     image, url, _ = parse_response(OPENAI_RESPONSE)
     assert image == png_bytes() and url is None
     with pytest.raises(EndpointError):
