@@ -13,6 +13,7 @@ from evalsuite.errors import EXIT_FAILED_VARIANTS, EXIT_OK, UserError
 from evalsuite.store.paths import SUMMARY
 
 if TYPE_CHECKING:
+    from evalsuite.suite.spec import Suite
     from reports.recommend import Budget
 
 DESCRIPTION = (
@@ -67,7 +68,7 @@ def _budgets(ordered: Sequence[tuple[str, object]]) -> list[Budget]:
 def cmd_recommend(args: argparse.Namespace) -> int:
     """Run the recommend command."""
     from reports.jsonio import SchemaError
-    from reports.recommend import BudgetError, recommend
+    from reports.recommend import BudgetError, recommend, recommendation_lines
     from reports.summary import load_summary
 
     suite = load_run(args.run_dir)
@@ -81,8 +82,7 @@ def cmd_recommend(args: argparse.Namespace) -> int:
     # No budget flags (argparse then sets no `ordered`): the suite's own budgets.
     budgets = _budgets(getattr(args, "ordered", None) or []) or list(suite.report.budgets)
     if not budgets:
-        raise UserError(f"recommend: {args.run_dir}'s suite has no [[report.budget]]; give one, "
-                        "e.g. --metric ssim --max-drop 0.01")
+        raise UserError(f"recommend: {no_budget(args.run_dir)}")
     try:
         rec = recommend(summary, budgets, args.objective or suite.report.objective, args.bound)
     except BudgetError as exc:
@@ -92,7 +92,20 @@ def cmd_recommend(args: argparse.Namespace) -> int:
 
         print(json.dumps(to_json(rec), indent=2))
     else:
-        print(f"recommended: {rec.variant or 'none'} ({rec.reason})")
-        for r in rec.rejected:
-            print(f"  rejected {r.variant}: {r.reason}")
+        print("\n".join(recommendation_lines(rec)))
     return EXIT_OK if rec.variant else EXIT_FAILED_VARIANTS
+
+
+def no_budget(run_dir: Path) -> str:
+    """Why a run folder gets no recommendation without budget flags."""
+    return (f"{run_dir}'s suite has no [[report.budget]]; give one, e.g. "
+            f"`evalsuite recommend {run_dir} --metric ssim --max-drop 0.01`")
+
+
+def verdict_lines(suite: Suite, run_dir: Path) -> list[str]:
+    """A finished run's verdict: what ``evalsuite recommend RUN_DIR`` prints, or why there is none."""
+    from reports.recommend import recommendation_lines
+    from reports.summary import load_summary
+
+    rec = load_summary(run_dir / SUMMARY).recommendation if suite.report.budgets else None
+    return recommendation_lines(rec) if rec else [f"recommended: none ({no_budget(run_dir)})"]

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from evalsuite.cli.recommend import verdict_lines
 from evalsuite.errors import EXIT_FAILED_VARIANTS, EXIT_OK
 from evalsuite.store.paths import REPORT_HTML, SUMMARY
 
@@ -43,5 +44,6 @@ def cmd_run(args: argparse.Namespace) -> int:
     print(f"summary: {run_dir / SUMMARY}")
     if outcome.failed:
         print(f"failed variants: {', '.join(outcome.failed)}", file=sys.stderr)
-        return EXIT_FAILED_VARIANTS
-    return EXIT_OK
+    sys.stderr.flush()  # the verdict is the last line, even where stdout and stderr share a terminal
+    print("\n".join(verdict_lines(suite, run_dir)))  # what the user ran it for
+    return EXIT_FAILED_VARIANTS if outcome.failed else EXIT_OK

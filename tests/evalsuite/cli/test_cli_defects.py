@@ -77,7 +77,7 @@ def test_a_run_without_budgets_ends_with_recommends_reason(smoke_run: Path, tmp_
 
     import tomli_w
 
-    from evalsuite.cli.main import verdict_lines
+    from evalsuite.cli.recommend import verdict_lines
     from evalsuite.suite.spec import load_suite
 
     run_dir = tmp_path / "run"
