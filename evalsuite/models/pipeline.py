@@ -7,6 +7,7 @@ takes a distilled guidance, Qwen-Image true CFG with a negative prompt, and so o
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,9 +16,10 @@ import torch
 from diffusers import DiffusionPipeline
 from PIL import Image
 
+from evalsuite.accelerators import ACCELERATORS, Applied
 from evalsuite.models.families import Family, family_of
 from evalsuite.models.tiny import is_tiny, tiny_model_path
-from evalsuite.suite.types import ModelSpec
+from evalsuite.suite.types import AcceleratorUse, ModelSpec
 
 
 def load_pipeline(model: ModelSpec, device: str) -> Any:
@@ -41,6 +43,35 @@ def load_pipeline(model: ModelSpec, device: str) -> Any:
     pipe.to(device)
     pipe.set_progress_bar_config(disable=True)
     return pipe
+
+
+def apply_accelerators(pipe: Any, model: ModelSpec, uses: Sequence[AcceleratorUse]
+                       ) -> tuple[Family, list[Applied]]:
+    """Apply ``uses`` to ``pipe`` in order, each made for ``model``'s family; (family, applied).
+
+    The suite refused techniques that do not fit before anything ran; a suite parsed without
+    that check (a unit test, an old run folder) meets it here, as the variant's failure.
+    """
+    family = family_of(model, pipe)
+    applied = []
+    for use in uses:
+        technique = ACCELERATORS.get(use.name)(family)
+        if (why := technique.supports(family, dict(use.params))) is not None:
+            raise ValueError(f"{use.name} does not fit {family.title}: {why}")
+        applied.append(technique.apply(pipe, dict(use.params)))
+    return family, applied
+
+
+def count_denoiser_calls(pipe: Any, family: Family) -> list[int]:
+    """A one-item counter of calls of the family's transformer(s), reset by the caller.
+
+    With two transformers (Wan 2.2's experts) each step calls one of them, so the sum is
+    still the steps computed.
+    """
+    calls = [0]
+    for transformer in family.transformers(pipe):
+        transformer.register_forward_pre_hook(lambda *_: calls.__setitem__(0, calls[0] + 1))
+    return calls
 
 
 def synchronize(device: str) -> None:

@@ -61,8 +61,7 @@ class PipelineRunner:
         import diffusers
         import transformers
 
-        from evalsuite.accelerators import ACCELERATORS
-        from evalsuite.models.pipeline import generate, load_pipeline
+        from evalsuite.models.pipeline import apply_accelerators, generate, load_pipeline
 
         # Loading bars would bury the one line that says the server is up.
         diffusers.utils.logging.disable_progress_bar()
@@ -70,16 +69,15 @@ class PipelineRunner:
         self.config = config
         self._generate = generate
         self.pipe = load_pipeline(config.model, config.device)
-        self.applied = [ACCELERATORS.get(a.name)().apply(self.pipe, dict(a.params))
-                        for a in config.accelerators]
+        self.family, self.applied = apply_accelerators(self.pipe, config.model, config.accelerators)
         for _ in range(config.warmup):  # compile and caches warm up before the first request
-            generate(self.pipe, config.model, config.device, "a photo of a cat", 0)
+            generate(self.pipe, config.model, config.device, "a photo of a cat", 0, self.family)
         for a in self.applied:
             a.warmed_up()
 
     def run(self, prompt: str, seed: int, model: ModelSpec) -> tuple[bytes, float]:
         """(PNG bytes, inference seconds) for one request."""
-        gen = self._generate(self.pipe, model, self.config.device, prompt, seed)
+        gen = self._generate(self.pipe, model, self.config.device, prompt, seed, self.family)
         buf = io.BytesIO()
         gen.image.save(buf, format="PNG")
         return buf.getvalue(), gen.latency_s
@@ -90,7 +88,15 @@ def _bad(message: str, status: int = 400, headers: dict[str, str] | None = None)
 
 
 def parse_generation(body: Any, base: ModelSpec) -> tuple[str, int, ModelSpec]:
-    """(prompt, seed, generation settings) from a request body; ValueError names the field."""
+    """(prompt, seed, generation settings) from a request body; ValueError names the field.
+
+    Guidance comes under the served family's name for it (``guidance_scale``, or Qwen-Image's
+    ``true_cfg_scale``), and ``negative_prompt`` where the family takes one, as SGLang
+    Diffusion and vLLM-Omni accept them; a field the family would ignore is refused, not dropped.
+    """
+    from evalsuite.models.families import family_of
+
+    family = family_of(base)
     if not isinstance(body, dict):
         raise ValueError("body: expected a JSON object")
     prompt = body.get("prompt")
@@ -107,7 +113,10 @@ def parse_generation(body: Any, base: ModelSpec) -> tuple[str, int, ModelSpec]:
         if not m or int(m[1]) % 16 or int(m[2]) % 16:
             raise ValueError("size: expected WIDTHxHEIGHT, both multiples of 16")
         settings.update(width=int(m[1]), height=int(m[2]))
-    for key, field, kind in (("num_inference_steps", "steps", int), ("guidance_scale", "guidance", float)):
+    if family.guidance_name != "guidance_scale" and body.get("guidance_scale") is not None:
+        raise ValueError(f"guidance_scale: {family.title} takes its guidance as {family.guidance_name}")
+    fields = (("num_inference_steps", "steps", int), (family.guidance_name, "guidance", float))
+    for key, field, kind in fields:
         value = body.get(key)
         if value is not None:
             if isinstance(value, bool) or not isinstance(value, int | float) or (kind is int and
@@ -115,7 +124,14 @@ def parse_generation(body: Any, base: ModelSpec) -> tuple[str, int, ModelSpec]:
                 raise ValueError(f"{key}: expected a number")
             settings[field] = kind(value)
     if settings.get("steps", 1) < 1 or settings.get("steps", 1) > 1000 or settings.get("guidance", 0) < 0:
-        raise ValueError("num_inference_steps must be 1..1000 and guidance_scale >= 0")
+        raise ValueError(f"num_inference_steps must be 1..1000 and {family.guidance_name} >= 0")
+    negative = body.get("negative_prompt")
+    if negative is not None:
+        if not isinstance(negative, str):
+            raise ValueError("negative_prompt: expected a string")
+        if not family.takes_negative_prompt:
+            raise ValueError(f"negative_prompt: {family.title} takes no negative prompt")
+        settings["negative_prompt"] = negative
     seed = body.get("seed", 0)
     if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**63:
         raise ValueError("seed: expected a non-negative integer")
@@ -180,12 +196,13 @@ def build_app(runner: PipelineRunner) -> Starlette:
 def config_from_args(model: str | None, suite_ref: str | None, variant: str | None, device: str | None,
                      max_queue: int, warmup: int, api_key_env: str | None) -> ServeConfig:
     """A ServeConfig from the CLI's arguments; UserError on bad ones."""
+    from evalsuite.models.families.resolve import RESOLVER
     from evalsuite.suite.overrides import effective_model
     from evalsuite.suite.spec import load_suite
 
     accelerators: tuple[AcceleratorUse, ...] = ()
     if suite_ref is not None:
-        suite = load_suite(suite_ref)
+        suite = load_suite(suite_ref, RESOLVER)  # family, defaults and fit checked here
         spec, name = suite.model, suite.name
         if variant is not None:
             found = next((v for v in suite.variants if v.name == variant), None)
@@ -202,7 +219,11 @@ def config_from_args(model: str | None, suite_ref: str | None, variant: str | No
     else:
         if variant is not None:
             raise UserError("--variant needs --suite")
-        spec, name = ModelSpec(id=model or "tiny"), model or "tiny"
+        try:  # every tiny id, a folder or a hub id: its family and the family's defaults
+            spec = RESOLVER.resolve(ModelSpec(id=model or "tiny"), {"id"})
+        except ValueError as exc:
+            raise UserError(f"--model: {str(exc).splitlines()[0]}") from None
+        name = model or "tiny"
     if any(a.name == "context_parallel" for a in accelerators):
         raise UserError("--variant: context-parallel variants need torchrun; serve runs one process")
     if max_queue < 1 or warmup < 0:

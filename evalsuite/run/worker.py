@@ -22,9 +22,8 @@ import torch
 import tqdm
 import transformers
 
-from evalsuite.accelerators import ACCELERATORS
 from evalsuite.hardware.measure import VariantMeasure, torch_group_sum
-from evalsuite.models.pipeline import generate, load_pipeline
+from evalsuite.models.pipeline import apply_accelerators, count_denoiser_calls, generate, load_pipeline
 from evalsuite.run.work import WorkerJob, WorkItem
 from evalsuite.store.atomic import write_png_atomically
 from evalsuite.store.db import SampleRow, Store
@@ -115,16 +114,14 @@ def run_worker(job: WorkerJob, conn: Any) -> None:
             start = time.perf_counter()
             pipe = load_pipeline(model, job.device)
             load_s = time.perf_counter() - start
-            applied = [ACCELERATORS.get(a.name)().apply(pipe, dict(a.params))
-                       for a in job.variant.accelerators]
+            family, applied = apply_accelerators(pipe, model, job.variant.accelerators)
             counters = [a.counter for a in applied if a.counter is not None]
-            calls = [0]
-            pipe.transformer.register_forward_pre_hook(lambda *_: calls.__setitem__(0, calls[0] + 1))
+            calls = count_denoiser_calls(pipe, family)
 
             cold_s = None
             for i in range(job.warmup):
                 first = job.items[0] if job.items else WorkItem("", WARMUP_PROMPT, 0)
-                gen = generate(pipe, model, job.device, first.text, first.seed)
+                gen = generate(pipe, model, job.device, first.text, first.seed, family)
                 cold_s = gen.latency_s if i == 0 else cold_s
             for c in counters:  # warm-up decisions are not part of the run's telemetry
                 c.total_skipped = 0
@@ -147,7 +144,8 @@ def run_worker(job: WorkerJob, conn: Any) -> None:
                     torch.cuda.reset_peak_memory_stats(job.device)
                 # The noise-floor variant draws other seeds but stores under the original keys.
                 with measure.image():
-                    gen = generate(pipe, model, job.device, item.text, item.seed + job.variant.seed_offset)
+                    gen = generate(pipe, model, job.device, item.text, item.seed + job.variant.seed_offset,
+                                   family)
                 if job.group is not None and not job.group.leader:
                     continue  # every member holds the same image; the group's leader stores it
                 skipped = sum(c.skipped for c in counters)

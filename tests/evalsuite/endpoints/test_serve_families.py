@@ -1,0 +1,75 @@
+"""``evalsuite serve`` for every family: its tiny built-ins, its guidance field, its negative prompt
+(issue 19, 7)."""
+
+from __future__ import annotations
+
+import base64
+import io
+import subprocess
+import sys
+
+import httpx
+import pytest
+from PIL import Image
+
+from evalsuite.errors import UserError
+from evalsuite.models import families
+from evalsuite.run.serve import PipelineRunner, config_from_args, parse_generation
+from evalsuite.suite.types import ModelSpec
+from tests.conftest import hang_guard
+
+QWEN = ModelSpec(id="x", family="qwen_image")
+
+
+def _tiny_ids() -> list[str]:
+    """The tiny id of every family whose built-in exists in this version."""
+    return [t for n in families.names() if (t := families.get(n).tiny_id()) is not None]
+
+
+def test_guidance_comes_under_the_familys_name_and_nothing_is_dropped() -> None:
+    _, _, model = parse_generation({"prompt": "x", "true_cfg_scale": 2.5, "negative_prompt": "blur"}, QWEN)
+    assert (model.guidance, model.negative_prompt) == (2.5, "blur")
+    with pytest.raises(ValueError, match="guidance_scale: Qwen-Image takes its guidance as true_cfg_scale"):
+        parse_generation({"prompt": "x", "guidance_scale": 2.5}, QWEN)
+    with pytest.raises(ValueError, match="negative_prompt: FLUX.1 takes no negative prompt"):
+        parse_generation({"prompt": "x", "negative_prompt": "blur"}, ModelSpec(id="tiny"))
+    with pytest.raises(ValueError, match="negative_prompt: expected a string"):
+        parse_generation({"prompt": "x", "negative_prompt": 3}, QWEN)
+
+
+def test_model_resolves_its_family_and_defaults_and_refuses_unknown_ids() -> None:
+    config = config_from_args("tiny-qwen-image", None, None, "cpu", 2, 0, None)
+    assert config.model.family == "qwen_image" and config.model.guidance == 4.0  # Qwen-Image's true CFG
+    with pytest.raises(UserError, match="--model: unknown tiny model 'tiny-nope'"):
+        config_from_args("tiny-nope", None, None, "cpu", 2, 0, None)
+
+
+@pytest.mark.parametrize("tiny_id", _tiny_ids())
+def test_every_tiny_built_in_serves_an_image(tiny_id: str) -> None:
+    """In process, through the same runner the server calls (one image per family, tiny size)."""
+    config = config_from_args(tiny_id, None, None, "cpu", 2, 0, None)
+    runner = PipelineRunner(config)
+    _, _, model = parse_generation({"prompt": "a red cube", "seed": 3, "size": "32x32",
+                                    "num_inference_steps": 2}, config.model)
+    png, seconds = runner.run("a red cube", 3, model)
+    assert Image.open(io.BytesIO(png)).size == (32, 32) and seconds > 0
+
+
+def test_serve_tiny_qwen_image_from_the_command_line() -> None:
+    """As a user starts it; the request sends Qwen-Image's own fields."""
+    proc = subprocess.Popen([sys.executable, "-m", "evalsuite", "serve", "--model", "tiny-qwen-image",
+                             "--port", "0", "--device", "cpu", "--warmup", "0"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        line = proc.stdout.readline()  # announced once the model is loaded
+        assert "serving tiny-qwen-image on " in line, proc.stderr.read() if proc.poll() is not None else line
+        url = line.split(" on ", 1)[1].split()[0]
+        resp = httpx.post(f"{url}/images/generations", timeout=hang_guard(), json={
+            "prompt": "a red cube", "seed": 1, "size": "32x32", "num_inference_steps": 2,
+            "true_cfg_scale": 3.0, "negative_prompt": "blurry"})
+        assert resp.status_code == 200, resp.text
+        image = Image.open(io.BytesIO(base64.b64decode(resp.json()["data"][0]["b64_json"])))
+        assert image.size == (32, 32)
+    finally:
+        proc.terminate()
+        proc.wait(hang_guard())
