@@ -94,3 +94,20 @@ def qwen2_tokenizer() -> Any:
     tok.add_special_tokens({"additional_special_tokens": list(QWEN_SPECIALS)})
     tok.chat_template = QWEN_CHAT_TEMPLATE
     return tok
+
+
+def gemma_tokenizer() -> Any:
+    """A Gemma tokenizer: printable ASCII pieces plus Gemma's byte fallback (``<0x00>``...).
+
+    Gemma's own special tokens come first, in Gemma's order, then the 256 byte tokens, so
+    every string encodes (bytes outside the pieces fall back) and decodes back.
+    """
+    from transformers import GemmaTokenizer
+
+    vocab: dict[str, int] = {}
+    pieces = ["<pad>", "<eos>", "<bos>", "<unk>", "<mask>", "<start_of_turn>", "<end_of_turn>"]
+    pieces += [f"<0x{b:02X}>" for b in range(256)] + ["▁"] + [chr(c) for c in range(33, 127)]
+    for piece in pieces:
+        vocab.setdefault(piece, len(vocab))
+    # add_bos_token is Gemma's default, but a tokenizer built from a vocab leaves it off.
+    return GemmaTokenizer(vocab=vocab, merges=[], add_bos_token=True, model_max_length=8192)

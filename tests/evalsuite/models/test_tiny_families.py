@@ -22,6 +22,7 @@ CALLS: dict[str, dict[str, Any]] = {
     "tiny-qwen-image": dict(true_cfg_scale=4.0, negative_prompt=" "),
     "tiny-z-image": dict(guidance_scale=4.0, negative_prompt="blurry", max_sequence_length=128),
     "tiny-sd35": dict(guidance_scale=3.5, negative_prompt="blurry"),
+    "tiny-sana": dict(guidance_scale=4.5, negative_prompt="", use_resolution_binning=False),
 }
 STEPS = 6
 
