@@ -85,7 +85,7 @@ class Tracer:
     def __init__(self, transformer: Any, fn_blocks: Iterable[int] = ()) -> None:
         from diffusers.hooks._helpers import TransformerBlockRegistry
 
-        doubles = list(transformer.transformer_blocks)
+        doubles = list(getattr(transformer, "transformer_blocks", []))
         blocks = [*doubles, *getattr(transformer, "single_transformer_blocks", [])]
         if not blocks or not hasattr(blocks[0], "norm1"):
             raise ValueError(f"tracing needs FLUX-style blocks; {type(transformer).__name__} has none")
@@ -180,15 +180,21 @@ def record_traces(pipe: Any, model: Any, device: str, items: Sequence[Any], path
     from evalsuite.models.pipeline import generate
 
     done = {(t.prompt_id, t.seed) for t in read_traces(path)}
-    tracer = Tracer(pipe.transformer, fn_blocks)
+    try:
+        tracer = Tracer(pipe.transformer, fn_blocks)
+    except (AttributeError, ValueError) as exc:  # another family's blocks: its caches still run
+        return [f"cache traces not recorded: {exc}"]
     notes = []
     try:
         for item in items:
             if (item.prompt_id, item.seed) in done:
                 continue
             tracer.start()
-            with torch.no_grad():
-                generate(pipe, model, device, item.text, item.seed)
+            try:
+                with torch.no_grad():
+                    generate(pipe, model, device, item.text, item.seed)
+            except (KeyError, TypeError, ValueError) as exc:  # the hooks met another block layout
+                return [*notes, f"cache traces not recorded: {str(exc).splitlines()[0][:200]}"]
             trace = tracer.finish(item.prompt_id, item.seed, model.steps)
             if trace is None:
                 notes.append(f"{item.prompt_id}-{item.seed}: {tracer.calls} transformer calls for "

@@ -129,3 +129,13 @@ def test_magcache_calibrate_mode_matches_the_traced_ratios(trace: ImageTrace, tm
     applied = ACCELERATORS.get("magcache")().apply(pipe, params)
     generate(pipe, MODEL, "cpu", ITEM.text, ITEM.seed)
     assert applied.ratios == pytest.approx(list(trace.signals["mag_ratio"]), rel=1e-4)
+
+
+@pytest.mark.parametrize("tiny_id", ["tiny-qwen-image", "tiny-flux2"])
+def test_another_familys_blocks_are_not_traced_and_say_so(tiny_id: str, tmp_path: Path) -> None:
+    """The tracer reads FLUX.1-style blocks: on another layout the baseline still runs, with a note."""
+    model = ModelSpec(id=tiny_id, steps=3, height=32, width=32, device="cpu")
+    path = tmp_path / "baseline.jsonl"
+    notes = record_traces(load_pipeline(model, "cpu"), model, "cpu", [ITEM], path)
+    assert len(notes) == 1 and notes[0].startswith("cache traces not recorded: ")
+    assert not path.exists()
