@@ -36,10 +36,24 @@ def endpoint_job(job: Any) -> EndpointJob:
     variant = job.variant
     assert variant.endpoint is not None
     model = effective_model(job.model, variant)  # the variant's own steps, guidance and size
+    guidance_field, negative = family_fields(model)
     return EndpointJob(str(job.run_dir), variant.id, variant.name, variant.endpoint, model.steps,
                        model.guidance, model.width, model.height,
                        tuple(EndpointItem(i.prompt_id, i.text, i.seed) for i in job.items),
-                       job.image_dir, variant.seed_offset, job.store_path, job.warmup)
+                       job.image_dir, variant.seed_offset, job.store_path, job.warmup,
+                       guidance_field, negative)
+
+
+def family_fields(model: Any) -> tuple[str, str | None]:
+    """(the family's name for guidance, the negative prompt it sends): the served model gets the
+    settings the local one would. A model whose family cannot be told gets ``guidance_scale``."""
+    from evalsuite.models.families import family_of
+
+    try:
+        family = family_of(model)
+    except ValueError:  # a hub id the suite named without a family, offline
+        return "guidance_scale", model.negative_prompt
+    return family.guidance_name, family.negative_prompt(model)
 
 
 class EndpointGenerator:

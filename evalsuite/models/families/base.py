@@ -76,14 +76,17 @@ class Family:
             generator=torch.Generator(device="cpu").manual_seed(seed), output_type="np",
         )
         kwargs[self.guidance_name] = model.guidance
-        negative = model.negative_prompt
-        if negative is None:
-            negative = self.default_negative_prompt
-        if self.takes_negative_prompt and negative is not None:
+        if (negative := self.negative_prompt(model)) is not None:
             kwargs["negative_prompt"] = negative
         if model.max_sequence_length is not None:
             kwargs["max_sequence_length"] = model.max_sequence_length
         return {**kwargs, **self.extra_kwargs}
+
+    def negative_prompt(self, model: ModelSpec) -> str | None:
+        """The negative prompt sent with ``model`` (its own, else the family's), or None."""
+        if not self.takes_negative_prompt:
+            return None
+        return model.negative_prompt if model.negative_prompt is not None else self.default_negative_prompt
 
     def transformers(self, pipe: Any) -> tuple[Any, ...]:
         """The denoising transformer(s): one for every image family here."""

@@ -73,3 +73,12 @@ def test_serve_tiny_qwen_image_from_the_command_line() -> None:
     finally:
         proc.terminate()
         proc.wait(hang_guard())
+
+
+def test_an_endpoint_variant_gets_the_fields_the_local_model_would() -> None:
+    from evalsuite.run.endpoint_variants import family_fields
+
+    assert family_fields(QWEN) == ("true_cfg_scale", " ")  # Qwen-Image's CFG needs a negative prompt
+    assert family_fields(ModelSpec(id="tiny")) == ("guidance_scale", None)
+    sd35 = ModelSpec(id="x", family="sd35", negative_prompt="blurry")
+    assert family_fields(sd35) == ("guidance_scale", "blurry")
