@@ -21,17 +21,19 @@ from typing import Any
 CUTOFF = 300.0
 
 
-def low_pass_timestep(linear: Any, max_period: float = 10000.0, cutoff: float = CUTOFF) -> None:
+def low_pass_timestep(linear: Any, start: int = 0, width: int | None = None,
+                      max_period: float = 10000.0, cutoff: float = CUTOFF) -> None:
     """Attenuate ``linear``'s input columns fed by fast sinusoidal timestep features, in place.
 
-    ``linear`` is the first layer of a timestep MLP whose input is diffusers'
-    ``get_timestep_embedding``: two halves (cos and sin, in either order) of the same
-    frequencies ``max_period ** (-i / half)``.
+    ``linear`` is the first layer of a timestep MLP whose input columns ``start`` to
+    ``start + width`` (default: all) are diffusers' ``get_timestep_embedding``: two halves
+    (cos and sin, in either order) of the same frequencies ``max_period ** (-i / half)``.
     """
     import torch
 
-    half = linear.in_features // 2
+    width = linear.in_features - start if width is None else width
+    half = width // 2
     freqs = torch.exp(-math.log(max_period) * torch.arange(half, dtype=torch.float64) / half)
     keep = (1.0 / (1.0 + (freqs * cutoff) ** 2)).to(linear.weight.dtype)
     with torch.no_grad():
-        linear.weight.mul_(torch.cat([keep, keep]))
+        linear.weight[:, start:start + 2 * half].mul_(torch.cat([keep, keep]))

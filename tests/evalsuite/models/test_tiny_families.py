@@ -23,6 +23,7 @@ CALLS: dict[str, dict[str, Any]] = {
     "tiny-z-image": dict(guidance_scale=4.0, negative_prompt="blurry", max_sequence_length=128),
     "tiny-sd35": dict(guidance_scale=3.5, negative_prompt="blurry"),
     "tiny-sana": dict(guidance_scale=4.5, negative_prompt="", use_resolution_binning=False),
+    "tiny-chroma": dict(guidance_scale=4.0, negative_prompt="blurry", max_sequence_length=64),
 }
 STEPS = 6
 
