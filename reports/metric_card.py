@@ -149,16 +149,19 @@ def _grouped(flagged: Sequence[str], every: Sequence[str]) -> str:
     return ", ".join(out)
 
 
-def _rewards(row: Mapping[str, Any], cell: Mapping[str, Any]) -> bool:
-    """True when a degradation moved the metric the *better* way, beyond its floor.
+def _moved(row: Mapping[str, Any], cell: Mapping[str, Any], better: bool) -> bool:
+    """True when a degradation moved the metric the *better* (or worse) way, beyond its floor.
 
-    Paired metrics are left out: their response is measured from their ideal, which no
-    degradation can pass.
+    Without a floor (no ``noise_floor`` run) any move counts: a damaged image scoring better
+    is worth a warning even when its size cannot be judged. Paired metrics start at their
+    ideal (PSNR: its cap), so any change of theirs is for the worse.
     """
     r = cell.get("response")
-    if row.get("kind") == "paired" or cell.get("inside_floor") is not False or not _finite(r) or r == 0:
+    if cell.get("inside_floor") or not _finite(r) or r == 0:
         return False
-    return (r > 0) == bool(row.get("higher_is_better"))
+    if row.get("kind") == "paired":
+        return not better and cell.get("inside_floor") is False
+    return ((r > 0) == bool(row.get("higher_is_better"))) == better
 
 
 def card_findings(metrics: Sequence[str], card: Mapping[str, Any]) -> dict[str, Finding]:
@@ -173,7 +176,7 @@ def card_findings(metrics: Sequence[str], card: Mapping[str, Any]) -> dict[str, 
             out[m] = Finding(m, ("not on the metric card",), trusted=False)
             continue
         cells = row.get("cells", [])
-        rewards = [c["degradation"] for c in cells if _rewards(row, c)]
+        rewards = [c["degradation"] for c in cells if _moved(row, c, better=True)]
         blind = [c["degradation"] for c in cells if c.get("inside_floor")]
         notes = []
         if rewards:  # the better way is up for higher-is-better metrics, down for the others
@@ -181,7 +184,7 @@ def card_findings(metrics: Sequence[str], card: Mapping[str, Any]) -> dict[str, 
             notes.append(f"{word} with {_grouped(rewards, every)}")
         if blind:
             notes.append(f"blind to {_grouped(blind, every)}")
-        sees = any(c.get("inside_floor") is False for c in cells)
+        sees = any(_moved(row, c, better=False) for c in cells)
         out[m] = Finding(m, tuple(notes), trusted=sees and not rewards, blind=len(blind))
     return out
 

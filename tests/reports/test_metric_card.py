@@ -68,7 +68,8 @@ def test_rows_list_what_a_metric_is_blind_to_and_serialise():
 NAMES = ("blur-0.5", "blur-1", "jpeg-90", "jpeg-50", "noise-5", "colour-shift")
 
 
-def _row(metric: str, kind: str, higher: bool, responses: dict[str, float], floor: float) -> MetricRow:
+def _row(metric: str, kind: str, higher: bool, responses: dict[str, float],
+         floor: float | None) -> MetricRow:
     original = {("p0", 0): 10.0}
     cells = []
     for name in NAMES:
@@ -112,3 +113,15 @@ def test_the_default_chart_metric_is_one_the_card_trusts() -> None:
     blind = _row("blind", "per-image", True, {"blur-1": -5}, floor=1.0)  # sees only blur-1
     both = card_findings(["blind", "ssim"], card_of(blind, SSIM))
     assert both["blind"].trusted and chart_metric(["blind", "ssim"], both) == "ssim"  # fewer blind spots
+
+
+def test_without_a_noise_floor_any_move_the_better_way_is_marked() -> None:
+    # The techniques suite measures no seed-noise floor: noise raised sharpness by +184 there,
+    # and the selector said nothing, because no response could be judged against a floor.
+    no_floor = _row("sharpness", "per-image", True, {"blur-1": -9, "noise-5": 184}, floor=None)
+    found = card_findings(["sharpness", "ssim"], card_of(no_floor, SSIM))
+    assert found["sharpness"].notes == ("rises with noise",)  # nothing is called blind without a floor
+    assert not found["sharpness"].trusted
+    lowered = _row("sharpness", "per-image", True, {"blur-1": -9}, floor=None)
+    clean = card_findings(["sharpness"], card_of(lowered))
+    assert clean["sharpness"].trusted  # blur lowers it, nothing raises it
