@@ -109,6 +109,7 @@ class ModelFamily(Protocol):
     name: str  # the adapter's name, as ``[model] family`` writes it
     title: str  # e.g. "FLUX.1", for messages
     known: bool  # False for a pipeline no adapter serves (model-independent techniques only)
+    diffusers_caches: bool  # its transformer has diffusers' cache API (``CacheMixin.enable_cache``)
     hookable: bool  # its blocks are registered in diffusers' ``TransformerBlockRegistry``
     flux_blocks: bool  # FLUX.1's double + single blocks and their call convention
     cache_dit: bool  # cache-dit 1.5.3 has a block adapter for its pipeline
@@ -174,12 +175,23 @@ def unchecked(family: ModelFamily, technique: str) -> str | None:
             "describes this pipeline's (set [model] family if it is one of `evalsuite list families`)")
 
 
+def no_cache_api(family: ModelFamily, technique: str) -> str | None:
+    """None if ``family``'s transformer has diffusers' cache API, which diffusers' caches
+    (FirstBlockCache, MagCache, TaylorSeer, FasterCache, PAB) are enabled through, else why not."""
+    if (why := unchecked(family, technique)) is not None:
+        return why
+    if family.diffusers_caches:
+        return None
+    return (f"{technique} is enabled through diffusers' transformer.enable_cache, and {family.title}'s "
+            "transformer has no such API in diffusers 0.42.1 (it is not a CacheMixin)")
+
+
 def unhookable(family: ModelFamily, technique: str) -> str | None:
     """None if diffusers' block hooks can hook ``family``'s blocks, else why not."""
+    if (why := no_cache_api(family, technique)) is not None:
+        return why
     if family.hookable:
         return None
-    if not family.known:
-        return unchecked(family, technique)
     return (f"{technique} hooks only transformer blocks registered in diffusers' "
             f"TransformerBlockRegistry (diffusers 0.42.1), and {family.title}'s are not")
 

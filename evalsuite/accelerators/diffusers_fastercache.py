@@ -20,8 +20,8 @@ from evalsuite.accelerators.base import (
     ModelFamily,
     Param,
     StepCounter,
+    no_cache_api,
     register,
-    unchecked,
 )
 
 
@@ -58,7 +58,7 @@ class DiffusersFasterCache(Accelerator):
         return None
 
     def supports(self, family: ModelFamily, params: Mapping[str, Any]) -> str | None:
-        return unchecked(family, "FasterCache")
+        return no_cache_api(family, "FasterCache")
 
     def apply(self, pipe: Any, params: Mapping[str, Any]) -> Applied:
         from diffusers import FasterCacheConfig

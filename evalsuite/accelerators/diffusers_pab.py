@@ -19,8 +19,8 @@ from evalsuite.accelerators.base import (
     ModelFamily,
     Param,
     StepCounter,
+    no_cache_api,
     register,
-    unchecked,
 )
 
 
@@ -49,7 +49,7 @@ class DiffusersPyramidAttentionBroadcast(Accelerator):
         return None
 
     def supports(self, family: ModelFamily, params: Mapping[str, Any]) -> str | None:
-        return unchecked(family, "Pyramid Attention Broadcast")
+        return no_cache_api(family, "Pyramid Attention Broadcast")
 
     def apply(self, pipe: Any, params: Mapping[str, Any]) -> Applied:
         from diffusers import PyramidAttentionBroadcastConfig

@@ -19,8 +19,8 @@ from evalsuite.accelerators.base import (
     ModelFamily,
     Param,
     StepCounter,
+    no_cache_api,
     register,
-    unchecked,
 )
 
 FACTOR_DTYPES = ("bfloat16", "float32", "float16")
@@ -51,7 +51,7 @@ class DiffusersTaylorSeer(Accelerator):
     }
 
     def supports(self, family: ModelFamily, params: Mapping[str, Any]) -> str | None:
-        return unchecked(family, "TaylorSeer")
+        return no_cache_api(family, "TaylorSeer")
 
     def apply(self, pipe: Any, params: Mapping[str, Any]) -> Applied:
         import torch

@@ -52,13 +52,14 @@ def apply_accelerators(pipe: Any, model: ModelSpec, uses: Sequence[AcceleratorUs
     The suite refused techniques that do not fit before anything ran; a suite parsed without
     that check (a unit test, an old run folder) meets it here, as the variant's failure.
     """
+    from evalsuite.models.families import support
+
     family = family_of(model, pipe)
     applied = []
     for use in uses:
-        technique = ACCELERATORS.get(use.name)(family)
-        if (why := technique.supports(family, dict(use.params))) is not None:
+        if (why := support(use.name, family.name, dict(use.params))) is not None:
             raise ValueError(f"{use.name} does not fit {family.title}: {why}")
-        applied.append(technique.apply(pipe, dict(use.params)))
+        applied.append(ACCELERATORS.get(use.name)(family).apply(pipe, dict(use.params)))
     return family, applied
 
 

@@ -71,6 +71,9 @@ def support(accelerator_name: str, family_name: str, params: Mapping[str, Any] |
     """
     from evalsuite.accelerators import ACCELERATORS
 
-    cls = ACCELERATORS.get(ACCELERATORS.resolve(accelerator_name))
+    name = ACCELERATORS.resolve(accelerator_name)
+    cls, family = ACCELERATORS.get(name), get(family_name)
+    if name in family.refused:
+        return family.refused[name]
     full = {key: p.default for key, p in cls.params.items()} | dict(params or {})
-    return cls().supports(get(family_name), full)
+    return cls().supports(family, full)

@@ -58,13 +58,17 @@ class Family:
     takes_negative_prompt: ClassVar[bool] = False
     default_negative_prompt: ClassVar[str | None] = None  # sent when [model] gives none
     extra_kwargs: ClassVar[dict[str, Any]] = {}  # fixed call arguments (see each family)
-    # Facts techniques ask (evalsuite.accelerators.base.ModelFamily); tests check the first
-    # three against the installed libraries.
+    # Facts techniques ask (evalsuite.accelerators.base.ModelFamily); tests check
+    # diffusers_caches and hookable against the installed diffusers.
     known: ClassVar[bool] = True
+    diffusers_caches: ClassVar[bool] = False  # its transformer is a diffusers CacheMixin
     hookable: ClassVar[bool] = False
     flux_blocks: ClassVar[bool] = False
     cache_dit: ClassVar[bool] = False
     calibrated: ClassVar[frozenset[str]] = frozenset()
+    # Techniques measured to fail (or do nothing) on this family although its facts say they
+    # fit, with the reason: refused before anything runs, like any misfit.
+    refused: ClassVar[dict[str, str]] = {}
 
     def call_kwargs(self, model: ModelSpec, prompt: str, seed: int) -> dict[str, Any]:
         """The pipeline's keyword arguments for one image of ``prompt`` from ``seed``'s noise."""

@@ -21,4 +21,5 @@ class Chroma(Family):
     defaults = Defaults(steps=35, guidance=5.0, height=1024, width=1024)
     block_attrs = ("transformer_blocks", "single_transformer_blocks")
     takes_negative_prompt = True
+    diffusers_caches = True
     cache_dit = True

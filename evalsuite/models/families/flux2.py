@@ -20,4 +20,11 @@ class Flux2(Family):
     defaults = Defaults(steps=50, guidance=4.0, height=1024, width=1024)
     block_attrs = ("transformer_blocks", "single_transformer_blocks")
     hookable = True  # Flux2TransformerBlock, Flux2SingleTransformerBlock
+    diffusers_caches = True
     cache_dit = True  # cache-dit's "Flux" adapter matches Flux2* pipelines by name prefix
+    refused = {
+        # Measured on tiny-flux2 (diffusers 0.42.1): the hook subtracts the head block's
+        # (encoder, hidden) output from the tail single block's lone tensor and raises.
+        "fbcache": "diffusers 0.42.1's FirstBlockCache fails on FLUX.2: its single blocks return "
+                   "one tensor where its double blocks return two, and the cache mixes them up",
+    }

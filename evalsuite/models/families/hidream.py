@@ -21,4 +21,5 @@ class HiDream(Family):
     defaults = Defaults(steps=50, guidance=5.0, height=1024, width=1024)
     block_attrs = ("double_stream_blocks", "single_stream_blocks")
     takes_negative_prompt = True
+    # No diffusers_caches: HiDreamImageTransformer2DModel is no CacheMixin in diffusers 0.42.1.
     cache_dit = True

@@ -25,4 +25,5 @@ class QwenImage(Family):
     takes_negative_prompt = True
     default_negative_prompt = " "
     hookable = True  # QwenImageTransformerBlock
+    diffusers_caches = True
     cache_dit = True

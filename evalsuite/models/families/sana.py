@@ -21,4 +21,6 @@ class Sana(Family):
     takes_negative_prompt = True
     default_negative_prompt = ""
     extra_kwargs = {"use_resolution_binning": False}
-    cache_dit = True  # SanaTransformerBlock is not in diffusers' block registry (0.42.1)
+    # No diffusers_caches (SanaTransformer2DModel is no CacheMixin) and not hookable
+    # (SanaTransformerBlock is not in the block registry), diffusers 0.42.1.
+    cache_dit = True

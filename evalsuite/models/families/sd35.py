@@ -20,4 +20,5 @@ class SD35(Family):
     defaults = Defaults(steps=28, guidance=3.5, height=1024, width=1024)
     takes_negative_prompt = True
     hookable = True  # JointTransformerBlock
+    # No diffusers_caches: SD3Transformer2DModel is no CacheMixin in diffusers 0.42.1.
     cache_dit = True  # cache-dit's "StableDiffusion3" adapter

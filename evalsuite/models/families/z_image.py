@@ -21,4 +21,5 @@ class ZImage(Family):
     block_attrs = ("layers",)
     takes_negative_prompt = True
     hookable = True  # ZImageTransformerBlock
+    # No diffusers_caches: ZImageTransformer2DModel is no CacheMixin in diffusers 0.42.1.
     cache_dit = True

@@ -105,12 +105,14 @@ def test_resolve_fills_the_family_and_its_defaults(tmp_path: Path) -> None:
 
 def test_support_asks_the_family_never_a_class_name() -> None:
     assert families.support("fbcache", "flux") is None
-    sana = families.support("fbcache", "sana")
-    assert "Sana" in sana and "TransformerBlockRegistry" in sana
+    chroma = families.support("fbcache", "chroma")
+    assert "Chroma" in chroma and "TransformerBlockRegistry" in chroma
     assert "FLUX.1" in families.support("teacache", "qwen_image")
     assert families.support("teacache", "flux") is None
-    assert "magnitude ratios" in families.support("magcache", "z_image")
-    assert families.support("magcache", "z_image", {"calibrate": True}) is None
+    assert "magnitude ratios" in families.support("magcache", "qwen_image")
+    assert families.support("magcache", "qwen_image", {"calibrate": True}) is None
+    assert "not a CacheMixin" in families.support("taylorseer", "sd35")  # no transformer.enable_cache
+    assert "fails on FLUX.2" in families.support("fbcache", "flux2")  # measured: refused by the family
     # An unknown pipeline runs every model-independent technique and nothing else.
     fits = {name for name in ACCELERATORS.names() if families.support(name, "generic") is None}
     assert fits == {"torchao", "compile", "channels_last", "attention_backend"}
@@ -118,9 +120,11 @@ def test_support_asks_the_family_never_a_class_name() -> None:
         families.support("fbcache", "nope")
 
 
-def test_hookable_matches_diffusers_block_registry_on_each_tiny_built_in() -> None:
-    """The declared fact against diffusers itself, on every family whose tiny built-in exists."""
+def test_declared_facts_match_diffusers_on_each_tiny_built_in() -> None:
+    """hookable and diffusers_caches against diffusers itself, on every family whose tiny
+    built-in exists."""
     from diffusers.hooks._helpers import TransformerBlockRegistry
+    from diffusers.models.cache_utils import CacheMixin
 
     from evalsuite.models.tiny import build_tiny
 
@@ -137,5 +141,6 @@ def test_hookable_matches_diffusers_block_registry_on_each_tiny_built_in() -> No
         assert blocks, name
         TransformerBlockRegistry._register()  # diffusers registers its blocks lazily
         assert family.hookable == all(b in TransformerBlockRegistry._registry for b in blocks), name
+        assert family.diffusers_caches == isinstance(transformer, CacheMixin), name
         checked += 1
     assert checked >= 1
