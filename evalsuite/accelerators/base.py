@@ -109,7 +109,9 @@ class ModelFamily(Protocol):
     name: str  # the adapter's name, as ``[model] family`` writes it
     title: str  # e.g. "FLUX.1", for messages
     known: bool  # False for a pipeline no adapter serves (model-independent techniques only)
-    diffusers_caches: bool  # its transformer has diffusers' cache API (``CacheMixin.enable_cache``)
+    # Its transformer has diffusers' cache API (``CacheMixin.enable_cache``) and its pipeline
+    # opens the cache contexts those hooks need.
+    diffusers_caches: bool
     hookable: bool  # its blocks are registered in diffusers' ``TransformerBlockRegistry``
     flux_blocks: bool  # FLUX.1's double + single blocks and their call convention
     cache_dit: bool  # cache-dit 1.5.3 has a block adapter for its pipeline
@@ -182,8 +184,8 @@ def no_cache_api(family: ModelFamily, technique: str) -> str | None:
         return why
     if family.diffusers_caches:
         return None
-    return (f"{technique} is enabled through diffusers' transformer.enable_cache, and {family.title}'s "
-            "transformer has no such API in diffusers 0.42.1 (it is not a CacheMixin)")
+    return (f"{technique} runs through diffusers' cache API (transformer.enable_cache inside the "
+            f"pipeline's cache contexts), which {family.title} lacks in diffusers 0.42.1")
 
 
 def unhookable(family: ModelFamily, technique: str) -> str | None:

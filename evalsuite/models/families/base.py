@@ -61,7 +61,8 @@ class Family:
     # Facts techniques ask (evalsuite.accelerators.base.ModelFamily); tests check
     # diffusers_caches and hookable against the installed diffusers.
     known: ClassVar[bool] = True
-    diffusers_caches: ClassVar[bool] = False  # its transformer is a diffusers CacheMixin
+    # Its transformer is a diffusers CacheMixin and its pipeline opens cache contexts.
+    diffusers_caches: ClassVar[bool] = False
     hookable: ClassVar[bool] = False
     flux_blocks: ClassVar[bool] = False
     cache_dit: ClassVar[bool] = False

@@ -21,5 +21,6 @@ class Chroma(Family):
     defaults = Defaults(steps=35, guidance=5.0, height=1024, width=1024)
     block_attrs = ("transformer_blocks", "single_transformer_blocks")
     takes_negative_prompt = True
-    diffusers_caches = True
+    # No diffusers_caches: its transformer is a CacheMixin, but ChromaPipeline (0.42.1) opens no
+    # cache_context around the transformer, and diffusers' cache hooks need one.
     cache_dit = True
