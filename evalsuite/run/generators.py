@@ -5,8 +5,8 @@ The orchestration (:mod:`evalsuite.run.phases`) hands each variant's share of wo
 endpoint variant's generator sends it to a server. Both write the same rows into the same
 store and report failure the same way, so resume, scoring and reports do not care which.
 
-Worker supervision (start, timeout kill, group abort, signal names, status fix-up) lives
-here and nowhere else.
+Worker supervision (start, timeout kill, group abort, signal names, status fix-up, and
+:func:`alternate`, two workers timing in turns) lives here and nowhere else.
 """
 
 from __future__ import annotations
@@ -15,7 +15,8 @@ import multiprocessing as mp
 import multiprocessing.forkserver
 import signal
 import time
-from dataclasses import replace
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 from evalsuite.progress import Progress
@@ -129,11 +130,96 @@ class LocalWorker:
             sig = signal.Signals(-exitcode).name
             reason = f"worker killed by {sig}" + (" (out of host memory?)" if sig == "SIGKILL" else "")
         row = store.variant(vid)
-        if reason is None and row["status"] != VariantStatus.OK:
-            reason = row["error"] or f"worker exited with code {exitcode}"
+        if reason is None and row.status != VariantStatus.OK:
+            reason = row.error or f"worker exited with code {exitcode}"
         if reason is not None:
-            if reason != row["error"] or row["status"] != VariantStatus.FAILED:
+            if reason != row.error or row.status != VariantStatus.FAILED:
                 store.set_variant_status(vid, VariantStatus.FAILED, reason)
             if abort is not None:
                 abort.raise_flag()
         return reason
+
+
+@dataclass(frozen=True)
+class Turns:
+    """Lets a worker time one image at a time, when its supervisor says (see :func:`alternate`).
+
+    Two semaphores of the worker context, handed to the worker in its job when it starts:
+    the supervisor releases ``go`` once per image, the worker releases ``done`` once that
+    image is stored. A worker waiting for its turn uses no CPU and no device time.
+    """
+
+    go: Any
+    done: Any
+
+    def wait(self) -> None:
+        """In the worker: block until it is this worker's turn to time an image."""
+        self.go.acquire()
+
+    def finished(self) -> None:
+        """In the worker: the image of this turn is stored."""
+        self.done.release()
+
+
+class _Stopped(Exception):
+    """A worker of an alternation died or ran out of time: stop them all."""
+
+
+def alternate(jobs: Sequence[WorkerJob], schedule: Sequence[int], store: Store, timeout: float | None,
+              progress: Progress) -> list[str | None]:
+    """Run the workers of ``jobs`` at once and let them time their images in turns.
+
+    Every worker loads and warms up as usual (side by side), then waits. ``schedule`` says
+    whose turn each timed image is: the k-th time worker i is named, it times its k-th
+    item, and nobody else generates meanwhile. Images of different workers are thus timed
+    next to each other, so a change in the machine's load reaches both sides of a pair.
+
+    Args:
+        jobs: one local (non-endpoint, non-group) job each; ``jobs[i].items`` in turn order.
+        schedule: worker indices, each named ``len(jobs[i].items)`` times.
+        store: the store the jobs write to (their variants registered).
+        timeout: wall-clock limit of the whole alternation, seconds (None: none).
+        progress: where the bar goes.
+
+    Returns:
+        Per job, why it failed (recorded on its variant), or None. When one fails, the
+        others are stopped.
+    """
+    ctx = worker_context()
+    turns = [Turns(ctx.Semaphore(0), ctx.Semaphore(0)) for _ in jobs]
+    procs, pipes = [], []
+    for job, turn in zip(jobs, turns, strict=True):
+        parent_end, child_end = ctx.Pipe()
+        job = replace(job, spawned_at=time.time(), turns=turn)
+        proc = ctx.Process(target=_worker_main, args=(job, child_end), name=f"evalsuite-{job.variant.name}")
+        proc.start()
+        child_end.close()
+        procs.append(proc)
+        pipes.append(parent_end)
+    reasons: list[str | None] = [None] * len(jobs)
+    start = time.monotonic()
+    progress.start(" / ".join(j.variant.name for j in jobs), len(schedule))
+    finished = False
+    try:
+        for n, who in enumerate(schedule):
+            turns[who].go.release()
+            while not turns[who].done.acquire(timeout=POLL_S):
+                if not procs[who].is_alive():  # its own exit code or record says why
+                    raise _Stopped
+                if timeout is not None and time.monotonic() - start > timeout:
+                    reasons[who] = f"timed out after {timeout} s"
+                    raise _Stopped
+            progress.update(n + 1)
+        finished = True
+    except _Stopped:
+        for i, proc in enumerate(procs):
+            if proc.is_alive() and reasons[i] is None:
+                reasons[i] = "stopped: the other worker of its alternation failed"
+    finally:
+        for proc, end in zip(procs, pipes, strict=True):
+            if not finished:  # a worker waiting for a turn that never comes would never exit
+                proc.kill()
+            proc.join()
+            end.close()
+    return [LocalWorker._settle(store, job.variant.id, proc.exitcode, reason, None)
+            for job, proc, reason in zip(jobs, procs, reasons, strict=True)]

@@ -6,7 +6,8 @@ importing the heavy libraries only its workers need.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from pathlib import PurePosixPath
 from typing import Any
 
 from evalsuite.store.paths import RESULTS, image_dir
@@ -44,6 +45,7 @@ class WorkerJob:
     telemetry: bool = True  # write the variant's telemetry file (not for the drift re-timing)
     trace_items: tuple[WorkItem, ...] = ()  # generate again, untimed, with trace hooks (tracing.py)
     trace_fn: tuple[int, ...] = ()  # cache-dit Fn values whose residual the trace records
+    turns: Any = None  # a generators.Turns: time each image only when the supervisor says (speed trial)
 
     @classmethod
     def build(cls, run_dir: str, variant: Variant, model: ModelSpec, device: str,
@@ -53,3 +55,10 @@ class WorkerJob:
         return cls(run_dir=run_dir, variant=variant, model=model, device=device, items=items,
                    warmup=warmup, image_dir=image_dir(variant.name, variant.id),
                    store_path=store_path, group=group)
+
+    def aside(self, store_path: str, folder: str) -> WorkerJob:
+        """The same job re-timing into a side store and image folder (the drift check, the
+        speed trial): beside, never over, the run's own rows and images, which are the ones
+        that get scored; and no telemetry file."""
+        return replace(self, store_path=store_path, telemetry=False,
+                       image_dir=f"{folder}/{PurePosixPath(self.image_dir).name}")
