@@ -111,3 +111,20 @@ def gemma_tokenizer() -> Any:
         vocab.setdefault(piece, len(vocab))
     # add_bos_token is Gemma's default, but a tokenizer built from a vocab leaves it off.
     return GemmaTokenizer(vocab=vocab, merges=[], add_bos_token=True, model_max_length=8192)
+
+
+def llama3_tokenizer() -> Any:
+    """A Llama 3 tokenizer: byte-level BPE (every byte one token, no merges), ``<|begin_of_text|>``
+    before every sequence, as Meta's ``PreTrainedTokenizerFast`` (HiDream's fourth encoder)."""
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors
+    from transformers import PreTrainedTokenizerFast
+
+    bos, eos = "<|begin_of_text|>", "<|end_of_text|>"
+    tok = Tokenizer(models.BPE(vocab={c: i for i, c in enumerate(byte_chars())}, merges=[]))
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tok.decoder = decoders.ByteLevel()
+    tok.add_special_tokens([bos, eos, "<|eot_id|>"])
+    tok.post_processor = processors.TemplateProcessing(
+        single=f"{bos} $A", pair=f"{bos} $A {bos} $B", special_tokens=[(bos, tok.token_to_id(bos))])
+    return PreTrainedTokenizerFast(
+        tokenizer_object=tok, bos_token=bos, eos_token=eos, model_max_length=131072)
