@@ -8,6 +8,17 @@ class UserError(Exception):
     """
 
 
+def spec_error(source: str, key: str, message: str) -> UserError:
+    """The error for a bad value in a suite file: ``<file>: <key>: <what is wrong>``.
+
+    Args:
+        source: the suite file (or built-in name).
+        key: the dotted key at fault, from the file's top (``tune.range``, ``variant.x.fbcache``).
+        message: what is wrong with it, and what is expected.
+    """
+    return UserError(f"{source}: {key}: {message}")
+
+
 # Exit codes of the CLI, documented in the README.
 EXIT_OK = 0
 EXIT_INTERNAL = 1

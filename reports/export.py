@@ -16,7 +16,7 @@ from typing import Any, NamedTuple
 
 from reports.files import atomic_path
 from reports.jsonio import to_json
-from reports.records import Sample, Score, VariantRun
+from reports.records import SampleRecord, Score, VariantRun
 from reports.summary_records import Summary
 
 FORMATS = ("csv", "parquet", "json")
@@ -34,7 +34,7 @@ SAMPLE_COLUMNS = ["variant", "variant_id", "role", "prompt_id", "seed", "set_nam
                   "image"]
 
 
-def sample_table(samples: Sequence[Sample], scores: Sequence[Score], variants: Sequence[VariantRun],
+def sample_table(samples: Sequence[SampleRecord], scores: Sequence[Score], variants: Sequence[VariantRun],
                  metrics: Sequence[str]) -> Table:
     """Per-sample rows with one value column and one reason column per metric.
 

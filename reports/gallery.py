@@ -17,7 +17,7 @@ from PIL import Image
 from reports.files import atomic_path
 from reports.metric_info import MetricInfo
 from reports.metric_stats import oriented_loss
-from reports.records import Sample, VariantRun
+from reports.records import SampleRecord, VariantRun
 
 THUMB_SIZE = 192  # px, longest side; enough to spot artefacts, small enough for 1000s of rows
 
@@ -44,7 +44,7 @@ def image_loss(info: MetricInfo, value: float | None, base: float | None) -> flo
     return oriented_loss(info, value - base)
 
 
-def gallery_rows(samples: Sequence[Sample],
+def gallery_rows(samples: Sequence[SampleRecord],
                  scores_by: Mapping[tuple[str, str], Mapping[tuple[str, int], float | None]],
                  metrics: Mapping[str, MetricInfo], variants: Sequence[VariantRun],
                  baseline_id: str) -> list[dict[str, Any]]:
@@ -64,8 +64,8 @@ def gallery_rows(samples: Sequence[Sample],
         largest loss among the accelerated variants (the gallery sorts on it).
     """
     per_image = {m: i for m, i in metrics.items() if i.kind != "set"}
-    by_key: dict[tuple[str, int], dict[str, Sample]] = {}
-    meta: dict[tuple[str, int], Sample] = {}
+    by_key: dict[tuple[str, int], dict[str, SampleRecord]] = {}
+    meta: dict[tuple[str, int], SampleRecord] = {}
     for s in samples:
         key = (s.prompt_id, s.seed)
         by_key.setdefault(key, {})[s.variant_id] = s

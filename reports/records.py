@@ -140,8 +140,12 @@ class VariantRun:
 
 
 @dataclass(frozen=True)
-class Sample:
-    """One generated image (a store row joined with its prompt)."""
+class SampleRecord:
+    """One generated image as the store reads it back: its row joined with its prompt.
+
+    (Not ``metrics.Sample``, which is one image handed to a scorer.) ``status`` is the
+    store's ``SampleStatus`` (a ``str``) when read from a store.
+    """
 
     variant_id: str
     prompt_id: str
@@ -157,6 +161,7 @@ class Sample:
     set_name: str | None = None
     category: str | None = None
     energy_j: float | None = None  # the generation's joules (None: not measured)
+    created: float | None = None  # time.time() when stored
 
 
 @dataclass(frozen=True)
@@ -169,6 +174,7 @@ class Score:
     metric: str
     value: float | None
     reason: str | None = None
+    identity: str = ""  # canonical JSON of the scorer's identity (model, preprocessing, dtype)
 
 
 @dataclass(frozen=True)
@@ -180,6 +186,7 @@ class SetScore:
     value: float | None
     reason: str | None = None
     n: int = 0
+    identity: str = ""  # as Score.identity
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from reports.jsonio import SchemaError, from_json, to_json
 from reports.metric_info import MetricInfo
 from reports.metric_stats import metric_entry, noise_entry
 from reports.pareto import Point, pareto_front
-from reports.records import Pricing, Sample, Score, SetScore, VariantRun, cost_per_image
+from reports.records import Pricing, SampleRecord, Score, SetScore, VariantRun, cost_per_image
 from reports.stats import latency_stats
 from reports.summary_records import (
     NoiseFloor,
@@ -53,7 +53,7 @@ def index_scores(scores: Sequence[Score]) -> tuple[Scores, dict[tuple[str, str],
     return scores_by, reasons_by
 
 
-def _result(v: VariantRun, rows: Sequence[Sample], pricing: Pricing, expected: int,
+def _result(v: VariantRun, rows: Sequence[SampleRecord], pricing: Pricing, expected: int,
             is_baseline: bool) -> VariantResult:
     """Samples, latency, memory, cost and step counts of one variant (metrics come later)."""
     ok = [r for r in rows if r.status == "ok"]
@@ -83,7 +83,7 @@ def _result(v: VariantRun, rows: Sequence[Sample], pricing: Pricing, expected: i
         endpoint=v.endpoint)
 
 
-def _noise_floor(noise: VariantRun, rows: Sequence[Sample], metrics: Mapping[str, MetricInfo],
+def _noise_floor(noise: VariantRun, rows: Sequence[SampleRecord], metrics: Mapping[str, MetricInfo],
                  scores_by: Scores, baseline_id: str) -> NoiseFloor:
     return NoiseFloor(
         variant=noise.name, id=noise.id, status=noise.status, seed_offset=noise.seed_offset,
@@ -93,9 +93,9 @@ def _noise_floor(noise: VariantRun, rows: Sequence[Sample], metrics: Mapping[str
 
 
 def build_summary(*, suite: str, baseline: str, variants: Sequence[VariantRun],
-                  samples: Sequence[Sample], scores: Sequence[Score], set_scores: Sequence[SetScore],
+                  samples: Sequence[SampleRecord], scores: Sequence[Score], set_scores: Sequence[SetScore],
                   metrics: Mapping[str, MetricInfo], pricing: Pricing,
-                  expected_per_variant: int, drift_samples: Sequence[Sample] = ()) -> Summary:
+                  expected_per_variant: int, drift_samples: Sequence[SampleRecord] = ()) -> Summary:
     """Aggregate the run's tables into the summary (schema in docs/SUMMARY.md).
 
     Args:
@@ -111,7 +111,7 @@ def build_summary(*, suite: str, baseline: str, variants: Sequence[VariantRun],
         expected_per_variant: prompts x seeds.
         drift_samples: the baseline images timed again at the end of the sweep (drift check).
     """
-    by_variant: dict[str, list[Sample]] = defaultdict(list)
+    by_variant: dict[str, list[SampleRecord]] = defaultdict(list)
     for s in samples:
         by_variant[s.variant_id].append(s)
     scores_by, reasons_by = index_scores(scores)

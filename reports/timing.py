@@ -16,19 +16,19 @@ from reports.bootstrap import Key
 from reports.energy import energy_entry
 from reports.metric_info import MetricInfo
 from reports.pareto import Point, pareto_front
-from reports.records import Sample, VariantRun
+from reports.records import SampleRecord, VariantRun
 from reports.speedup import drift_record, speedup_entry
 from reports.summary_records import Drift, ParetoMembership, VariantResult
 
 TIMED = ("ok", "flagged")  # statuses whose latency is a real generation time
 
 
-def latencies(rows: Sequence[Sample]) -> dict[Key, float | None]:
+def latencies(rows: Sequence[SampleRecord]) -> dict[Key, float | None]:
     """(prompt, seed) -> seconds of every timed image."""
     return {(r.prompt_id, r.seed): r.latency_s for r in rows if r.status in TIMED}
 
 
-def drift_of(baseline_rows: Sequence[Sample], drift_rows: Sequence[Sample]) -> Drift | None:
+def drift_of(baseline_rows: Sequence[SampleRecord], drift_rows: Sequence[SampleRecord]) -> Drift | None:
     """The drift check, when the sweep timed baseline images again (None: it did not)."""
     end = latencies(drift_rows)
     if not end:
@@ -38,7 +38,7 @@ def drift_of(baseline_rows: Sequence[Sample], drift_rows: Sequence[Sample]) -> D
 
 
 def add_timing(results: Sequence[VariantResult], runs: Mapping[str, VariantRun],
-               rows: Mapping[str, Sequence[Sample]], baseline_id: str,
+               rows: Mapping[str, Sequence[SampleRecord]], baseline_id: str,
                drift: Drift | None) -> list[VariantResult]:
     """Each result with its speedup, energy and GPU state (throttling added to its checks).
 

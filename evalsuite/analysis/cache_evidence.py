@@ -13,6 +13,7 @@ from pathlib import Path
 
 from evalsuite.models.tracing import prediction_params, read_traces
 from evalsuite.store.paths import trace_path
+from evalsuite.store.schema import SampleStatus, VariantStatus
 from evalsuite.suite.overrides import effective_model
 from evalsuite.suite.spec import FRONTIER_ROLE, Suite
 from reports.calibration import calibrate
@@ -24,7 +25,7 @@ from reports.frontier import (
     frontier_verdict,
     reference_values,
 )
-from reports.records import Sample, Score
+from reports.records import SampleRecord, Score
 from reports.summary import index_scores
 from reports.summary_records import Summary, VariantResult
 from reports.traces import TracePrediction, predict
@@ -34,7 +35,7 @@ FRONTIER_RULE = ("round(steps / s) for target speedups s in 1.25, 1.5, 2, 2.5, 3
 
 
 def _usable(v: VariantResult) -> bool:
-    return v.status == "ok" and v.latency_s is not None
+    return v.status == VariantStatus.OK and v.latency_s is not None
 
 
 def steps_frontier(summary: Summary, suite: Suite, scores: Sequence[Score]) -> Summary:
@@ -44,7 +45,7 @@ def steps_frontier(summary: Summary, suite: Suite, scores: Sequence[Score]) -> S
         return summary
     by_id, _ = index_scores(scores)
     metrics = summary.metrics
-    base_spec = next(v for v in suite.variants if v.name == suite.baseline)
+    base_spec = suite.baseline_variant
     points: list[FrontierPointResult] = []
     for spec in (base_spec, *refs.values()):
         v = next((x for x in summary.variants if x.name == spec.name), None)
@@ -75,19 +76,19 @@ def steps_frontier(summary: Summary, suite: Suite, scores: Sequence[Score]) -> S
     return replace(summary, variants=tuple(variants), steps_frontier=section)
 
 
-def trace_evidence(summary: Summary, suite: Suite, run_dir: Path, samples: Sequence[Sample]) -> Summary:
+def trace_evidence(summary: Summary, suite: Suite, run_dir: Path, samples: Sequence[SampleRecord]) -> Summary:
     """Calibration from the baseline's traces, and each cache's predicted vs measured skip rate.
 
     The measured skip rate is taken over the same (prompt, seed) images the traces cover.
     """
-    base = next(v for v in suite.variants if v.name == suite.baseline)
+    base = suite.baseline_variant
     traces = read_traces(trace_path(run_dir, base.name, base.id))
     if not traces:
         return summary
     traced = {(t.prompt_id, t.seed) for t in traces}
-    rows: dict[str, list[Sample]] = {}
+    rows: dict[str, list[SampleRecord]] = {}
     for r in samples:
-        if (r.prompt_id, r.seed) in traced and r.status == "ok":
+        if (r.prompt_id, r.seed) in traced and r.status == SampleStatus.OK:
             rows.setdefault(r.variant_id, []).append(r)
     variants = []
     for v in summary.variants:
@@ -108,7 +109,7 @@ def trace_evidence(summary: Summary, suite: Suite, run_dir: Path, samples: Seque
     return replace(summary, variants=tuple(variants), calibration=calibrate(traces))
 
 
-def with_cache_evidence(summary: Summary, suite: Suite, run_dir: Path, samples: Sequence[Sample],
+def with_cache_evidence(summary: Summary, suite: Suite, run_dir: Path, samples: Sequence[SampleRecord],
                         scores: Sequence[Score]) -> Summary:
     """``summary`` with ``steps_frontier`` and ``calibration`` (and the per-variant fields)."""
     return trace_evidence(steps_frontier(summary, suite, scores), suite, run_dir, samples)

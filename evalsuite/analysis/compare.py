@@ -8,14 +8,15 @@ hands plain per-image tables to the pure ``reports.compare`` and writes ``compar
 from __future__ import annotations
 
 import json
-import sqlite3
 import tomllib
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
 from evalsuite.errors import UserError
+from evalsuite.store.db import Store
 from evalsuite.store.paths import MANIFEST, RESULTS, SUITE, SUMMARY
+from evalsuite.store.schema import DONE_SAMPLE_STATUSES, VariantStatus
 from reports.compare import CompareError, RunView, VariantRun, compare
 from reports.compare_html import render_compare
 from reports.files import write_atomic
@@ -30,16 +31,6 @@ def _read_json(path: Path) -> dict[str, Any]:
                         f"on that folder first") from None
 
 
-def _rows(db: Path, query: str) -> list[dict[str, Any]]:
-    # Read only: comparing must never change a run folder (nor create a WAL beside it).
-    con = sqlite3.connect(f"{db.resolve().as_uri()}?mode=ro", uri=True)
-    con.row_factory = sqlite3.Row
-    try:
-        return [dict(r) for r in con.execute(query)]
-    finally:
-        con.close()
-
-
 def _machine(hardware: dict[str, Any]) -> str:
     return str(hardware.get("gpu") or f"{hardware.get('device', 'cpu')} ({hardware.get('cpu') or '?'})")
 
@@ -52,25 +43,26 @@ def load_run(run_dir: Path, label: str) -> RunView:
     summary = _read_json(run_dir / SUMMARY)
     manifest = _read_json(run_dir / MANIFEST)
     suite = tomllib.loads((run_dir / SUITE).read_text())
-    samples = _rows(run_dir / RESULTS, "SELECT * FROM samples")
-    scores = _rows(run_dir / RESULTS, "SELECT * FROM scores")
+    # Read only: comparing must never change a run folder (nor create a WAL beside it).
+    with Store.open_read_only(run_dir / RESULTS) as store:
+        samples, scores = store.samples(), store.scores()
     latency: dict[str, dict] = defaultdict(dict)
     energy: dict[str, dict] = defaultdict(dict)
     for s in samples:
-        key = (s["prompt_id"], s["seed"])
-        timed = s["status"] in ("ok", "flagged")
-        latency[s["variant_id"]][key] = s["latency_s"] if timed else None
-        energy[s["variant_id"]][key] = s.get("energy_j") if timed else None
+        key = (s.prompt_id, s.seed)
+        timed = s.status in DONE_SAMPLE_STATUSES
+        latency[s.variant_id][key] = s.latency_s if timed else None
+        energy[s.variant_id][key] = s.energy_j if timed else None
     by_metric: dict[tuple[str, str], dict] = defaultdict(dict)
     for r in scores:
-        by_metric[(r["variant_id"], r["metric"])][(r["prompt_id"], r["seed"])] = r["value"]
+        by_metric[(r.variant_id, r.metric)][(r.prompt_id, r.seed)] = r.value
     price = (summary.get("pricing") or {}).get("usd_per_hour")
     variants = []
     base_settings = "{}"
     for v in summary["variants"]:
         gpus = v.get("gpus_per_image") or 1
         variants.append(VariantRun(
-            name=v["name"], ok=v["status"] == "ok", is_baseline=bool(v["is_baseline"]),
+            name=v["name"], ok=v["status"] == VariantStatus.OK, is_baseline=bool(v["is_baseline"]),
             latency_s=latency.get(v["id"], {}), energy_j=energy.get(v["id"], {}),
             scores={m: by_metric.get((v["id"], m), {}) for m in summary["metrics"]},
             usd_per_second=price * gpus / 3600.0 if price is not None else None))

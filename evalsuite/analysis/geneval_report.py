@@ -10,10 +10,10 @@ from __future__ import annotations
 from typing import Any
 
 from metrics.geneval_rules import TASKS, summarise
-from reports.records import Sample, Score, VariantRun
+from reports.records import SampleRecord, Score, VariantRun
 
 
-def geneval_summary(variants: tuple[VariantRun, ...], samples: tuple[Sample, ...],
+def geneval_summary(variants: tuple[VariantRun, ...], samples: tuple[SampleRecord, ...],
                     scores: tuple[Score, ...]) -> dict[str, Any] | None:
     """{"tasks": [...], "rows": [{variant, tasks: {task: share}, counts, overall}]}, or None
     when the run has no GenEval scores."""

@@ -1,13 +1,13 @@
 """Glue between the store and the pure ``reports`` package: summary.json, the HTML, exports.
 
-The store's rows become typed records here (reports/records.py); from then on nothing is a
-dict until the edges: summary.json, the export tables and the page's data.
+The store reads its rows back as the report's own typed records (reports/records.py); from
+then on nothing is a dict until the edges: summary.json, the export tables and the page's data.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -23,6 +23,7 @@ from evalsuite.score.scoring import stored_identity
 from evalsuite.store.db import Store
 from evalsuite.store.drift_db import retimed_rows
 from evalsuite.store.paths import MANIFEST, METRIC_CARD, REPORT, SUMMARY, telemetry_path
+from evalsuite.store.records import VariantRecord
 from evalsuite.suite.spec import Suite
 from evalsuite.suite.types import Variant
 from metrics import SCORERS
@@ -38,7 +39,7 @@ from reports.records import (
     GpuState,
     Pricing,
     Recommendation,
-    Sample,
+    SampleRecord,
     Score,
     SetScore,
     VariantRun,
@@ -78,13 +79,13 @@ class RunTables:
     """What the summary, gallery and export read from the store, for the suite's variants."""
 
     variants: tuple[VariantRun, ...]  # suite order, the noise-floor variant last
-    samples: tuple[Sample, ...]
+    samples: tuple[SampleRecord, ...]
     scores: tuple[Score, ...]
     set_scores: tuple[SetScore, ...]
     metrics: dict[str, MetricInfo]
     pricing: Pricing
     expected: int  # prompts x seeds
-    drift_samples: tuple[Sample, ...] = ()  # the baseline images timed again at the sweep's end
+    drift_samples: tuple[SampleRecord, ...] = ()  # the baseline images timed again at the sweep's end
 
 
 def cache_of(v: Variant) -> CacheUse | None:
@@ -108,27 +109,28 @@ def _telemetry(path: Path) -> dict[str, Any]:
         return {}
 
 
-def variant_run(suite: Suite, v: Variant, row: dict[str, Any] | None, run_dir: Path) -> VariantRun:
-    """One suite variant with what the store holds about it (``row``: its variants row).
+def variant_run(suite: Suite, v: Variant, row: VariantRecord | None, run_dir: Path) -> VariantRun:
+    """One suite variant with what the store holds about it (``row``: its variants row, None
+    before it is registered).
 
     From the worker's telemetry file: compile time (torch.compile's own timer, kept apart
     from latency), the energy meter's source (or why nothing was measured) and the GPU state
     at the start and end of the timed images.
     """
-    row = row or {}
+    row = row or VariantRecord(v.id, v.name)
     telemetry = _telemetry(telemetry_path(run_dir, v.name, v.id))
     energy = telemetry.get("energy") or {}
     state = telemetry.get("gpu_state")
     return VariantRun(
-        id=v.id, name=v.name, status=row.get("status", "pending"), error=row.get("error"),
+        id=v.id, name=v.name, status=row.status, error=row.error,
         accelerators=v.describe(), generation=dict(v.generation), cache=cache_of(v),
         # An endpoint variant uses no local GPU; its provider bills per image or megapixel.
         gpus_per_image=0 if v.endpoint else gpus_per_image(v, suite.hardware.gpus), group=v.group,
         sweep=v.sweep,
         role=NOISE_ROLE if v.seed_offset else None, seed_offset=v.seed_offset,
-        worker_start_s=row.get("worker_start_s"), load_s=row.get("load_s"), cold_s=row.get("cold_s"),
+        worker_start_s=row.worker_start_s, load_s=row.load_s, cold_s=row.cold_s,
         compile_s=telemetry.get("accelerators", {}).get("compile", {}).get("compile_s"),
-        checks=tuple(json.loads(row.get("checks") or "[]")),
+        checks=row.checks,
         energy_source=energy.get("source"),
         energy_reason=energy.get("reason") or (None if energy else "no energy reading recorded"),
         gpu_state=from_json(GpuState, state) if state else None,
@@ -143,45 +145,33 @@ def _endpoint_stats(telemetry: dict[str, Any]) -> EndpointStats | None:
         return None
 
 
-def _record(cls: type, row: dict[str, Any]) -> Any:
-    """A store row as a record (the columns the record has; others are ignored)."""
-    return cls(**{k: row[k] for k in cls.__dataclass_fields__ if k in row})  # type: ignore[attr-defined]
-
-
-def metric_infos(suite: Suite, score_rows: Sequence[Mapping[str, Any]]) -> dict[str, MetricInfo]:
+def metric_infos(suite: Suite, score_rows: Sequence[Score | SetScore]) -> dict[str, MetricInfo]:
     """Each metric of the suite, without building its scorer (no model, no torch: ``export`` stays
     instant): traits from the scorer's class, identity from the stored values (``score_rows``)."""
     return {use.name: MetricInfo.of(SCORERS.get(use.name), stored_identity(use.name, score_rows))
             for use in suite.metrics}
 
 
-def baseline_id(suite: Suite) -> str:
-    """The id of the suite's baseline variant."""
-    return next(v.id for v in suite.variants if v.name == suite.baseline)
-
-
 def collect(suite: Suite, run_dir: Path, store: Store) -> RunTables:
     """Read the suite's current variants, prompts and seeds from the store."""
     keys = selected_keys(suite)
-    rows = {r["id"]: r for r in store.variants()}
+    rows = {r.id: r for r in store.variants()}
     variants = tuple(variant_run(suite, v, rows.get(v.id), run_dir) for v in suite.variants)
     ids = {v.id for v in suite.variants}
-    score_rows = [r for r in store.scores()
-                  if r["variant_id"] in ids and (r["prompt_id"], r["seed"]) in keys]
-    set_rows = [r for r in store.set_scores() if r["variant_id"] in ids]
+    score_rows = [r for r in store.scores() if r.variant_id in ids and (r.prompt_id, r.seed) in keys]
+    set_rows = [r for r in store.set_scores() if r.variant_id in ids]
     manifest_path = run_dir / MANIFEST
     device_name = None
     if manifest_path.exists():
         device_name = json.loads(manifest_path.read_text()).get("hardware", {}).get("gpu")
     return RunTables(
         variants=variants,
-        samples=tuple(_record(Sample, r) for r in store.samples(sorted(ids))
-                      if (r["prompt_id"], r["seed"]) in keys),
-        scores=tuple(_record(Score, r) for r in score_rows),
-        set_scores=tuple(_record(SetScore, r) for r in set_rows),
+        samples=tuple(r for r in store.samples(sorted(ids)) if (r.prompt_id, r.seed) in keys),
+        scores=tuple(score_rows),
+        set_scores=tuple(set_rows),
         metrics=metric_infos(suite, [*score_rows, *set_rows]),
         pricing=resolve_pricing(suite, device_name), expected=len(keys),
-        drift_samples=tuple(_record(Sample, r) for r in retimed_rows(run_dir, baseline_id(suite))))
+        drift_samples=tuple(retimed_rows(run_dir, suite.baseline_variant.id)))
 
 
 def suite_recommendation(suite: Suite, summary: Summary) -> Recommendation | None:
@@ -215,8 +205,7 @@ def write_summary(run_dir: Path, summary: Summary) -> Path:
 
 def _gallery(suite: Suite, t: RunTables) -> list[dict[str, Any]]:
     scores_by, _ = index_scores(t.scores)
-    baseline_id = next(v.id for v in t.variants if v.name == suite.baseline)
-    return gallery_rows(t.samples, scores_by, t.metrics, t.variants, baseline_id)
+    return gallery_rows(t.samples, scores_by, t.metrics, t.variants, suite.baseline_variant.id)
 
 
 def write_reports(suite: Suite, run_dir: Path, store: Store) -> Summary:

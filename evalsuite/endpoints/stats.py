@@ -2,21 +2,17 @@
 
 from __future__ import annotations
 
-import math
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import numpy as np
+from reports.jsonio import to_json
+from reports.stats import spread
 
 
 def _percentiles(values: Sequence[float | None]) -> dict[str, float] | None:
-    arr = np.asarray([v for v in values if v is not None and math.isfinite(v)], dtype=float)
-    if arr.size == 0:
-        return None
-    p50, p90, p99 = np.percentile(arr, [50, 90, 99])
-    return {"p50": float(p50), "p90": float(p90), "p99": float(p99), "mean": float(arr.mean()),
-            "n": int(arr.size)}
+    """``p50``, ``p90``, ``p99``, ``mean`` and ``n`` of the finite values (the report's ``Spread``)."""
+    return to_json(spread(values))
 
 
 def images_per_minute(sessions: Sequence[Mapping[str, Any]]) -> float | None:

@@ -3,14 +3,16 @@
 Variants run one after another, so a GPU that heats up and lowers its clocks makes a later
 variant look slower for reasons that are not the variant's. The worker records this state
 at the start and at the end of each variant's timed images; a throttle reason that slows
-the clocks (power cap, thermal, power brake) is flagged in the report.
+the clocks (power cap, thermal, power brake) is flagged in the report. The records are the
+report's own (``reports.records.GpuSnapshot``: one moment; ``GpuState``: a variant's start,
+end and flags), written into the telemetry file as they are read back.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import asdict, dataclass
 from typing import Any
+
+from reports.records import GpuSnapshot, GpuState
 
 # NVML's clocks-event (throttle) reason bits; the API constants, stable across drivers.
 REASONS = {
@@ -21,26 +23,6 @@ REASONS = {
 # Reasons that mean the clocks were held below what the workload asked for.
 SLOWING = frozenset({"sw_power_cap", "hw_slowdown", "sw_thermal_slowdown", "hw_thermal_slowdown",
                      "hw_power_brake_slowdown"})
-
-
-@dataclass(frozen=True)
-class GpuState:
-    """One snapshot; None where the device does not report a field."""
-
-    sm_clock_mhz: int | None
-    temperature_c: int | None
-    power_w: float | None
-    throttle_reasons: tuple[str, ...]
-
-    @property
-    def throttled(self) -> bool:
-        """Whether a reason that lowers the clocks was active."""
-        return bool(SLOWING.intersection(self.throttle_reasons))
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON form (the telemetry file)."""
-        return {**asdict(self), "throttle_reasons": list(self.throttle_reasons),
-                "throttled": self.throttled}
 
 
 def decode_reasons(mask: int) -> tuple[str, ...]:
@@ -57,28 +39,36 @@ def _try(fn: Any, *args: Any) -> Any:
         return None
 
 
-def read_state(nvml: Any, handle: Any) -> GpuState:
-    """Snapshot one GPU through an initialised ``pynvml`` module (or a stand-in with its API)."""
+def read_state(nvml: Any, handle: Any) -> GpuSnapshot:
+    """Snapshot one GPU through an initialised ``pynvml`` module (or a stand-in with its API);
+    None where the device does not report a field."""
     reasons_fn = (getattr(nvml, "nvmlDeviceGetCurrentClocksEventReasons", None)
                   or nvml.nvmlDeviceGetCurrentClocksThrottleReasons)  # the pre-12.2 name
     mask = _try(reasons_fn, handle)
     power_mw = _try(nvml.nvmlDeviceGetPowerUsage, handle)
-    return GpuState(
+    reasons = decode_reasons(int(mask)) if mask is not None else ()
+    return GpuSnapshot(
         sm_clock_mhz=_try(nvml.nvmlDeviceGetClockInfo, handle, nvml.NVML_CLOCK_SM),
         temperature_c=_try(nvml.nvmlDeviceGetTemperature, handle, nvml.NVML_TEMPERATURE_GPU),
         power_w=None if power_mw is None else power_mw / 1000.0,
-        throttle_reasons=decode_reasons(int(mask)) if mask is not None else (),
+        throttle_reasons=reasons,
+        throttled=bool(SLOWING.intersection(reasons)),  # a reason that lowers the clocks was active
     )
 
 
-def state_flags(start: Mapping[str, Any] | None, end: Mapping[str, Any] | None) -> list[str]:
-    """Report lines for a variant's start/end snapshots (``to_dict`` forms): throttling, clock drop."""
+def state_flags(start: GpuSnapshot | None, end: GpuSnapshot | None) -> list[str]:
+    """Report lines for a variant's start/end snapshots: throttling, clock drop."""
     flags = []
     for when, s in (("start", start), ("end", end)):
-        if s and s.get("throttled"):
-            slowing = [r for r in s.get("throttle_reasons", []) if r in SLOWING]
+        if s and s.throttled:
+            slowing = [r for r in s.throttle_reasons if r in SLOWING]
             flags.append(f"GPU throttled at the {when} of timing ({', '.join(slowing)})")
-    a, b = (start or {}).get("sm_clock_mhz"), (end or {}).get("sm_clock_mhz")
+    a, b = start and start.sm_clock_mhz, end and end.sm_clock_mhz
     if a and b and b < 0.95 * a:
         flags.append(f"SM clock fell from {a} to {b} MHz during timing")
     return flags
+
+
+def gpu_state(start: GpuSnapshot | None, end: GpuSnapshot | None) -> GpuState:
+    """A variant's GPU state: its snapshots around the timed images and what to flag."""
+    return GpuState(start, end, tuple(state_flags(start, end)))

@@ -15,7 +15,9 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from evalsuite.hardware.energy import Meter, load_nvml, nvml_handle, open_meter
-from evalsuite.hardware.gpu_state import read_state, state_flags
+from evalsuite.hardware.gpu_state import gpu_state, read_state
+from reports.jsonio import to_json
+from reports.records import GpuSnapshot
 
 
 class VariantMeasure:
@@ -26,7 +28,7 @@ class VariantMeasure:
         self.device = device
         self.meter = meter if meter is not None else open_meter(device)
         self.group_sum = group_sum
-        self.states: dict[str, dict[str, Any] | None] = {"start": None, "end": None}
+        self.states: dict[str, GpuSnapshot | None] = {"start": None, "end": None}
         self.joules: float | None = None  # the last image's
         self._nvml: tuple[Any, Any] | None = None
         if device.startswith("cuda"):
@@ -36,7 +38,7 @@ class VariantMeasure:
 
     def _snapshot(self, when: str) -> None:
         if self._nvml is not None:
-            self.states[when] = read_state(*self._nvml).to_dict()
+            self.states[when] = read_state(*self._nvml)
 
     def begin(self) -> None:
         """GPU state before the first timed image."""
@@ -57,7 +59,7 @@ class VariantMeasure:
     def telemetry(self) -> dict[str, Any]:
         """``energy`` and ``gpu_state`` entries of the variant's telemetry file."""
         return {"energy": {"source": self.meter.source, "reason": self.meter.reason},
-                "gpu_state": {**self.states, "flags": state_flags(self.states["start"], self.states["end"])}
+                "gpu_state": to_json(gpu_state(self.states["start"], self.states["end"]))
                 if self._nvml is not None else None}
 
 

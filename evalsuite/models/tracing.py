@@ -47,7 +47,7 @@ def trace_request(suite: Any, keys: Sequence[tuple[str, str, int]], run_dir: Pat
     caches = [a for v in suite.variants for a in v.accelerators if ACCELERATORS.get(a.name).family == "cache"]
     n = suite.run.trace_images
     n = (DEFAULT_TRACE_IMAGES if caches else 0) if n is None else n
-    base = variant or next(v for v in suite.variants if v.name == suite.baseline)
+    base = variant or suite.baseline_variant
     done = {(t.prompt_id, t.seed) for t in read_traces(trace_path(run_dir, base.name, base.id))}
     fn = tuple(sorted({int(dict(a.params)["Fn_compute_blocks"]) for a in caches if a.name == "cache_dit"}))
     return [k for k in keys[:n] if (k[0], k[2]) not in done], fn

@@ -28,11 +28,13 @@ from typing import Any
 from evalsuite.store.db import Store
 from evalsuite.store.drift_db import retimed_rows
 from evalsuite.store.paths import DRIFT_IMAGES, DRIFT_STORE, RESULTS
+from evalsuite.store.records import SampleRecord
+from evalsuite.store.schema import DONE_SAMPLE_STATUSES
 from evalsuite.suite.spec import Suite
 
 
 def drift_rows(suite: Suite, store: Store, n: int,
-               keys: Collection[tuple[str, int]] | None = None) -> list[dict[str, Any]]:
+               keys: Collection[tuple[str, int]] | None = None) -> list[SampleRecord]:
     """The first ``n`` baseline sample rows (in (prompt, seed) order) that have a timing.
 
     Args:
@@ -41,11 +43,10 @@ def drift_rows(suite: Suite, store: Store, n: int,
         n: how many rows at most.
         keys: only rows whose (prompt_id, seed) is one of these (None: every baseline row).
     """
-    base = next(v for v in suite.variants if v.name == suite.baseline)
-    rows = sorted((r for r in store.samples([base.id]) if r["status"] in ("ok", "flagged")
-                   and r["latency_s"] is not None
-                   and (keys is None or (r["prompt_id"], r["seed"]) in keys)),
-                  key=lambda r: (r["prompt_id"], r["seed"]))
+    base = suite.baseline_variant
+    rows = sorted((r for r in store.samples([base.id]) if r.status in DONE_SAMPLE_STATUSES
+                   and r.latency_s is not None and (keys is None or (r.prompt_id, r.seed) in keys)),
+                  key=lambda r: (r.prompt_id, r.seed))
     return rows[:n]
 
 
@@ -68,22 +69,22 @@ def retime_baseline(suite: Suite, run_dir: Path, device: str, progress: Any,
     n = suite.run.drift_images
     if n <= 0:
         return "off ([run] drift_images = 0)"
-    base = next(v for v in suite.variants if v.name == suite.baseline)
+    base = suite.baseline_variant
     with Store.open_read_only(run_dir / RESULTS) as main:
         rows = drift_rows(suite, main, n, keys)
-        last = max((r["created"] or 0.0 for r in main.samples()), default=0.0)
+        last = max((r.created or 0.0 for r in main.samples()), default=0.0)
     done = retimed_rows(run_dir, base.id)
-    if done and min(r["created"] or 0.0 for r in done) > last:
+    if done and min(r.created or 0.0 for r in done) > last:
         return None  # nothing was generated since the last check: it still describes this sweep
     # A fresh re-timing for this session's sweep, or none: an older one no longer describes it.
     for suffix in ("", "-wal", "-shm"):
         (run_dir / (DRIFT_STORE + suffix)).unlink(missing_ok=True)
-    items = tuple(WorkItem(r["prompt_id"], r["text"], r["seed"]) for r in rows)
+    items = tuple(WorkItem(r.prompt_id, r.text, r.seed) for r in rows)
     if len(items) < 2:
         where = "" if keys is None else " on this device in this launch"
         return f"fewer than two baseline images were timed{where}"
     with Store(run_dir / DRIFT_STORE) as store:
-        store.put_prompts((r["prompt_id"], r["text"], r["set_name"], 0, r["category"], {}) for r in rows)
+        store.put_prompts((r.prompt_id, r.text, r.set_name or "", 0, r.category or "", {}) for r in rows)
         store.put_variant(base.id, base.name, base.describe())
         progress(f"drift check: timing {len(items)} baseline images again")
         job = WorkerJob.build(str(run_dir), base, suite.model, device, items, suite.run.warmup,

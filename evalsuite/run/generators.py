@@ -130,10 +130,10 @@ class LocalWorker:
             sig = signal.Signals(-exitcode).name
             reason = f"worker killed by {sig}" + (" (out of host memory?)" if sig == "SIGKILL" else "")
         row = store.variant(vid)
-        if reason is None and row["status"] != VariantStatus.OK:
-            reason = row["error"] or f"worker exited with code {exitcode}"
+        if reason is None and row.status != VariantStatus.OK:
+            reason = row.error or f"worker exited with code {exitcode}"
         if reason is not None:
-            if reason != row["error"] or row["status"] != VariantStatus.FAILED:
+            if reason != row.error or row.status != VariantStatus.FAILED:
                 store.set_variant_status(vid, VariantStatus.FAILED, reason)
             if abort is not None:
                 abort.raise_flag()

@@ -12,7 +12,6 @@ import json
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
 
 from evalsuite.accelerators.context_parallel import CPGroup
 from evalsuite.progress import Progress
@@ -133,7 +132,7 @@ def score_share(suite: Suite, run_dir: Path, world: World, device: str, progress
             score_run(suite, run_dir, store, device, progress)
         return
     with Store.open_read_only(run_dir / RESULTS) as merged, Store(shard_path(run_dir, world.rank)) as shard:
-        view: Any = ScoringView(merged, shard, world.rank, world.size)
+        view = ScoringView(merged, shard, world.rank, world.size)
         per_image = tuple(m for m in suite.metrics if SCORERS.get(m.name).kind != Kind.SET)
         if per_image:
             score_run(replace(suite, metrics=per_image), run_dir, view, device, progress)
@@ -151,7 +150,7 @@ def set_metric_variants(suite: Suite, rank: int, size: int) -> Suite | None:
     owned = tuple(v for i, v in enumerate(others) if i % size == rank)
     if not metrics or not owned:
         return None
-    baseline = next(v for v in suite.variants if v.name == suite.baseline)
+    baseline = suite.baseline_variant
     return replace(suite, metrics=metrics, variants=(baseline, *owned))
 
 

@@ -144,7 +144,7 @@ def _plan(folder: RunFolder, variants: Sequence[Variant], items: Sequence[WorkIt
     with folder.open_store() as store:
         for v in variants:
             store.put_variant(v.id, v.name, v.describe())
-        status = {r["id"]: r["status"] for r in store.variants()}
+        status = {r.id: r.status for r in store.variants()}
         return make_plan(variants, items, {v.id: store.done_keys(v.id) for v in variants}, status, size)
 
 
@@ -239,11 +239,9 @@ def run_suite(suite: Suite, run_dir: Path, progress: Progress | None = None) -> 
             control.barrier()
             if world.rank == 0:
                 outcome.failed = merge_generation(run_dir, plan, world.size)
-                from evalsuite.analysis.reporting import baseline_id
-
                 # The others wait at the barrier (its timeout: world.timeout_s, 24 h by default).
                 end_of_sweep(suite, run_dir, selected, device, progress, outcome.timings,
-                             plan.keys_for(baseline_id(suite), 0))
+                             plan.keys_for(suite.baseline_variant.id, 0))
             control.barrier()
         outcome.timings["generation_s"] = time.perf_counter() - t
         if world.rank == 0:

@@ -27,7 +27,7 @@ def trace_baseline(suite: Any, run_dir: Path, selected: Sequence[Any], device: s
     from evalsuite.run.work import WorkerJob, WorkItem
     from evalsuite.store.db import Store
 
-    base = variant or next(v for v in suite.variants if v.name == suite.baseline)
+    base = variant or suite.baseline_variant
     keys = [(p.id, p.text, seed) for p in selected for seed in suite.prompts.seeds]
     pending, fn = trace_request(suite, keys, run_dir, base)
     if not pending:

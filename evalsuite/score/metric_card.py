@@ -22,6 +22,8 @@ from PIL import Image
 
 from evalsuite.score.scoring import build_scorer, free_memory, identity_key, score_batch
 from evalsuite.store.db import Store
+from evalsuite.store.records import Score, SetScore
+from evalsuite.store.schema import SampleStatus
 from evalsuite.suite.spec import Suite
 from metrics import BaseScorer, Kind, Sample
 from metrics.degrade import DEGRADATIONS, Degradation
@@ -53,15 +55,15 @@ def build_card(suite: Suite, run_dir: Path, store: Store, device: str, limit: in
                degradations: Sequence[Degradation] = DEGRADATIONS,
                progress: Callable[[str], None] = print) -> dict[str, Any]:
     """The card for the suite's metrics over (at most ``limit``) baseline images."""
-    baseline = next(v for v in suite.variants if v.name == suite.baseline)
+    baseline = suite.baseline_variant
     noise = next((v for v in suite.variants if v.seed_offset), None)
-    rows = sorted((r for r in store.samples([baseline.id]) if r["status"] == "ok"),
-                  key=lambda r: (r["prompt_id"], r["seed"]))[:limit]
+    rows = sorted((r for r in store.samples([baseline.id]) if r.status == SampleStatus.OK),
+                  key=lambda r: (r.prompt_id, r.seed))[:limit]
     if not rows:
         raise ValueError(f"{run_dir}: the baseline has no finished images")
     meta = store.prompt_meta()
-    originals = {(r["prompt_id"], r["seed"]): Sample(_load(run_dir, r["image"]), r["text"], None,
-                                                     r["category"], meta.get(r["prompt_id"], {}))
+    originals = {(r.prompt_id, r.seed): Sample(_load(run_dir, str(r.image)), r.text, None,
+                                               r.category or "", meta.get(r.prompt_id, {}))
                  for r in rows}
     stored = _Stored(store.scores(), store.set_scores(), baseline.id, noise.id if noise else None)
     out: list[MetricRow] = []
@@ -82,17 +84,16 @@ def build_card(suite: Suite, run_dir: Path, store: Store, device: str, limit: in
 class _Stored:
     """The run's stored scores, read once: baseline values and the noise-floor variant's."""
 
-    def __init__(self, scores: list[dict[str, Any]], sets: list[dict[str, Any]], baseline: str,
-                 noise: str | None) -> None:
+    def __init__(self, scores: list[Score], sets: list[SetScore], baseline: str, noise: str | None) -> None:
         self.scores, self.sets, self.baseline, self.noise = scores, sets, baseline, noise
 
     def values(self, variant_id: str | None, metric: str, ident: str) -> dict[Key, float | None]:
-        return {(s["prompt_id"], s["seed"]): s["value"] for s in self.scores
-                if s["variant_id"] == variant_id and s["metric"] == metric and s["identity"] == ident}
+        return {(s.prompt_id, s.seed): s.value for s in self.scores
+                if s.variant_id == variant_id and s.metric == metric and s.identity == ident}
 
     def noise_set_value(self, metric: str, ident: str) -> float | None:
-        return next((s["value"] for s in self.sets if self.noise and s["variant_id"] == self.noise
-                     and s["metric"] == metric and s["identity"] == ident), None)
+        return next((s.value for s in self.sets if self.noise and s.variant_id == self.noise
+                     and s.metric == metric and s.identity == ident), None)
 
 
 def _set_row(scorer: BaseScorer, ident: str, originals: dict[Key, Sample],

@@ -12,14 +12,15 @@ import gc
 import json
 import math
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from PIL import Image
 
 from evalsuite.errors import UserError
-from evalsuite.store.db import Store
+from evalsuite.store.records import SampleRecord, Score, SetScore
+from evalsuite.store.schema import DONE_SAMPLE_STATUSES, SampleStatus
 from evalsuite.suite.spec import Suite
 from evalsuite.suite.types import MetricUse
 from metrics import SCORERS, BaseScorer, Kind, Sample
@@ -28,6 +29,26 @@ from metrics._weights import MissingWeights
 # Prefix of the reason stored when a scorer's weights are missing: such rows are scored again
 # on the next run, since they say nothing about the image.
 MISSING_WEIGHTS = "missing weights"
+
+
+class ScoringStore(Protocol):
+    """What scoring reads and writes: a run's :class:`Store`, or a torchrun rank's
+    ``ScoringView`` (reads from the merged store, writes into the rank's shard)."""
+
+    def samples(self, variant_ids: Sequence[str] | None = None) -> list[SampleRecord]: ...  # noqa: D102
+
+    def prompt_meta(self) -> dict[str, dict[str, Any]]: ...  # noqa: D102
+
+    def scored_keys(self, metric: str, identity: str, retry_prefix: str | None = None  # noqa: D102
+                    ) -> set[tuple[str, str, int]]: ...
+
+    def put_scores(self, metric: str, identity: str,  # noqa: D102
+                   rows: Iterable[tuple[str, str, int, float, str | None]]) -> None: ...
+
+    def set_scores(self) -> list[SetScore]: ...  # noqa: D102
+
+    def put_set_score(self, variant_id: str, metric: str, value: float | None,  # noqa: D102
+                      reason: str | None, n: int, identity: str) -> None: ...
 
 
 def build_scorer(use: MetricUse, device: str) -> BaseScorer:
@@ -49,13 +70,13 @@ def scorer_identity(scorer: BaseScorer) -> dict[str, Any]:
     return {**ident, "pair_resize": PAIR_RESIZE} if scorer.kind == Kind.PAIRED else ident
 
 
-def stored_identity(metric: str, score_rows: Iterable[Mapping[str, Any]]) -> dict[str, Any] | None:
+def stored_identity(metric: str, score_rows: Iterable[Score | SetScore]) -> dict[str, Any] | None:
     """The identity ``metric``'s stored values were computed with, without building its scorer.
 
     ``score_rows`` are per-image or set-level score rows. The most common identity wins if a
     rescoring was interrupted; None before any scoring.
     """
-    seen = Counter(r["identity"] for r in score_rows if r["metric"] == metric)
+    seen = Counter(r.identity for r in score_rows if r.metric == metric)
     common = sorted(seen.items(), key=lambda kv: (-kv[1], kv[0]))
     return json.loads(common[0][0]) if common else None
 
@@ -107,7 +128,7 @@ def _load(run_dir: Path, rel: str) -> Image.Image:
         return im.convert("RGB")
 
 
-def score_run(suite: Suite, run_dir: Path, store: Store, device: str,
+def score_run(suite: Suite, run_dir: Path, store: ScoringStore, device: str,
               progress: Callable[[str], None] = print,
               keep: dict[str, BaseScorer] | None = None) -> int:
     """Score every stored sample of the suite's variants that lacks a score.
@@ -127,11 +148,11 @@ def score_run(suite: Suite, run_dir: Path, store: Store, device: str,
     """
     stored = 0
     ids = {v.id: v.name for v in suite.variants}
-    baseline_id = next(v.id for v in suite.variants if v.name == suite.baseline)
+    baseline_id = suite.baseline_variant.id
     rows = store.samples(list(ids))
     meta = store.prompt_meta()
-    baseline_images = {(r["prompt_id"], r["seed"]): r["image"] for r in rows
-                       if r["variant_id"] == baseline_id and r["status"] == "ok"}
+    baseline_images = {(r.prompt_id, r.seed): r.image for r in rows
+                       if r.variant_id == baseline_id and r.status == SampleStatus.OK and r.image}
     for use in suite.metrics:
         key = f"{use.name} {json.dumps(dict(use.options), sort_keys=True, default=str)}"
         try:
@@ -149,15 +170,15 @@ def score_run(suite: Suite, run_dir: Path, store: Store, device: str,
                 free_memory()
             continue
         done = store.scored_keys(use.name, ident, retry_prefix=MISSING_WEIGHTS)
-        todo = [r for r in rows if (r["variant_id"], r["prompt_id"], r["seed"]) not in done
-                and r["status"] in ("ok", "flagged")]
+        todo = [r for r in rows if (r.variant_id, r.prompt_id, r.seed) not in done
+                and r.status in DONE_SAMPLE_STATUSES]
         if scorer.kind == Kind.PAIRED:  # the baseline against itself is not a measurement
-            todo = [r for r in todo if r["variant_id"] != baseline_id]
+            todo = [r for r in todo if r.variant_id != baseline_id]
         if not todo:
             continue
         progress(f"scoring {use.name}: {len(todo)} images")
         results: list[tuple[str, str, int, float, str | None]] = []
-        batch: list[tuple[dict[str, Any], Sample]] = []
+        batch: list[tuple[SampleRecord, Sample]] = []
         try:
             for r in todo:
                 results += _score_row(scorer, r, run_dir, meta, baseline_images, batch)
@@ -166,8 +187,8 @@ def score_run(suite: Suite, run_dir: Path, store: Store, device: str,
             progress(str(exc))
             done_keys = {(v, p, s) for v, p, s, _, _ in results}
             reason = f"{MISSING_WEIGHTS}: {exc}"
-            results += [(r["variant_id"], r["prompt_id"], r["seed"], math.nan, reason) for r in todo
-                        if (r["variant_id"], r["prompt_id"], r["seed"]) not in done_keys]
+            results += [(r.variant_id, r.prompt_id, r.seed, math.nan, reason) for r in todo
+                        if (r.variant_id, r.prompt_id, r.seed) not in done_keys]
         store.put_scores(use.name, ident, results)
         stored += len(results)
         del scorer  # each scorer loads once and is gone before the next one loads
@@ -176,19 +197,19 @@ def score_run(suite: Suite, run_dir: Path, store: Store, device: str,
     return stored
 
 
-def _score_row(scorer: BaseScorer, r: dict[str, Any], run_dir: Path, meta: dict[str, dict[str, Any]],
+def _score_row(scorer: BaseScorer, r: SampleRecord, run_dir: Path, meta: dict[str, dict[str, Any]],
                baseline_images: dict[tuple[str, int], str],
-               batch: list[tuple[dict[str, Any], Sample]]) -> list[tuple[str, str, int, float, str | None]]:
+               batch: list[tuple[SampleRecord, Sample]]) -> list[tuple[str, str, int, float, str | None]]:
     """Queue one sample row in ``batch`` (scoring it when full); rows that cannot be scored
     come back at once as NaN with the reason."""
-    key = (r["variant_id"], r["prompt_id"], r["seed"])
-    if r["status"] == "flagged":
-        return [(*key, math.nan, f"image not scored: {r['reason']}")]
-    sample = Sample(_load(run_dir, r["image"]), r["text"], None, r["category"], meta.get(r["prompt_id"], {}))
+    key = (r.variant_id, r.prompt_id, r.seed)
+    if r.status == SampleStatus.FLAGGED:
+        return [(*key, math.nan, f"image not scored: {r.reason}")]
+    sample = Sample(_load(run_dir, str(r.image)), r.text, None, r.category or "", meta.get(r.prompt_id, {}))
     if (why := scorer.skip_reason(sample)) is not None:
         return [(*key, math.nan, why)]
     if scorer.kind == Kind.PAIRED:
-        ref_path = baseline_images.get((r["prompt_id"], r["seed"]))
+        ref_path = baseline_images.get((r.prompt_id, r.seed))
         if ref_path is None:
             return [(*key, math.nan, "no baseline image for this prompt and seed")]
         sample = paired_sample(sample.image, sample.prompt, _load(run_dir, ref_path), sample.category,
@@ -201,28 +222,28 @@ def _score_row(scorer: BaseScorer, r: dict[str, Any], run_dir: Path, meta: dict[
     return scored
 
 
-def _flush(scorer: BaseScorer, batch: list[tuple[dict[str, Any], Sample]]):
+def _flush(scorer: BaseScorer, batch: list[tuple[SampleRecord, Sample]]
+           ) -> list[tuple[str, str, int, float, str | None]]:
     if not batch:
         return []
     scored = score_batch(scorer, [s for _, s in batch])
-    return [(r["variant_id"], r["prompt_id"], r["seed"], v, why)
+    return [(r.variant_id, r.prompt_id, r.seed, v, why)
             for (r, _), (v, why) in zip(batch, scored, strict=True)]
 
 
-def _score_sets(scorer: BaseScorer, ident: str, suite: Suite, run_dir: Path, store: Store,
-                rows: list[dict[str, Any]], baseline_id: str,
+def _score_sets(scorer: BaseScorer, ident: str, suite: Suite, run_dir: Path, store: ScoringStore,
+                rows: Sequence[SampleRecord], baseline_id: str,
                 baseline_images: dict[tuple[str, int], str]) -> int:
     """Set-level metrics: each variant's images against the baseline's, same prompts and seeds.
 
     Returns the number of variants scored.
     """
     stored = 0
-    existing = {(r["variant_id"], r["identity"]): r["n"] for r in store.set_scores()
-                if r["metric"] == scorer.name}
+    existing = {(r.variant_id, r.identity): r.n for r in store.set_scores() if r.metric == scorer.name}
     for v in suite.variants:
-        pairs = [(r["image"], baseline_images[(r["prompt_id"], r["seed"])]) for r in rows
-                 if r["variant_id"] == v.id and r["status"] == "ok"
-                 and (r["prompt_id"], r["seed"]) in baseline_images]
+        pairs = [(str(r.image), baseline_images[(r.prompt_id, r.seed)]) for r in rows
+                 if r.variant_id == v.id and r.status == SampleStatus.OK
+                 and (r.prompt_id, r.seed) in baseline_images]
         if v.id == baseline_id or existing.get((v.id, ident)) == len(pairs):
             continue
         try:

@@ -16,6 +16,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from evalsuite.store.records import (
+    SampleRecord,
+    Score,
+    SetScore,
+    VariantRecord,
+    sample_record,
+    score_record,
+    set_score_record,
+    variant_record,
+)
 from evalsuite.store.schema import (
     DONE_SAMPLE_STATUSES,
     META,
@@ -161,11 +171,11 @@ class Store:
                             (status.value, error, time.time(), *(extra[k] for k in cols), variant_id))
         self.db.commit()
 
-    def variants(self) -> list[dict[str, Any]]:
-        """All variant rows as dicts."""
-        return [dict(r) for r in self.db.execute("SELECT * FROM variants")]
+    def variants(self) -> list[VariantRecord]:
+        """All variant rows."""
+        return [variant_record(r) for r in self.db.execute("SELECT * FROM variants")]
 
-    def variant(self, variant_id: str) -> dict[str, Any]:
+    def variant(self, variant_id: str) -> VariantRecord:
         """One variant's row.
 
         Raises:
@@ -174,7 +184,7 @@ class Store:
         row = self.db.execute("SELECT * FROM variants WHERE id=?", (variant_id,)).fetchone()
         if row is None:
             raise KeyError(variant_id)
-        return dict(row)
+        return variant_record(row)
 
     # --- samples ---------------------------------------------------------------------
     def done_keys(self, variant_id: str) -> set[tuple[str, int]]:
@@ -195,17 +205,17 @@ class Store:
         )
         self.db.commit()
 
-    def samples(self, variant_ids: Sequence[str] | None = None) -> list[dict[str, Any]]:
+    def samples(self, variant_ids: Sequence[str] | None = None) -> list[SampleRecord]:
         """Sample rows joined with their prompt's text, set and category."""
         query = (
             "SELECT s.*, p.text, p.set_name, p.category FROM samples s "
             "JOIN prompts p ON p.id = s.prompt_id"
         )
         if variant_ids is None:
-            return [dict(r) for r in self.db.execute(query)]
+            return [sample_record(r) for r in self.db.execute(query)]
         marks = ",".join("?" * len(variant_ids))
-        return [dict(r) for r in self.db.execute(f"{query} WHERE s.variant_id IN ({marks})",
-                                                 tuple(variant_ids))]
+        return [sample_record(r) for r in self.db.execute(f"{query} WHERE s.variant_id IN ({marks})",
+                                                          tuple(variant_ids))]
 
     def prompt_meta(self) -> dict[str, dict[str, Any]]:
         """Each stored prompt's metadata (e.g. GenEval's objects), by prompt id."""
@@ -237,9 +247,9 @@ class Store:
         self.db.executemany(SCORES.insert(), clean)
         self.db.commit()
 
-    def scores(self) -> list[dict[str, Any]]:
+    def scores(self) -> list[Score]:
         """All per-image score rows."""
-        return [dict(r) for r in self.db.execute("SELECT * FROM scores")]
+        return [score_record(r) for r in self.db.execute("SELECT * FROM scores")]
 
     def put_set_score(self, variant_id: str, metric: str, value: float | None,
                       reason: str | None, n: int, identity: str) -> None:
@@ -248,6 +258,6 @@ class Store:
                         (variant_id, metric, value, reason, n, identity))
         self.db.commit()
 
-    def set_scores(self) -> list[dict[str, Any]]:
+    def set_scores(self) -> list[SetScore]:
         """All set-level score rows."""
-        return [dict(r) for r in self.db.execute("SELECT * FROM set_scores")]
+        return [set_score_record(r) for r in self.db.execute("SELECT * FROM set_scores")]

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import sqlite3
 from pathlib import Path
-from typing import Any
 
 from evalsuite.store.paths import DRIFT_STORE
+from evalsuite.store.records import SampleRecord, sample_record
 
 
-def retimed_rows(run_dir: Path, variant_id: str) -> list[dict[str, Any]]:
+def retimed_rows(run_dir: Path, variant_id: str) -> list[SampleRecord]:
     """The re-timed baseline sample rows of the last drift check ([] when there was none)."""
     path = run_dir / DRIFT_STORE
     if not path.is_file():
@@ -21,7 +21,8 @@ def retimed_rows(run_dir: Path, variant_id: str) -> list[dict[str, Any]]:
     con = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)  # reading never writes
     con.row_factory = sqlite3.Row
     try:
-        return [dict(r) for r in con.execute("SELECT * FROM samples WHERE variant_id=?", (variant_id,))]
+        rows = con.execute("SELECT * FROM samples WHERE variant_id=?", (variant_id,))
+        return [sample_record(r) for r in rows]
     except sqlite3.DatabaseError:  # a check killed before its first row: no table yet
         return []
     finally:

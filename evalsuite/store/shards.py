@@ -9,13 +9,14 @@ a finished sample, so a crash at any point loses nothing and duplicates nothing.
 
 from __future__ import annotations
 
-import json
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from evalsuite.store.db import Store
 from evalsuite.store.paths import SHARDS
+from evalsuite.store.records import SampleRecord, SetScore, variant_record
 from evalsuite.store.schema import (
     DONE_SAMPLE_STATUSES,
     SAMPLES,
@@ -78,12 +79,12 @@ def merge_shards(run_dir: Path, store: Store) -> MergeResult:
                 # Scores are computed only for keys unscored under the same identity.
                 result.scores += db.execute(_copy(SCORES)).rowcount
                 db.execute(_copy(SET_SCORES))
-                cols = ", ".join(("id", "status", "error", *VARIANT_TIMINGS, "checks"))
-                for row in db.execute(f"SELECT {cols} FROM shard.variants WHERE status != ?",
+                for row in db.execute("SELECT * FROM shard.variants WHERE status != ?",
                                       (VariantStatus.PENDING.value,)):
-                    result.statuses.setdefault(row["id"], []).append(RankStatus(
-                        _rank_of(path), VariantStatus(row["status"]), row["error"],
-                        {k: row[k] for k in VARIANT_TIMINGS}, json.loads(row["checks"] or "[]")))
+                    v = variant_record(row)
+                    result.statuses.setdefault(v.id, []).append(RankStatus(
+                        _rank_of(path), v.status, v.error,
+                        {k: getattr(v, k) for k in VARIANT_TIMINGS}, list(v.checks)))
             db.commit()
         finally:
             db.execute("DETACH DATABASE shard")
@@ -126,11 +127,11 @@ class ScoringView:
 
     def __init__(self, merged: Store, shard: Store, rank: int, world_size: int) -> None:
         self.merged, self.shard = merged, shard
-        keys = sorted((r["variant_id"], r["prompt_id"], r["seed"]) for r in merged.samples())
+        keys = sorted((r.variant_id, r.prompt_id, r.seed) for r in merged.samples())
         # Round-robin over the sorted keys: every rank derives the same split, and it is balanced.
         self.foreign = {k for i, k in enumerate(keys) if i % world_size != rank}
 
-    def samples(self, variant_ids: list[str] | None = None) -> list[dict[str, Any]]:
+    def samples(self, variant_ids: Sequence[str] | None = None) -> list[SampleRecord]:
         """All samples (the baseline's images are needed for paired metrics)."""
         return self.merged.samples(variant_ids)
 
@@ -143,14 +144,16 @@ class ScoringView:
         """Each prompt's metadata (GenEval's objects), from the merged store."""
         return self.merged.prompt_meta()
 
-    def put_scores(self, metric: str, identity: str, rows: Any) -> None:
+    def put_scores(self, metric: str, identity: str,
+                   rows: Iterable[tuple[str, str, int, float, str | None]]) -> None:
         """Write into the shard."""
         self.shard.put_scores(metric, identity, rows)
 
-    def set_scores(self) -> list[dict[str, Any]]:
+    def set_scores(self) -> list[SetScore]:
         """Set-level scores already merged."""
         return self.merged.set_scores()
 
-    def put_set_score(self, *args: Any) -> None:
+    def put_set_score(self, variant_id: str, metric: str, value: float | None, reason: str | None,
+                      n: int, identity: str) -> None:
         """Write into the shard."""
-        self.shard.put_set_score(*args)
+        self.shard.put_set_score(variant_id, metric, value, reason, n, identity)

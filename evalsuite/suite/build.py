@@ -17,7 +17,7 @@ from typing import Any
 
 from evalsuite.accelerators import ACCELERATORS
 from evalsuite.endpoints import EndpointSpec
-from evalsuite.errors import UserError
+from evalsuite.errors import UserError, spec_error
 from evalsuite.suite.overrides import apply_overrides
 from evalsuite.suite.types import AcceleratorUse, ModelSpec, Variant
 from reports.records import SweepAxis
@@ -79,6 +79,33 @@ def sweep_name(group: str, axes: Sequence[SweepAxis], combo: Sequence[Any]) -> s
     return f"{group}-{suffix}"
 
 
+def given_params(source: str, where: str, acc_name: str, params: Any) -> dict[str, Any]:
+    """An accelerator's table as a suite file gives it: ``true`` (its defaults) or a table of
+    its own parameters, each checked to exist. The values are checked by :func:`make_variant`;
+    whether a list is a sweep (:func:`is_sweep`) the caller decides.
+
+    Args:
+        source: the suite file, for errors.
+        where: the dotted key the table sits under (``variant.fbc``, ``tune.fixed``).
+        acc_name: the accelerator's registered name.
+        params: the table's value as written.
+    """
+    if params is True:
+        params = {}
+    if not isinstance(params, Mapping):
+        raise spec_error(source, f"{where}.{acc_name}", "expected a table of parameters or true")
+    schema = ACCELERATORS.get(acc_name).params
+    if unknown := [k for k in params if k not in schema]:
+        raise spec_error(source, f"{where}.{acc_name}.{unknown[0]}",
+                         f"unknown parameter (known: {', '.join(schema) or 'none'})")
+    return dict(params)
+
+
+def is_sweep(acc_name: str, key: str, value: Any) -> bool:
+    """Whether ``value`` lists values to sweep (a parameter whose own type is a list never does)."""
+    return isinstance(value, list) and ACCELERATORS.get(acc_name).params[key].type is not list
+
+
 def make_variant(model: ModelSpec, name: str, accelerators: Mapping[str, Mapping[str, Any]], *,
                  source: str, generation: Mapping[str, Any] | None = None, group: str = "",
                  sweep: Sequence[SweepAxis] = (), endpoint: EndpointSpec | None = None,
@@ -101,10 +128,7 @@ def make_variant(model: ModelSpec, name: str, accelerators: Mapping[str, Mapping
     chosen: dict[str, dict[str, Any]] = {}
     for acc_name, given in accelerators.items():
         schema = ACCELERATORS.get(acc_name).params
-        if unknown := [k for k in given if k not in schema]:
-            raise UserError(f"{source}: variant.{where}.{acc_name}.{unknown[0]}: unknown parameter "
-                            f"(known: {', '.join(schema) or 'none'})")
-        params = dict(given)
+        params = given_params(source, f"variant.{where}", acc_name, given)
         for key, p in schema.items():
             try:
                 params[key] = p.validate(key, params.get(key, p.default))

@@ -20,13 +20,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from evalsuite.errors import UserError
+from evalsuite.errors import spec_error
 from reports.records import BUDGET_KINDS, Budget
-
-
-def _fail(source: str, key: str, message: str) -> UserError:
-    return UserError(f"{source}: {key}: {message}")
-
 
 NOISE_SEED_OFFSET = 100_000  # far from any suite's own seeds, so the second set never overlaps
 
@@ -49,7 +44,7 @@ class ReportSpec:
 def report_dict(r: ReportSpec) -> dict[str, Any]:
     """The ``[report]`` table as a suite file writes it."""
     return {"noise_floor": r.noise_floor, "objective": r.objective,
-            "budget": [{"metric": b.metric, b.kind: b.value} for b in r.budgets],
+            "budget": [budget_table(b) for b in r.budgets],
             **({"steps_frontier": list(r.steps_frontier)} if r.steps_frontier else {})}
 
 
@@ -61,15 +56,16 @@ def _parse_frontier(source: str, value: Any, base_steps: int) -> tuple[int, ...]
     if isinstance(value, bool):
         steps = frontier_steps(base_steps) if value else ()
         if value and not steps:
-            raise _fail(source, key, f"the baseline's {base_steps} step(s) leave no fewer-steps reference")
+            raise spec_error(source, key,
+                             f"the baseline's {base_steps} step(s) leave no fewer-steps reference")
         return steps
     if (not isinstance(value, list) or not value
             or not all(isinstance(n, int) and not isinstance(n, bool) for n in value)):
-        raise _fail(source, key, "expected true, false or a list of step counts")
+        raise spec_error(source, key, "expected true, false or a list of step counts")
     bad = [n for n in value if not 1 <= n < base_steps]
     if bad:
-        raise _fail(source, key, f"step counts must lie in [1, {base_steps - 1}] (fewer than "
-                    f"model.steps), got {bad[0]}")
+        raise spec_error(source, key, f"step counts must lie in [1, {base_steps - 1}] (fewer than "
+                         f"model.steps), got {bad[0]}")
     return tuple(sorted(set(value), reverse=True))
 
 
@@ -77,17 +73,23 @@ def parse_report(source: str, table: Mapping[str, Any], used: set[str], base_ste
     """Validate ``[report]``: noise_floor, objective, ``[[report.budget]]`` and steps_frontier."""
     for key in table:
         if key not in ("noise_floor", "objective", "budget", "steps_frontier"):
-            raise _fail(source, f"report.{key}",
-                        "unknown key (known: noise_floor, objective, budget, steps_frontier)")
+            raise spec_error(source, f"report.{key}",
+                             "unknown key (known: noise_floor, objective, budget, steps_frontier)")
     noise = table.get("noise_floor", False)
     if not isinstance(noise, bool):
-        raise _fail(source, "report.noise_floor", f"expected a boolean, got {type(noise).__name__}")
+        raise spec_error(source, "report.noise_floor", f"expected a boolean, got {type(noise).__name__}")
     objective = table.get("objective", "latency")
     if objective not in ("latency", "cost"):
-        raise _fail(source, "report.objective", f"expected \"latency\" or \"cost\", got {objective!r}")
+        raise spec_error(source, "report.objective", f"expected \"latency\" or \"cost\", got {objective!r}")
     budgets = parse_budgets(source, table.get("budget", []), used, "report.budget")
     frontier = _parse_frontier(source, table.get("steps_frontier", False), base_steps)
     return ReportSpec(noise, objective, budgets, frontier)
+
+
+def budget_table(b: Budget) -> dict[str, Any]:
+    """A budget as a suite file writes it (``{ metric = "ssim", max_drop = 0.02 }``): the
+    inverse of :func:`parse_budgets`, for ``[[report.budget]]`` and ``[[tune.budget]]``."""
+    return {"metric": b.metric, b.kind: b.value}
 
 
 def parse_budgets(source: str, raw_budgets: Any, used: set[str], where: str) -> tuple[Budget, ...]:
@@ -97,29 +99,29 @@ def parse_budgets(source: str, raw_budgets: Any, used: set[str], where: str) -> 
     from reports.recommend import BudgetError, check_budget
 
     if not isinstance(raw_budgets, list):
-        raise _fail(source, where, f"expected [[{where}]] tables")
+        raise spec_error(source, where, f"expected [[{where}]] tables")
     budgets = []
     for i, b in enumerate(raw_budgets):
         at = f"{where}[{i}]"
         if not isinstance(b, dict):
-            raise _fail(source, at, "expected a table")
+            raise spec_error(source, at, "expected a table")
         unknown = set(b) - {"metric", *BUDGET_KINDS}
         if unknown:
-            raise _fail(source, f"{at}.{sorted(unknown)[0]}",
-                        f"unknown key (known: metric, {', '.join(BUDGET_KINDS)})")
+            raise spec_error(source, f"{at}.{sorted(unknown)[0]}",
+                             f"unknown key (known: metric, {', '.join(BUDGET_KINDS)})")
         kinds = [k for k in BUDGET_KINDS if k in b]
         metric = b.get("metric")
         if not isinstance(metric, str) or metric not in used:
-            raise _fail(source, f"{at}.metric", f"expected a metric from metrics.use, got {metric!r}")
+            raise spec_error(source, f"{at}.metric", f"expected a metric from metrics.use, got {metric!r}")
         if len(kinds) != 1:
-            raise _fail(source, at, f"expected exactly one of {', '.join(BUDGET_KINDS)}")
+            raise spec_error(source, at, f"expected exactly one of {', '.join(BUDGET_KINDS)}")
         value = b[kinds[0]]
         if isinstance(value, bool) or not isinstance(value, int | float):
-            raise _fail(source, f"{at}.{kinds[0]}", f"expected a number, got {type(value).__name__}")
+            raise spec_error(source, f"{at}.{kinds[0]}", f"expected a number, got {type(value).__name__}")
         budget = Budget(metric, kinds[0], float(value))
         try:
             check_budget(budget, MetricInfo.of(SCORERS.get(metric)))
         except BudgetError as exc:
-            raise _fail(source, f"{at}.{kinds[0]}", str(exc)) from None
+            raise spec_error(source, f"{at}.{kinds[0]}", str(exc)) from None
         budgets.append(budget)
     return tuple(budgets)

@@ -17,8 +17,15 @@ from typing import Any
 import prompts
 from evalsuite.accelerators import ACCELERATORS
 from evalsuite.endpoints import PROTOCOLS, EndpointSpec, EndpointSpecError, parse_endpoint
-from evalsuite.errors import UserError
-from evalsuite.suite.build import VariantSettings, make_variant, sweep_name, variant_id
+from evalsuite.errors import UserError, spec_error
+from evalsuite.suite.build import (
+    VariantSettings,
+    given_params,
+    is_sweep,
+    make_variant,
+    sweep_name,
+    variant_id,
+)
 from evalsuite.suite.model_spec import (
     VARIANT_MODEL_KEYS,
     own_model_of,
@@ -98,6 +105,12 @@ class Suite:
     report: ReportSpec = ReportSpec()
     tune: TuneSpec | None = None  # the [tune] table, for `evalsuite tune`
 
+    @property
+    def baseline_variant(self) -> Variant:
+        """The variant every other is measured against (named by ``baseline``; parsing
+        guarantees it exists)."""
+        return next(v for v in self.variants if v.name == self.baseline)
+
     def to_dict(self) -> dict[str, Any]:
         """The resolved suite, defaults filled in, in the suite file's own layout."""
         drop_none = lambda d: {k: v for k, v in d.items() if v is not None}  # noqa: E731
@@ -116,14 +129,10 @@ class Suite:
         }
 
 
-def _fail(source: str, key: str, message: str) -> UserError:
-    return UserError(f"{source}: {key}: {message}")
-
-
 def _table(source: str, raw: Mapping[str, Any], key: str) -> dict[str, Any]:
     value = raw.get(key, {})
     if not isinstance(value, dict):
-        raise _fail(source, key, "expected a table")
+        raise spec_error(source, key, "expected a table")
     return value
 
 
@@ -133,15 +142,15 @@ def _dataclass_from(cls: type, source: str, section: str, table: Mapping[str, An
     out: dict[str, Any] = {}
     for key, value in table.items():
         if key not in hints:
-            raise _fail(source, f"{section}.{key}", f"unknown key (known: {', '.join(hints)})")
+            raise spec_error(source, f"{section}.{key}", f"unknown key (known: {', '.join(hints)})")
         allowed = [t for t in typing.get_args(hints[key]) or (hints[key],) if t is not type(None)]
         expected = allowed[0]
         ok = isinstance(value, expected) and not (isinstance(value, bool) and expected is not bool)
         if expected is float and isinstance(value, int) and not isinstance(value, bool):
             value, ok = float(value), True
         if not ok:
-            raise _fail(source, f"{section}.{key}",
-                        f"expected {expected.__name__}, got {type(value).__name__}")
+            raise spec_error(source, f"{section}.{key}",
+                             f"expected {expected.__name__}, got {type(value).__name__}")
         out[key] = value
     return cls(**out)
 
@@ -160,8 +169,8 @@ def _check_model(source: str, m: ModelSpec) -> None:
         if not ok:
             hint = {"dtype": f"one of {', '.join(DTYPES)}", "height": "a multiple of 16",
                     "width": "a multiple of 16", "device": "auto, cpu, cuda or cuda:N"}
-            raise _fail(source, f"model.{key}",
-                        f"invalid value {getattr(m, key)!r}" + (f" ({hint[key]})" if key in hint else ""))
+            raise spec_error(source, f"model.{key}", f"invalid value {getattr(m, key)!r}"
+                             + (f" ({hint[key]})" if key in hint else ""))
 
 
 def _expand_variant(source: str, index: int, raw: Mapping[str, Any]
@@ -176,7 +185,7 @@ def _expand_variant(source: str, index: int, raw: Mapping[str, Any]
     where = f"variant[{index}]"
     name = raw.get("name")
     if not isinstance(name, str) or not name or any(c in name for c in "/\\\0"):
-        raise _fail(source, f"{where}.name", "expected a non-empty name without slashes")
+        raise spec_error(source, f"{where}.name", "expected a non-empty name without slashes")
     where = f"variant.{name}"
     per_acc: dict[str, dict[str, Any]] = {}
     axes: list[tuple[str, str, list[Any]]] = []  # ("", key, values) for a generation setting
@@ -187,11 +196,11 @@ def _expand_variant(source: str, index: int, raw: Mapping[str, Any]
         if written in GENERATION_KEYS:
             values = params if isinstance(params, list) else [params]
             if not values:
-                raise _fail(source, f"{where}.{written}", "empty sweep list")
+                raise spec_error(source, f"{where}.{written}", "empty sweep list")
             try:
                 values = [check_override(written, v) for v in values]
             except ValueError as exc:
-                raise _fail(source, f"{where}.{written}", str(exc)) from None
+                raise spec_error(source, f"{where}.{written}", str(exc)) from None
             if isinstance(params, list):
                 axes.append(("", written, values))
             generation[written] = values[0]
@@ -199,25 +208,16 @@ def _expand_variant(source: str, index: int, raw: Mapping[str, Any]
         try:  # an old spelling warns and maps to the new key
             acc_name = ACCELERATORS.resolve(written, where=f"{source}: {where}.{written}")
         except KeyError:
-            raise _fail(source, f"{where}.{written}",
-                        f"unknown accelerator (known: {', '.join(ACCELERATORS.names())})") from None
+            raise spec_error(source, f"{where}.{written}",
+                             f"unknown accelerator (known: {', '.join(ACCELERATORS.names())})") from None
         if acc_name in per_acc:
-            raise _fail(source, f"{where}.{written}", f"{acc_name} is given twice")
-        if params is True:
-            params = {}
-        if not isinstance(params, dict):
-            raise _fail(source, f"{where}.{acc_name}", "expected a table of parameters or true")
-        schema = ACCELERATORS.get(acc_name).params
-        values = {}
-        for key, value in params.items():
-            if key not in schema:
-                raise _fail(source, f"{where}.{acc_name}.{key}",
-                            f"unknown parameter (known: {', '.join(schema) or 'none'})")
-            if isinstance(value, list) and schema[key].type is not list:
+            raise spec_error(source, f"{where}.{written}", f"{acc_name} is given twice")
+        values = given_params(source, where, acc_name, params)
+        for key, value in values.items():
+            if is_sweep(acc_name, key, value):
                 if not value:
-                    raise _fail(source, f"{where}.{acc_name}.{key}", "empty sweep list")
+                    raise spec_error(source, f"{where}.{acc_name}.{key}", "empty sweep list")
                 axes.append((acc_name, key, value))
-            values[key] = value
         per_acc[acc_name] = values
     sweep = tuple(SweepAxis(a, k, tuple(values)) for a, k, values in axes)
     expanded = []
@@ -237,7 +237,7 @@ def _endpoint_of(source: str, index: int, raw: Mapping[str, Any]) -> EndpointSpe
     where = f"variant.{raw.get('name', index)}.endpoint"
     table = raw["endpoint"]
     if not isinstance(table, dict):
-        raise _fail(source, where, "expected a table such as { protocol = ..., url = ... }")
+        raise spec_error(source, where, "expected a table such as { protocol = ..., url = ... }")
     try:
         return parse_endpoint(table, PROTOCOLS)
     except EndpointSpecError as exc:
@@ -265,34 +265,34 @@ def parse_suite(raw: Mapping[str, Any], source: str, base_dir: Path, resolver: M
              "metrics", "variant", "report", "tune"}
     for key in raw:
         if key not in known:
-            raise _fail(source, key, f"unknown key (known: {', '.join(sorted(known))})")
+            raise spec_error(source, key, f"unknown key (known: {', '.join(sorted(known))})")
     name = raw.get("name", Path(source).stem)
     if not isinstance(name, str) or not name or any(c in name for c in "/\\\0"):
-        raise _fail(source, "name", "expected a non-empty name without slashes")
+        raise spec_error(source, "name", "expected a non-empty name without slashes")
     description = raw.get("description", "")
     if not isinstance(description, str):
-        raise _fail(source, "description", "expected a string")
+        raise spec_error(source, "description", "expected a string")
     model_table = dict(_table(source, raw, "model"))
     lora = parse_lora(source, "model.lora", model_table.pop("lora")) if "lora" in model_table else None
     if isinstance(model_table.get("id"), list):
-        raise _fail(source, "model.id", "a list of models is a model sweep: `evalsuite run` runs one "
-                    "suite per model; other commands take one model")
+        raise spec_error(source, "model.id", "a list of models is a model sweep: `evalsuite run` runs one "
+                         "suite per model; other commands take one model")
     model = replace(_dataclass_from(ModelSpec, source, "model", model_table), lora=lora)
     if resolver is not None:
         model = resolve_model(resolver, source, "model", model, model_table)
     _check_model(source, model)
     hardware = _dataclass_from(HardwareSpec, source, "hardware", _table(source, raw, "hardware"))
     if hardware.gpus < 1:
-        raise _fail(source, "hardware.gpus", "must be at least 1")
+        raise spec_error(source, "hardware.gpus", "must be at least 1")
     if hardware.price_per_hour is not None and hardware.price_per_hour < 0:
-        raise _fail(source, "hardware.price_per_hour", "must not be negative")
+        raise spec_error(source, "hardware.price_per_hour", "must not be negative")
     run = _dataclass_from(RunSpec, source, "run", _table(source, raw, "run"))
     if run.warmup < 0 or (run.timeout_s is not None and run.timeout_s <= 0):
-        raise _fail(source, "run", "warmup must be >= 0 and timeout_s > 0")
+        raise spec_error(source, "run", "warmup must be >= 0 and timeout_s > 0")
     if run.drift_images < 0:
-        raise _fail(source, "run.drift_images", "must be >= 0")
+        raise spec_error(source, "run.drift_images", "must be >= 0")
     if run.trace_images is not None and run.trace_images < 0:
-        raise _fail(source, "run.trace_images", "must be >= 0")
+        raise spec_error(source, "run.trace_images", "must be >= 0")
     try:
         selection = prompts.parse_prompts_table(_table(source, raw, "prompts"), base_dir)
     except prompts.PromptError as exc:
@@ -301,37 +301,38 @@ def parse_suite(raw: Mapping[str, Any], source: str, base_dir: Path, resolver: M
     metrics_table = _table(source, raw, "metrics")
     use = metrics_table.get("use", ["sharpness", "psnr", "ssim"])
     if not isinstance(use, list) or not all(isinstance(m, str) for m in use):
-        raise _fail(source, "metrics.use", "expected a list of metric names")
+        raise spec_error(source, "metrics.use", "expected a list of metric names")
     try:
         use = expand_metric_presets(use)
     except KeyError as exc:
-        raise _fail(source, "metrics.use", str(exc.args[0])) from None
+        raise spec_error(source, "metrics.use", str(exc.args[0])) from None
     for key in metrics_table:
         if key != "use" and key not in use:
-            raise _fail(source, f"metrics.{key}", "options for a metric not listed in metrics.use")
+            raise spec_error(source, f"metrics.{key}", "options for a metric not listed in metrics.use")
     metric_uses = []
     for m in dict.fromkeys(use):
         if m not in SCORERS:
-            raise _fail(source, "metrics.use", f"unknown metric {m!r} (known: {', '.join(SCORERS.names())})")
+            raise spec_error(source, "metrics.use",
+                             f"unknown metric {m!r} (known: {', '.join(SCORERS.names())})")
         options = metrics_table.get(m, {})
         if not isinstance(options, dict):
-            raise _fail(source, f"metrics.{m}", "expected a table of options")
+            raise spec_error(source, f"metrics.{m}", "expected a table of options")
         try:
             import inspect
 
             inspect.signature(SCORERS.get(m)).bind(**options)
         except TypeError as exc:
-            raise _fail(source, f"metrics.{m}", f"bad option ({exc})") from None
+            raise spec_error(source, f"metrics.{m}", f"bad option ({exc})") from None
         metric_uses.append(MetricUse(m, tuple(sorted(options.items()))))
 
     raw_variants = raw.get("variant", [])
     if not isinstance(raw_variants, list) or not raw_variants:
-        raise _fail(source, "variant", "expected at least one [[variant]] table")
+        raise spec_error(source, "variant", "expected at least one [[variant]] table")
     variants: list[Variant] = []
     seen: set[str] = set()
     for index, rv in enumerate(raw_variants):
         if not isinstance(rv, dict):
-            raise _fail(source, f"variant[{index}]", "expected a table")
+            raise spec_error(source, f"variant[{index}]", "expected a table")
         endpoint = _endpoint_of(source, index, rv)
         expanded, sweep = _expand_variant(source, index, rv)
         own = own_model_of(source, str(rv["name"]), rv)
@@ -339,11 +340,11 @@ def parse_suite(raw: Mapping[str, Any], source: str, base_dir: Path, resolver: M
             own = resolve_own(resolver, source, str(rv["name"]), model, own)
         for vname, accs, gen in expanded:
             if vname in seen:
-                raise _fail(source, f"variant.{vname}", "duplicate variant name")
+                raise spec_error(source, f"variant.{vname}", "duplicate variant name")
             seen.add(vname)
             if endpoint is not None and accs:
-                raise _fail(source, f"variant.{vname}", "an endpoint variant takes no accelerators "
-                            "(the server applies its own; see `evalsuite serve --variant`)")
+                raise spec_error(source, f"variant.{vname}", "an endpoint variant takes no accelerators "
+                                 "(the server applies its own; see `evalsuite serve --variant`)")
             variant = make_variant(model, vname, accs, source=source, generation=gen,
                                    group=str(rv["name"]), sweep=sweep, endpoint=endpoint, own_model=own)
             why = unfit(resolver, source, model, variant) if resolver is not None else None
@@ -355,27 +356,26 @@ def parse_suite(raw: Mapping[str, Any], source: str, base_dir: Path, resolver: M
             variants.append(variant)
     baseline = raw.get("baseline", "baseline")
     if not isinstance(baseline, str) or baseline not in seen:
-        raise _fail(source, "baseline", f"no variant named {baseline!r}")
+        raise spec_error(source, "baseline", f"no variant named {baseline!r}")
     if any(v.accelerators or v.generation or v.model for v in variants if v.name == baseline):
-        raise _fail(source, "baseline", f"variant {baseline!r} must have no accelerators and no "
-                    "steps/guidance/height/width, model or lora of its own (set them in [model])")
+        raise spec_error(source, "baseline", f"variant {baseline!r} must have no accelerators and no "
+                         "steps/guidance/height/width, model or lora of its own (set them in [model])")
     report = parse_report(source, _table(source, raw, "report"), {u.name for u in metric_uses},
                           model.steps)
     tune = (parse_tune(source, _table(source, raw, "tune"), {u.name for u in metric_uses}, report)
             if "tune" in raw else None)
+    base_ep = next((v.endpoint for v in variants if v.name == baseline), None)  # an endpoint baseline too
     if report.noise_floor:
         noise_name = f"{baseline}~noise"
         if noise_name in seen:
-            raise _fail(source, f"variant.{noise_name}", "name is reserved for the noise floor")
-        base_ep = next(v.endpoint for v in variants if v.name == baseline)  # an endpoint baseline too
+            raise spec_error(source, f"variant.{noise_name}", "name is reserved for the noise floor")
         variants.append(Variant(noise_name, (), variant_id(model, (), NOISE_SEED_OFFSET, base_ep),
                                 NOISE_SEED_OFFSET, endpoint=base_ep))
     for n in report.steps_frontier:  # the baseline at fewer steps (reports/frontier.py)
         ref_name = f"{baseline}~steps-{n}"
         if ref_name in seen:
-            raise _fail(source, f"variant.{ref_name}", "name is reserved for the steps frontier")
+            raise spec_error(source, f"variant.{ref_name}", "name is reserved for the steps frontier")
         fewer = (("steps", n),)
-        base_ep = next(v.endpoint for v in variants if v.name == baseline)
         variants.append(Variant(ref_name, (), variant_id(apply_overrides(model, dict(fewer)), (),
                                                          endpoint=base_ep),
                                 generation=fewer, role=FRONTIER_ROLE, endpoint=base_ep))
@@ -392,7 +392,7 @@ def with_variants(suite: Suite, settings: Sequence[VariantSettings], **model: An
     follow the settings exactly as a suite file with that ``[model]`` would give them.
     """
     new_model = replace(suite.model, **model) if model else suite.model
-    base = next(v for v in suite.variants if v.name == suite.baseline)
+    base = suite.baseline_variant
     variants = [make_variant(new_model, base.name, {}, source=suite.source, group=base.group,
                              endpoint=base.endpoint),
                 *(s.build(new_model, suite.source) for s in settings)]

@@ -30,18 +30,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from evalsuite.accelerators import ACCELERATORS
-from evalsuite.errors import UserError
+from evalsuite.errors import spec_error
+from evalsuite.suite.build import given_params, is_sweep
 from evalsuite.suite.overrides import GENERATION_KEYS, check_override
-from evalsuite.suite.report_spec import ReportSpec, parse_budgets
+from evalsuite.suite.report_spec import ReportSpec, budget_table, parse_budgets
 from reports.records import Budget
 
 MAX_GRID_POINTS = 1001  # a finer grid than this is a typo, not a search
 _KEYS = ("accelerator", "parameter", "range", "step", "fixed", "objective", "confidence",
          "first_prompts", "max_prompts", "holdout", "confirm", "fewer_steps", "budget")
-
-
-def _fail(source: str, key: str, message: str) -> UserError:
-    return UserError(f"{source}: tune.{key}: {message}")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -86,7 +83,7 @@ def tune_dict(t: TuneSpec) -> dict[str, Any]:
         "accelerator": t.accelerator, "parameter": t.parameter, "range": [t.lo, t.hi],
         "step": t.step, "objective": t.objective, "confidence": t.confidence,
         "first_prompts": t.first_prompts, "holdout": t.holdout,
-        "budget": [{"metric": b.metric, b.kind: b.value} for b in t.budgets],
+        "budget": [budget_table(b) for b in t.budgets],
         "fewer_steps": t.fewer_steps,
     }
     if t.fixed:
@@ -102,89 +99,88 @@ def tune_dict(t: TuneSpec) -> dict[str, Any]:
 def _confirm(source: str, raw: Any) -> tuple[tuple[tuple[str, Any], ...], ...]:
     """``confirm = { steps = [20, 50], height = [768] }``: every combination, checked apart."""
     if not isinstance(raw, dict):
-        raise _fail(source, "confirm", "expected a table such as { steps = [20, 50], height = [768] }")
+        raise spec_error(source, "tune.confirm",
+                         "expected a table such as { steps = [20, 50], height = [768] }")
     axes = []
     for key, values in raw.items():
         if key not in GENERATION_KEYS:
-            raise _fail(source, f"confirm.{key}", f"unknown setting (known: {', '.join(GENERATION_KEYS)})")
+            raise spec_error(source, f"tune.confirm.{key}",
+                             f"unknown setting (known: {', '.join(GENERATION_KEYS)})")
         values = values if isinstance(values, list) else [values]
         if not values:
-            raise _fail(source, f"confirm.{key}", "empty list")
+            raise spec_error(source, f"tune.confirm.{key}", "empty list")
         try:
             axes.append([(key, check_override(key, v)) for v in values])
         except ValueError as exc:
-            raise _fail(source, f"confirm.{key}", str(exc)) from None
+            raise spec_error(source, f"tune.confirm.{key}", str(exc)) from None
     return tuple(tuple(combo) for combo in itertools.product(*axes)) if axes else ()
 
 
 def _number(source: str, key: str, value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise _fail(source, key, f"expected a finite number, got {value!r}")
+        raise spec_error(source, f"tune.{key}", f"expected a finite number, got {value!r}")
     return float(value)
 
 
 def _count(source: str, key: str, value: Any, least: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < least:
-        raise _fail(source, key, f"expected a whole number >= {least}, got {value!r}")
+        raise spec_error(source, f"tune.{key}", f"expected a whole number >= {least}, got {value!r}")
     return value
 
 
 def _search(source: str, table: Mapping[str, Any]) -> tuple[str, str, float, float, float, bool]:
     acc = table.get("accelerator")
     if not isinstance(acc, str) or acc not in ACCELERATORS:
-        raise _fail(source, "accelerator", f"expected one of {', '.join(ACCELERATORS.names())}, got {acc!r}")
+        raise spec_error(source, "tune.accelerator",
+                         f"expected one of {', '.join(ACCELERATORS.names())}, got {acc!r}")
     schema = ACCELERATORS.get(acc).params
     param = table.get("parameter")
     numeric = [k for k, p in schema.items() if p.type in (int, float)]
     if param not in numeric:
-        raise _fail(source, "parameter", f"expected a numeric parameter of {acc} "
-                    f"({', '.join(numeric) or 'it has none'}), got {param!r}")
+        raise spec_error(source, "tune.parameter", f"expected a numeric parameter of {acc} "
+                         f"({', '.join(numeric) or 'it has none'}), got {param!r}")
     rng = table.get("range")
     if not isinstance(rng, list) or len(rng) != 2:
-        raise _fail(source, "range", "expected [low, high]")
+        raise spec_error(source, "tune.range", "expected [low, high]")
     lo, hi = (_number(source, "range", x) for x in rng)
     for end in (lo, hi):
         try:
             schema[param].validate(param, int(end) if schema[param].type is int else end)
         except ValueError as exc:
-            raise _fail(source, "range", str(exc)) from None
+            raise spec_error(source, "tune.range", str(exc)) from None
     if not lo < hi:
-        raise _fail(source, "range", f"low {lo:g} must be below high {hi:g}")
+        raise spec_error(source, "tune.range", f"low {lo:g} must be below high {hi:g}")
     step = _number(source, "step", table.get("step", (hi - lo) / 20))
     integer = schema[param].type is int
     if step <= 0 or (integer and step != int(step)):
-        raise _fail(source, "step", f"expected a positive {'whole ' if integer else ''}number, got {step:g}")
+        raise spec_error(source, "tune.step",
+                         f"expected a positive {'whole ' if integer else ''}number, got {step:g}")
     points = (hi - lo) / step
     if points < 1 - 1e-6:
-        raise _fail(source, "step", f"{step:g} is larger than the range {lo:g}..{hi:g}: it makes zero steps")
+        raise spec_error(source, "tune.step",
+                         f"{step:g} is larger than the range {lo:g}..{hi:g}: it makes zero steps")
     if abs(points - round(points)) > 1e-6 or round(points) >= MAX_GRID_POINTS:
-        raise _fail(source, "step", f"{step:g} must divide the range {lo:g}..{hi:g} into at most "
-                    f"{MAX_GRID_POINTS - 1} whole steps")
+        raise spec_error(source, "tune.step", f"{step:g} must divide the range {lo:g}..{hi:g} into at most "
+                         f"{MAX_GRID_POINTS - 1} whole steps")
     return acc, str(param), lo, hi, step, integer
 
 
 def _fixed(source: str, raw: Any, searched: str) -> tuple[tuple[str, tuple[tuple[str, Any], ...]], ...]:
     if not isinstance(raw, dict):
-        raise _fail(source, "fixed", "expected a table of accelerator tables")
+        raise spec_error(source, "tune.fixed", "expected a table of accelerator tables")
     out = []
     for name, params in sorted(raw.items()):
         if name not in ACCELERATORS:
-            raise _fail(source, f"fixed.{name}",
-                        f"unknown accelerator (known: {', '.join(ACCELERATORS.names())})")
+            raise spec_error(source, f"tune.fixed.{name}",
+                             f"unknown accelerator (known: {', '.join(ACCELERATORS.names())})")
         if name == searched:
-            raise _fail(source, f"fixed.{name}", "is the searched accelerator; set its other "
-                        "parameters here under a different accelerator, or drop it")
-        params = {} if params is True else params
-        if not isinstance(params, dict):
-            raise _fail(source, f"fixed.{name}", "expected a table of parameters or true")
-        schema = ACCELERATORS.get(name).params
+            raise spec_error(source, f"tune.fixed.{name}", "is the searched accelerator; set its other "
+                             "parameters here under a different accelerator, or drop it")
+        params = given_params(source, "tune.fixed", name, params)
         for key, value in params.items():
-            if key not in schema:
-                raise _fail(source, f"fixed.{name}.{key}",
-                            f"unknown parameter (known: {', '.join(schema) or 'none'})")
-            if isinstance(value, list) and schema[key].type is not list:
-                raise _fail(source, f"fixed.{name}.{key}",
-                            "a companion is fixed: give one value, not a sweep")
+            if is_sweep(name, key, value):
+                raise spec_error(source, f"tune.fixed.{name}.{key}",
+                                 "a companion is fixed: give one value, not a sweep")
         out.append((name, tuple(sorted(params.items()))))
     return tuple(out)
 
@@ -193,34 +189,35 @@ def parse_tune(source: str, table: Mapping[str, Any], used: set[str], report: Re
     """Validate ``[tune]``; budgets and objective default to the ``[report]`` table's."""
     for key in table:
         if key not in _KEYS:
-            raise _fail(source, key, f"unknown key (known: {', '.join(_KEYS)})")
+            raise spec_error(source, f"tune.{key}", f"unknown key (known: {', '.join(_KEYS)})")
     acc, param, lo, hi, step, integer = _search(source, table)
     fixed = _fixed(source, table.get("fixed", {}), acc)
     budgets = (parse_budgets(source, table["budget"], used, "tune.budget") if "budget" in table
                else report.budgets)
     if not budgets:
-        raise _fail(source, "budget", "no budget: add [[tune.budget]] (or [[report.budget]]) tables")
+        raise spec_error(source, "tune.budget",
+                         "no budget: add [[tune.budget]] (or [[report.budget]]) tables")
     from metrics import SCORERS
 
     for i, b in enumerate(budgets):
         if str(SCORERS.get(b.metric).kind) == "set":
-            raise _fail(source, f"budget[{i}].metric", f"{b.metric} is a set-level metric: it has "
-                        "no per-image values, so no CI to grow a probe on")
+            raise spec_error(source, f"tune.budget[{i}].metric", f"{b.metric} is a set-level metric: it has "
+                             "no per-image values, so no CI to grow a probe on")
     objective = table.get("objective", report.objective)
     if objective not in ("latency", "cost"):
-        raise _fail(source, "objective", f"expected \"latency\" or \"cost\", got {objective!r}")
+        raise spec_error(source, "tune.objective", f"expected \"latency\" or \"cost\", got {objective!r}")
     confidence = _number(source, "confidence", table.get("confidence", 0.95))
     if not 0.5 <= confidence < 1.0:
-        raise _fail(source, "confidence", f"expected a level in [0.5, 1), got {confidence:g}")
+        raise spec_error(source, "tune.confidence", f"expected a level in [0.5, 1), got {confidence:g}")
     first = _count(source, "first_prompts", table.get("first_prompts", 16), 2)
     largest = table.get("max_prompts")
     if largest is not None and _count(source, "max_prompts", largest, 2) < first:
-        raise _fail(source, "max_prompts", f"{largest} is below first_prompts ({first})")
+        raise spec_error(source, "tune.max_prompts", f"{largest} is below first_prompts ({first})")
     holdout = _count(source, "holdout", table.get("holdout", 16), 2)
     confirm = _confirm(source, table.get("confirm", {}))
     fewer = table.get("fewer_steps", True)
     if not isinstance(fewer, bool):
-        raise _fail(source, "fewer_steps", f"expected a boolean, got {type(fewer).__name__}")
+        raise spec_error(source, "tune.fewer_steps", f"expected a boolean, got {type(fewer).__name__}")
     return TuneSpec(accelerator=acc, parameter=param, lo=lo, hi=hi, step=step, fixed=fixed,
                     budgets=budgets, objective=str(objective), confidence=confidence,
                     first_prompts=first, max_prompts=largest, holdout=holdout, integer=integer,

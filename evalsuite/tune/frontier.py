@@ -20,6 +20,7 @@ from typing import Any
 
 import prompts as prompt_sets
 from evalsuite.store.db import Store
+from evalsuite.store.schema import SampleStatus
 from evalsuite.suite.spec import Suite, with_variants
 from evalsuite.tune.result import Probe
 from evalsuite.tune.variants import fewer_steps_settings, probe_settings
@@ -52,10 +53,10 @@ def versus_fewer_steps(suite: Suite, store: Store, holdout: Sequence[prompt_sets
     ensure(view, holdout)
     keys = {(p.id, s) for p in holdout for s in suite.prompts.seeds}
     samples = [r for r in store.samples([v.id for v in view.variants])
-               if (r["prompt_id"], r["seed"]) in keys and r["status"] == "ok" and r["latency_s"]]
-    p50 = {v.id: statistics.median([r["latency_s"] for r in samples if r["variant_id"] == v.id] or [math.nan])
+               if (r.prompt_id, r.seed) in keys and r.status == SampleStatus.OK and r.latency_s]
+    p50 = {v.id: statistics.median([r.latency_s for r in samples if r.variant_id == v.id] or [math.nan])
            for v in view.variants}
-    scores = [r for r in store.scores() if (r["prompt_id"], r["seed"]) in keys]
+    scores = [r for r in store.scores() if (r.prompt_id, r.seed) in keys]
     infos = {}
     for use in suite.metrics:
         cls = SCORERS.get(use.name)
@@ -63,8 +64,8 @@ def versus_fewer_steps(suite: Suite, store: Store, holdout: Sequence[prompt_sets
             infos[use.name] = MetricInfo.of(cls)
 
     def values(vid: str) -> dict[str, dict]:
-        return {m: {(r["prompt_id"], r["seed"]): r["value"] for r in scores
-                    if r["variant_id"] == vid and r["metric"] == m} for m in infos}
+        return {m: {(r.prompt_id, r.seed): r.value for r in scores
+                    if r.variant_id == vid and r.metric == m} for m in infos}
 
     base_values = {m: (reference_values(info, keys) if info.kind == "paired" else values(base.id)[m])
                    for m, info in infos.items()}

@@ -29,6 +29,7 @@ from evalsuite.errors import UserError
 from evalsuite.progress import Reporter
 from evalsuite.run.runner import RunFolder
 from evalsuite.store.db import Store
+from evalsuite.store.schema import SampleStatus
 from evalsuite.suite.spec import Suite, with_variants
 from evalsuite.suite.tune_spec import TuneSpec
 from evalsuite.suite.types import Variant
@@ -124,15 +125,15 @@ class Planner:
         from metrics import SCORERS
 
         keys = {(p.id, s) for p in chosen for s in view.prompts.seeds}
-        base = next(v for v in view.variants if v.name == view.baseline)
-        rows = [r for r in self.store.scores() if (r["prompt_id"], r["seed"]) in keys]
+        base = view.baseline_variant
+        rows = [r for r in self.store.scores() if (r.prompt_id, r.seed) in keys]
         looks = []
         for budget in self.tune.budgets:
             info = MetricInfo.of(SCORERS.get(budget.metric))
-            mine = {(r["prompt_id"], r["seed"]): r["value"] for r in rows
-                    if r["variant_id"] == variant.id and r["metric"] == budget.metric}
-            ref = {(r["prompt_id"], r["seed"]): r["value"] for r in rows
-                   if r["variant_id"] == base.id and r["metric"] == budget.metric}
+            mine = {(r.prompt_id, r.seed): r.value for r in rows
+                    if r.variant_id == variant.id and r.metric == budget.metric}
+            ref = {(r.prompt_id, r.seed): r.value for r in rows
+                   if r.variant_id == base.id and r.metric == budget.metric}
             looks.append(judge(budget, budget_interval(budget, info, mine, ref, level)))
         return Look(len(chosen), level, combine(looks), tuple(looks))
 
@@ -143,19 +144,19 @@ class Planner:
         from reports.speedup import speedup_entry
 
         keys = {(p.id, s) for p in chosen for s in view.prompts.seeds}
-        base = next(v for v in view.variants if v.name == view.baseline)
+        base = view.baseline_variant
         rows = [r for r in self.store.samples([variant.id, base.id])
-                if (r["prompt_id"], r["seed"]) in keys and r["status"] == "ok" and r["latency_s"]]
-        mine = [r for r in rows if r["variant_id"] == variant.id]
+                if (r.prompt_id, r.seed) in keys and r.status == SampleStatus.OK and r.latency_s]
+        mine = [r for r in rows if r.variant_id == variant.id]
         if not mine:
             return Timing(None, None, None, None)
-        latency = statistics.fmean(r["latency_s"] for r in mine)
-        steps = sum((r["steps_computed"] or 0) + (r["steps_skipped"] or 0) for r in mine)
-        skipped = sum(r["steps_skipped"] or 0 for r in mine)
+        latency = statistics.fmean(r.latency_s for r in mine)
+        steps = sum((r.steps_computed or 0) + (r.steps_skipped or 0) for r in mine)
+        skipped = sum(r.steps_skipped or 0 for r in mine)
         cost = cost_per_image(latency, self.pricing.usd_per_hour, self.pricing.gpus)
-        speed = speedup_entry({(r["prompt_id"], r["seed"]): r["latency_s"] for r in mine},
-                              {(r["prompt_id"], r["seed"]): r["latency_s"] for r in rows
-                               if r["variant_id"] == base.id}, is_baseline=variant.id == base.id)
+        speed = speedup_entry({(r.prompt_id, r.seed): r.latency_s for r in mine},
+                              {(r.prompt_id, r.seed): r.latency_s for r in rows
+                               if r.variant_id == base.id}, is_baseline=variant.id == base.id)
         return Timing(latency, speed, skipped / steps if steps else None, cost * 1000)
 
     def probe(self, order: int, index: int) -> Probe:
@@ -169,7 +170,7 @@ class Planner:
         for n in sizes:
             chosen = self.search[:n]
             if variant.name in self.ensure(view, chosen):
-                error = next(v["error"] for v in self.store.variants() if v["id"] == variant.id)
+                error = next(v.error for v in self.store.variants() if v.id == variant.id)
                 break
             looks.append(self.look(view, variant, chosen, level))
             self.progress(f"  probe {order}: {variant.name} on {n} prompts: {looks[-1].verdict}")

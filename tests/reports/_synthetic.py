@@ -20,7 +20,7 @@ from reports.records import (
     CacheUse,
     Pricing,
     Recommendation,
-    Sample,
+    SampleRecord,
     Score,
     SetScore,
     SweepAxis,
@@ -83,8 +83,9 @@ def synthetic_kwargs(*, thresholds: Sequence[float] = (0.05, 0.1, 0.2),
         for p, text, cat in prompts:
             for s in seeds:
                 skip = (skipped[idx] if skipped else 2 * idx + 2) if is_acc else 0
-                samples.append(Sample(v.id, p, s, "ok", latency + rng.normal(0, 0.05), 2**30, 20 - skip, skip,
-                                      None, f"images/{v.name}-{v.id}/{p}-{s}.png", text, "synthetic", cat))
+                samples.append(SampleRecord(v.id, p, s, "ok", latency + rng.normal(0, 0.05), 2**30, 20 - skip,
+                                            skip, None, f"images/{v.name}-{v.id}/{p}-{s}.png", text,
+                                            "synthetic", cat))
                 base = 5.0 + effect[p] + 0.3 * s
                 if is_acc:
                     value = base - drops[idx] - (category_drop or {}).get(cat, 0.0) * (idx + 1)
@@ -105,7 +106,7 @@ def synthetic_kwargs(*, thresholds: Sequence[float] = (0.05, 0.1, 0.2),
             "expected_per_variant": n_prompts * len(seeds)}
 
 
-def write_images(run_dir: Path, samples: Sequence[Sample], size: int = 96) -> None:
+def write_images(run_dir: Path, samples: Sequence[SampleRecord], size: int = 96) -> None:
     """Small PNGs at every sample's image path (a gradient, so thumbnails have content)."""
     for i, s in enumerate(samples):
         path = run_dir / str(s.image)

@@ -29,7 +29,7 @@ from evalsuite.errors import UserError
 from evalsuite.store.db import SampleRow, Store
 from evalsuite.store.paths import image_dir, telemetry_path
 from evalsuite.suite.spec import Suite, parse_suite
-from reports.records import Budget, CacheUse, Pricing, Sample, Score, SweepAxis
+from reports.records import Budget, CacheUse, Pricing, SampleRecord, Score, SweepAxis
 from reports.summary import SCHEMA_VERSION, load_summary
 
 SUITE = """
@@ -109,7 +109,7 @@ def test_collect_types_the_suites_rows_and_leaves_others_out(run: tuple[Suite, P
     t = collect(suite, run_dir, store)
     assert [v.name for v in t.variants] == ["baseline", "fbc-0.05", "fbc-0.2", "late"]
     assert t.expected == 3 * 2
-    assert all(isinstance(s, Sample) for s in t.samples) and all(isinstance(s, Score) for s in t.scores)
+    assert all(isinstance(s, SampleRecord) for s in t.samples) and all(isinstance(s, Score) for s in t.scores)
     assert {s.seed for s in t.samples} == {0, 1} and {s.variant_id for s in t.samples} == {
         v.id for v in t.variants if v.name != "late"}
     assert len(t.samples) == 3 * 6 and len(t.scores) == 3 * 6 * 2

@@ -81,11 +81,10 @@ def endpoint_job(tmp_path, url: str, n: int = 4, **spec_over: Any):
 
 
 def stored(tmp_path) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """(the variant row, its sample rows) of an ``endpoint_job`` run folder."""
+    """(the variant row, its sample rows) of an ``endpoint_job`` run folder, as dicts."""
+    from dataclasses import asdict
+
     from evalsuite.store.db import Store
 
-    store = Store(tmp_path / "results.sqlite")
-    try:
-        return store.variants()[0], store.samples()
-    finally:
-        store.close()
+    with Store(tmp_path / "results.sqlite") as store:
+        return asdict(store.variants()[0]), [asdict(r) for r in store.samples()]

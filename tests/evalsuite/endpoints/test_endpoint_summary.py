@@ -6,7 +6,7 @@ import json
 
 from evalsuite.analysis.reporting import _endpoint_stats
 from reports.metric_info import MetricInfo
-from reports.records import EndpointStats, Pricing, Sample, VariantRun
+from reports.records import EndpointStats, Pricing, SampleRecord, VariantRun
 from reports.summary import build_summary, summary_from_json, summary_to_json
 
 TELEMETRY = {"variant": "fal", "variant_id": "v2", "endpoint": {
@@ -28,7 +28,7 @@ def test_endpoint_stats_flow_into_the_summary():
     assert _endpoint_stats({}) is None  # no telemetry yet
     variants = [VariantRun("v1", "base", "ok"),
                 VariantRun("v2", "fal", "ok", gpus_per_image=0, endpoint=stats)]
-    samples = [Sample(v, "p0", 0, "ok", latency_s=lat) for v, lat in (("v1", 10.0), ("v2", 2.0))]
+    samples = [SampleRecord(v, "p0", 0, "ok", latency_s=lat) for v, lat in (("v1", 10.0), ("v2", 2.0))]
     summary = build_summary(suite="s", baseline="base", variants=variants, samples=samples, scores=[],
                             set_scores=[], metrics={"psnr": MetricInfo(True, "paired", None)},
                             pricing=Pricing("H100", 3.6, 1, "test"), expected_per_variant=1)

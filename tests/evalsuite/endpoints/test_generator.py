@@ -4,6 +4,7 @@ for every request: failures recorded with their kind, a dead provider fails the 
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
 
 import numpy as np
 import pytest
@@ -31,11 +32,8 @@ def _job(tmp_path, url, n=4, **spec_over):
 
 
 def _status(tmp_path):
-    store = Store(tmp_path / "results.sqlite")
-    try:
-        return store.variants()[0], store.samples()
-    finally:
-        store.close()
+    with Store(tmp_path / "results.sqlite") as store:  # as dicts, to compare with JSON-like rows
+        return asdict(store.variants()[0]), [asdict(r) for r in store.samples()]
 
 
 def test_samples_pngs_and_stats(tmp_path, monkeypatch):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -16,7 +17,9 @@ from evalsuite.hardware.energy import (
     open_meter,
     rapl_counters,
 )
-from evalsuite.hardware.gpu_state import decode_reasons, read_state, state_flags
+from evalsuite.hardware.gpu_state import decode_reasons, gpu_state, read_state, state_flags
+from reports.jsonio import from_json, to_json
+from reports.records import GpuState
 
 
 class RecordedNVML:
@@ -105,12 +108,18 @@ def test_gpu_state_reasons_and_flags() -> None:
     assert decode_reasons(0x1 | 0x4 | 0x20000) == ("gpu_idle", "sw_power_cap", "0x20000")
     calm = read_state(RecordedNVML([0]), "gpu0")
     assert calm.sm_clock_mhz == 1980 and calm.temperature_c == 61 and calm.power_w is None
-    assert not calm.throttled and state_flags(calm.to_dict(), calm.to_dict()) == []
-    hot = read_state(RecordedNVML([0], mask=0x40), "gpu0").to_dict()
-    hot["sm_clock_mhz"] = 1400
-    flags = state_flags(calm.to_dict(), hot)
+    assert not calm.throttled and state_flags(calm, calm) == []
+    hot = replace(read_state(RecordedNVML([0], mask=0x40), "gpu0"), sm_clock_mhz=1400)
+    assert hot.throttled and hot.throttle_reasons == ("hw_thermal_slowdown",)
+    flags = state_flags(calm, hot)
     assert any("throttled at the end" in f and "hw_thermal_slowdown" in f for f in flags)
     assert any("1980 to 1400" in f for f in flags)
+    # The telemetry file holds the report's own record, read back as it was written.
+    state = to_json(gpu_state(calm, hot))
+    assert list(state) == ["start", "end", "flags"] and state["end"]["throttled"] is True
+    assert state["start"] == {"sm_clock_mhz": 1980, "temperature_c": 61, "power_w": None,
+                              "throttle_reasons": [], "throttled": False}
+    assert from_json(GpuState, state) == gpu_state(calm, hot)
 
 
 def _fake_powercap(root: Path, packages: dict[str, tuple[int, int]]) -> None:
@@ -191,7 +200,7 @@ def test_an_older_store_gains_the_energy_column(tmp_path: Path) -> None:
     store = Store(path)
     try:
         store.put_sample(SampleRow("v", "p", 1, "ok", 2.0, energy_j=12.5))
-        rows = {r["seed"]: r for r in store.samples()}
+        rows = {r.seed: r for r in store.samples()}
     finally:
         store.close()
-    assert rows[0]["energy_j"] is None and rows[1]["energy_j"] == 12.5
+    assert rows[0].energy_j is None and rows[1].energy_j == 12.5

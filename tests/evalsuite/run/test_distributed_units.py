@@ -16,9 +16,11 @@ from evalsuite.run.plan import make_plan, suite_items
 from evalsuite.run.runner import validate_run
 from evalsuite.store.db import SampleRow, Store
 from evalsuite.store.paths import DRIFT_STORE, shard_path
+from evalsuite.store.records import VariantRecord
+from evalsuite.store.schema import VariantStatus
 from evalsuite.store.shards import RankStatus, ScoringView, combine_statuses, merge_shards
 from evalsuite.suite.spec import parse_suite
-from reports.records import Pricing, Sample
+from reports.records import Pricing, SampleRecord
 from reports.summary import build_summary
 
 SUITE = """
@@ -93,7 +95,7 @@ def test_merge_is_idempotent_and_never_replaces_a_finished_sample(tmp_path: Path
     _shard(tmp_path, 1, [SampleRow("v", "p", 2, "ok", 2.0, image="c.png")], status="failed")
     result = merge_shards(tmp_path, main)
     assert result.samples == 2 and result.scores == 3
-    images = {(r["seed"], r["image"]) for r in main.samples()}
+    images = {(r.seed, r.image) for r in main.samples()}
     assert images == {(0, "first.png"), (1, "b.png"), (2, "c.png")}
     assert not list((tmp_path / "shards").iterdir())
     assert merge_shards(tmp_path, main).samples == 0
@@ -144,8 +146,9 @@ def test_validation_rejects_cp_with_a_cache_ring_on_cpu_and_degree_one() -> None
 def test_summary_counts_the_gpus_of_a_cp_group_in_the_cost(tmp_path: Path) -> None:
     s = suite("ulysses = 2, ring = 2")
     assert [gpus_per_image(v) for v in s.variants] == [1, 1, 4]
-    variants = [variant_run(s, v, {"status": "ok"}, tmp_path) for v in s.variants]
-    samples = [Sample(v.id, "p", 0, "ok", latency_s=2.0, peak_mem_bytes=1, steps_computed=1,
+    variants = [variant_run(s, v, VariantRecord(v.id, v.name, status=VariantStatus.OK), tmp_path)
+                for v in s.variants]
+    samples = [SampleRecord(v.id, "p", 0, "ok", latency_s=2.0, peak_mem_bytes=1, steps_computed=1,
                       steps_skipped=0) for v in s.variants]
     out = build_summary(suite="t", baseline="baseline", variants=variants, samples=samples, scores=[],
                         set_scores=[], metrics={}, expected_per_variant=1, pricing=Pricing("x", 3600.0))
@@ -166,7 +169,7 @@ def test_drift_check_under_torchrun_retimes_only_what_rank_0_timed(tmp_path: Pat
                                    None if n == 2 else 1.0 + n))
         store.put_sample(SampleRow(fbc.id, i.prompt_id, i.seed, "ok", 0.5))
     in_order = sorted(i.key for i in items)
-    key = lambda r: (r["prompt_id"], r["seed"])  # noqa: E731
+    key = lambda r: (r.prompt_id, r.seed)  # noqa: E731
     assert [key(r) for r in drift_rows(s, store, 3)] == [k for k in in_order if k != items[2].key][:3]
     mine = make_plan(s.variants, items, {}, {}, 2).keys_for(base.id, 0)
     assert mine == {i.key for i in items[0::2]}  # round-robin: rank 0 has the even items

@@ -16,6 +16,7 @@ from tests.conftest import REPO, hang_guard
 
 SCRIPT = textwrap.dedent("""
     import json, sys
+    from dataclasses import asdict
     from pathlib import Path
     from evalsuite.run.generators import LocalWorker
     from evalsuite.suite.types import ModelSpec, Variant
@@ -42,7 +43,7 @@ SCRIPT = textwrap.dedent("""
 
     abort = AfterFirstSample() if mode == "abort" else None
     reason = LocalWorker().run(job, store, None, Progress(), abort)
-    print(json.dumps({"reason": reason, "updates": updates, "row": store.variant(variant.id)}))
+    print(json.dumps({"reason": reason, "updates": updates, "row": asdict(store.variant(variant.id))}))
 """)
 
 

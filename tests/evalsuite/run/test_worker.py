@@ -75,7 +75,7 @@ def test_record_failure_marks_the_variant_and_drops_the_traceback(tmp_path: Path
         _record_failure(store, "v", exc)
         assert exc.__traceback__ is None
     row = store.variant("v")
-    assert row["status"] == VariantStatus.FAILED and row["error"] == "RuntimeError: boom"
+    assert row.status == VariantStatus.FAILED and row.error == "RuntimeError: boom"
 
 
 @pytest.mark.skipif(sys.platform != "linux", reason="RLIMIT_AS and /proc are Linux's")
@@ -86,4 +86,4 @@ def test_memory_cap_with_no_headroom_records_the_reason_in_one_line(tmp_path: Pa
     assert len(proc.stderr.strip().splitlines()) <= 1, proc.stderr
     with Store(tmp_path / "results.sqlite") as store:
         row = store.variant("v" * 16)
-    assert row["status"] == VariantStatus.FAILED and row["error"] == "MemoryError: out of memory"
+    assert row.status == VariantStatus.FAILED and row.error == "MemoryError: out of memory"

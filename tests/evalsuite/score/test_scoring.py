@@ -27,6 +27,7 @@ from evalsuite.suite.spec import Suite, parse_suite
 from metrics import BaseScorer, Kind, Sample
 from metrics.psnr import PSNR
 from metrics.sharpness import Sharpness
+from reports.records import Score, SetScore
 
 SUITE = """
 name = "t"
@@ -68,7 +69,7 @@ class RunFixture:
         self.store.put_sample(SampleRow(variant_id, prompt, 0, status, 0.1, image=rel, reason=reason))
 
     def scores(self) -> dict[tuple[str, str, str], tuple[float, str | None]]:
-        return {(r["metric"], r["variant_id"], r["prompt_id"]): (r["value"], r["reason"])
+        return {(r.metric, r.variant_id, r.prompt_id): (r.value, r.reason)
                 for r in self.store.scores()}
 
 
@@ -124,7 +125,7 @@ def test_values_stored_under_another_identity_are_scored_again(run: RunFixture) 
     run.store.put_scores("sharpness", '{"name": "sharpness", "old": true}', [(run.base, "p1", 0, 1.0, None)])
     assert score_run(run.suite, run.root, run.store, "cpu", progress=lambda _: None) == 1
     (row,) = run.store.scores()
-    assert row["identity"] == identity_key(Sharpness()) and row["value"] != 1.0
+    assert row.identity == identity_key(Sharpness()) and row.value != 1.0
 
 
 def test_bad_scorer_options_are_a_one_line_user_error(run: RunFixture) -> None:
@@ -186,9 +187,12 @@ def test_paired_identity_records_the_resize_and_pairs_are_resized() -> None:
 
 
 def test_the_stored_identity_is_read_without_building_a_scorer() -> None:
-    rows = [{"metric": "psnr", "identity": '{"name": "psnr", "v": 1}'}] * 2 + [
-        {"metric": "psnr", "identity": '{"name": "psnr", "v": 2}'},
-        {"metric": "cmmd", "identity": '{"name": "cmmd"}'}, {"metric": "other", "identity": "{}"}]
+    def row(metric: str, identity: str) -> Score:
+        return Score("v", "p", 0, metric, 1.0, identity=identity)
+
+    rows = [row("psnr", '{"name": "psnr", "v": 1}')] * 2 + [
+        row("psnr", '{"name": "psnr", "v": 2}'),
+        SetScore("v", "cmmd", 0.1, identity='{"name": "cmmd"}'), row("other", "{}")]
     assert stored_identity("psnr", rows) == {"name": "psnr", "v": 1}  # the most common one
     assert stored_identity("cmmd", rows) == {"name": "cmmd"}
     assert stored_identity("lpips", rows) is None  # not scored yet
@@ -211,17 +215,17 @@ def test_set_metrics_score_each_variant_once_per_set_of_pairs(run: RunFixture) -
 
     def score() -> int:
         rows = run.store.samples()
-        base_images = {(r["prompt_id"], r["seed"]): r["image"] for r in rows
-                       if r["variant_id"] == run.base and r["status"] == "ok"}
+        base_images = {(r.prompt_id, r.seed): r.image for r in rows
+                       if r.variant_id == run.base and r.status == "ok"}
         return _score_sets(MeanGap(), "ident", run.suite, run.root, run.store, rows, run.base, base_images)
 
     assert score() == 1
     (row,) = run.store.set_scores()
-    assert row["value"] is None and row["reason"] == "ValueError: needs at least 2 images paired " \
+    assert row.value is None and row.reason == "ValueError: needs at least 2 images paired " \
         "with the baseline, has 1"
     assert score() == 0  # same pairs, same identity: not again
     run.add(run.base, "p2", image=noise(2))
     run.add(run.fbc, "p2", image=noise(6))
     assert score() == 1
     (row,) = run.store.set_scores()
-    assert row["n"] == 2 and row["value"] > 0 and row["reason"] is None
+    assert row.n == 2 and row.value > 0 and row.reason is None

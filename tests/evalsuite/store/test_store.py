@@ -30,20 +30,20 @@ def test_samples_round_trip_and_only_ok_or_flagged_count_as_done(tmp_path: Path)
     store.put_sample(SampleRow("v", "p", 1, SampleStatus.FLAGGED, 1.0, reason="all-black image"))
     store.put_sample(SampleRow("v", "p", 2, SampleStatus.FAILED, reason="boom"))
     assert store.done_keys("v") == {("p", 0), ("p", 1)}
-    rows = {r["seed"]: r for r in store.samples(["v"])}
-    assert rows[0]["text"] == "a red apple" and rows[0]["latency_s"] == 1.5
-    assert rows[2]["status"] == SampleStatus.FAILED and rows[2]["reason"] == "boom"
+    rows = {r.seed: r for r in store.samples(["v"])}
+    assert rows[0].text == "a red apple" and rows[0].latency_s == 1.5
+    assert rows[2].status == SampleStatus.FAILED and rows[2].reason == "boom"
     with pytest.raises(ValueError):
         store.put_sample(SampleRow("v", "p", 3, "done"))  # type: ignore[arg-type]
 
 
 def test_variant_status_records_timings_and_rejects_unknown_keys(tmp_path: Path) -> None:
     store = fresh(tmp_path)
-    assert store.variant("v")["status"] == VariantStatus.PENDING
+    assert store.variant("v").status is VariantStatus.PENDING  # read back as the enum
     store.set_variant_status("v", VariantStatus.RUNNING, None, worker_start_s=0.5)
     store.set_variant_status("v", VariantStatus.OK, None, load_s=2.0, cold_s=None, checks="[]")
     row = store.variant("v")
-    assert (row["status"], row["worker_start_s"], row["load_s"], row["cold_s"]) == ("ok", 0.5, 2.0, None)
+    assert (row.status, row.worker_start_s, row.load_s, row.cold_s) == ("ok", 0.5, 2.0, None)
     with pytest.raises(TypeError, match="load_seconds"):
         store.set_variant_status("v", VariantStatus.OK, None, load_seconds=1.0)
     with pytest.raises(ValueError):
@@ -55,8 +55,8 @@ def test_variant_status_records_timings_and_rejects_unknown_keys(tmp_path: Path)
 def test_nan_scores_carry_a_reason(tmp_path: Path) -> None:
     store = fresh(tmp_path)
     store.put_scores("psnr", "{}", [("v", "p", 0, math.nan, None), ("v", "p", 1, 30.0, None)])
-    by_seed = {r["seed"]: r for r in store.scores()}
-    assert by_seed[0]["value"] is None and by_seed[0]["reason"] == "scorer returned NaN"
+    by_seed = {r.seed: r for r in store.scores()}
+    assert by_seed[0].value is None and by_seed[0].reason == "scorer returned NaN"
     assert store.scored_keys("psnr", "{}") == {("v", "p", 0), ("v", "p", 1)}
     assert store.scored_keys("psnr", '{"other": 1}') == set()
 
@@ -114,4 +114,4 @@ def test_shards_merge_by_column_name_whatever_the_column_order(tmp_path: Path) -
     merged = merge_shards(tmp_path, main)
     assert merged.samples == 1 and not shard_path(tmp_path, 0).exists()
     (got,) = main.samples(["v"])
-    assert (got["seed"], got["status"], got["latency_s"], got["image"]) == (4, "ok", 2.5, "x.png")
+    assert (got.seed, got.status, got.latency_s, got.image) == (4, "ok", 2.5, "x.png")
