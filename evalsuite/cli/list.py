@@ -1,4 +1,5 @@
-"""``python -m evalsuite list WHAT``: built-in suites, metrics, accelerators, prompt sets, prices."""
+"""``python -m evalsuite list WHAT``: built-in suites, metrics, accelerators, model families,
+prompt sets, prices."""
 
 from __future__ import annotations
 
@@ -10,8 +11,10 @@ from evalsuite.errors import EXIT_OK
 
 def add_parser(sub: Any) -> None:
     """Register the ``list`` subcommand on the CLI's subparsers."""
-    lst = sub.add_parser("list", help="list built-in suites, metrics, accelerators, prompt sets, prices")
-    lst.add_argument("what", choices=("suites", "metrics", "accelerators", "prompt-sets", "prices"))
+    lst = sub.add_parser("list", help="list built-in suites, metrics, accelerators, model families, "
+                         "prompt sets, prices")
+    lst.add_argument("what", choices=("suites", "metrics", "accelerators", "families", "prompt-sets",
+                                      "prices"))
 
 
 def cmd_list(args: argparse.Namespace) -> int:
@@ -23,10 +26,10 @@ def cmd_list(args: argparse.Namespace) -> int:
         for key, usd, source, date in price_rows():
             print(f"{key:10} {usd:>9}  {date:8} {source}")
     elif args.what == "suites":
-        from evalsuite.suite.spec import builtin_suites, load_suite
+        from evalsuite.suite.spec import builtin_suites, read_suite_file
 
-        for name in builtin_suites():
-            print(f"{name:24} {load_suite(name).description}")
+        for name in builtin_suites():  # a model sweep is several suites: read the file's own line
+            print(f"{name:24} {read_suite_file(name)[0].get('description', '')}")
     elif args.what == "metrics":
         from evalsuite.suite.presets import METRIC_PRESETS
         from metrics import SCORERS
@@ -46,9 +49,24 @@ def cmd_list(args: argparse.Namespace) -> int:
                 rng = "".join(f" {w}={b}" for w, b in (("min", param.min), ("max", param.max),
                                                          ("choices", param.choices)) if b is not None)
                 print(f"    {key} ({param.type.__name__}, default {param.default!r}{rng}): {param.doc}")
+    elif args.what == "families":
+        _list_families()
     else:
         from prompts import PROMPT_SETS
 
         for name, cls in PROMPT_SETS:
             print(f"{name:14} {cls.description} [source: {cls.source}; license: {cls.license}]")
     return EXIT_OK
+
+
+def _list_families() -> None:
+    """Each model family: its pipelines, defaults and tiny built-in (``[model] family = "..."``)."""
+    from evalsuite.models import families
+
+    for name in families.names():
+        family = families.get(name)
+        d = family.defaults
+        print(f"{name:11} {family.title}: {', '.join(family.pipelines) or 'any other DiffusionPipeline'}")
+        print(f"    defaults: {d.steps} steps, {family.guidance_name} {d.guidance:g}, {d.width}x{d.height}"
+              f"; negative prompt: {'yes' if family.takes_negative_prompt else 'no'}"
+              f"; tiny built-in: {family.tiny_id() or 'none'}")

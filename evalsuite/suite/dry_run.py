@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from evalsuite.suite.overrides import effective_model
 from evalsuite.suite.spec import Suite
 
 # Published prompt counts of the registered sets (their upstream files).
@@ -96,9 +97,12 @@ def plan(suite: Suite, gpu: str | None = None) -> Plan:
     per_variant = n_prompts * len(suite.prompts.seeds)
     downloads: dict[str, float | None] = {}
     model = suite.model.id
-    # Tiny ids ("tiny", "tiny-qwen-image", ...) are built locally; the suite sits below models.tiny.
-    if model != "tiny" and not model.startswith(("tiny-", "random:", "/", ".", "~")):
-        downloads[model] = MODEL_SIZES_GB.get(model)
+    for v in suite.variants:  # the suite's model, and each variant's own model and LoRA
+        mine = effective_model(suite.model, v)
+        if _on_hub(mine.id):
+            downloads[mine.id] = MODEL_SIZES_GB.get(mine.id)
+        if mine.lora is not None and _on_hub(mine.lora.path) and not mine.lora.path.endswith(".safetensors"):
+            downloads[f"{mine.lora.path} (LoRA {mine.lora.weight_name or 'default file'})"] = None
     for use in suite.metrics:
         if WEIGHT_OPTIONS & {k for k, _ in use.options}:
             continue  # the suite points this scorer at its own copy
@@ -114,6 +118,13 @@ def plan(suite: Suite, gpu: str | None = None) -> Plan:
     compiles = sum(any(u.name == "compile" for u in v.accelerators) for v in suite.variants)
     return Plan(n_prompts, exact, {v.name: per_variant for v in suite.variants}, suite.run.warmup,
                 downloads, gpu, seconds, compiles)
+
+
+def _on_hub(model_id: str) -> bool:
+    """Whether ``model_id`` is downloaded: a hub id (owner/name), not a tiny built-in ("tiny",
+    "tiny-qwen-image", ...: built locally; the suite sits below models.tiny), a random model or a
+    local path."""
+    return not model_id.startswith(("tiny", "random:", "/", ".", "~")) and model_id.count("/") == 1
 
 
 def _gb(x: float | None) -> str:

@@ -1,0 +1,101 @@
+"""Every model family through the CLI, as a user runs it (issue 19: 1, 5, 6 and bad input)."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import run_cli
+
+SUITE = """
+name = "fam"
+[model]
+id = "{model}"
+steps = 4
+height = 32
+width = 32
+device = "cpu"
+[prompts]
+sets = ["smoke"]
+limit = 2
+seeds = [0]
+[run]
+drift_images = 0
+trace_images = 0
+[metrics]
+use = ["sharpness", "psnr", "ssim"]
+[[variant]]
+name = "baseline"
+"""
+
+
+@pytest.fixture(scope="session")
+def families_smoke(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, subprocess.CompletedProcess]:
+    """The built-in families-smoke suite run once, as a user would: its folder and output."""
+    out = tmp_path_factory.mktemp("families") / "run"
+    return out, run_cli("run", "families-smoke", "--out", str(out))
+
+
+def test_families_smoke_runs_every_family_and_says_what_it_left_out(families_smoke) -> None:
+    out, proc = families_smoke
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    left_out = [line for line in proc.stderr.splitlines() if line.startswith("left out: ")]
+    assert any("does not fit tiny-sana (Sana)" in line for line in left_out)
+    assert any("fbcache: does not fit tiny-flux2 (FLUX.2)" in line for line in left_out)
+    for key in ("tiny-flux", "tiny-flux2", "tiny-qwen-image", "tiny-z-image", "tiny-sd35", "tiny-sana",
+                "tiny-chroma"):
+        summary = json.loads((out / key / "summary.json").read_text())
+        variants = {v["name"]: v for v in summary["variants"]}
+        assert variants["baseline"]["status"] == "ok", key
+        for name, v in variants.items():  # every cache that ran skipped steps
+            assert v["status"] == "ok" and (name == "baseline" or v["steps"]["skipped"] > 0), (key, name)
+        ran = set(variants)
+        refused = {n for n in ("fbcache", "taylorseer")
+                   if f"variant.{n}.{n}: does not fit {key} " in proc.stderr}
+        assert ran == {"baseline", "fbcache", "taylorseer"} - refused, key
+    assert {"fbcache", "taylorseer"} <= {v["name"] for v in json.loads(
+        (out / "tiny-qwen-image" / "summary.json").read_text())["variants"]}
+
+
+def _run(tmp_path: Path, text: str) -> tuple[subprocess.CompletedProcess, Path]:
+    suite, out = tmp_path / "suite.toml", tmp_path / "run"
+    suite.write_text(text)
+    return run_cli("run", str(suite), "--out", str(out)), out
+
+
+BAD = {
+    "unknown-family": ('model = "tiny-flux"\nfamily = "fluxx"\n', r"variant.v: unknown family 'fluxx'"),
+    "unknown-tiny": ('model = "tiny-nope"\n', r"variant.v: unknown tiny model 'tiny-nope'"),
+    "misfit": ('fbcache = { threshold = 0.1 }\n', r"variant.v.fbcache: does not fit tiny-sana \(Sana\): "),
+    "missing-lora": ('lora = { path = "./no-such.safetensors" }\n',
+                     r"variant.v: lora.path: ./no-such.safetensors: no such file or folder"),
+    "foreign-lora": ('lora = { path = "LORA" }\n', r"variant.v: lora: foreign.safetensors does not fit "
+                                                  r"tiny-sana: it targets \S+, which the Sana transformer"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD))
+def test_bad_family_input_is_one_line_exit_2_and_no_run_folder(tmp_path: Path, case: str) -> None:
+    from tests.evalsuite.models.test_lora import write_lora
+
+    table, message = BAD[case]
+    if "LORA" in table:  # a FLUX LoRA on Sana: its modules are not Sana's
+        table = table.replace("LORA", str(write_lora(tmp_path / "foreign.safetensors")))
+    proc, out = _run(tmp_path, SUITE.format(model="tiny-sana") + '[[variant]]\nname = "v"\n' + table)
+    assert proc.returncode == 2, proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+    assert re.search(message, proc.stderr), proc.stderr
+    assert not out.exists()
+
+
+def test_a_model_on_the_baseline_and_an_unknown_model_family_are_refused(tmp_path: Path) -> None:
+    base = SUITE.format(model="tiny-flux")
+    own = base.replace('name = "baseline"\n', 'name = "baseline"\nmodel = "tiny-sd35"\n')
+    proc, out = _run(tmp_path, own)
+    assert proc.returncode == 2 and "model or lora of its own" in proc.stderr and not out.exists()
+    proc, out = _run(tmp_path, base.replace('device = "cpu"', 'device = "cpu"\nfamily = "nope"'))
+    assert proc.returncode == 2 and "model: unknown family 'nope'" in proc.stderr and not out.exists()
