@@ -156,6 +156,10 @@ class EndpointHTTP:
             try:
                 resp = await asyncio.wait_for(self._send(method, url, json_body), self.spec.timeout_s)
                 _check(resp, expect)
+            except asyncio.CancelledError:  # the request's deadline, or the run limit: say so
+                self.attempts.append(Attempt(call, n, started, time.perf_counter() - t0, None, TIMEOUT,
+                                             "stopped in flight (the request's deadline or the run limit)"))
+                raise
             except TimeoutError:
                 err = EndpointError(TIMEOUT, f"no complete response within {self.spec.timeout_s:g} s")
             except EndpointError as exc:

@@ -11,9 +11,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 
+from evalsuite.endpoints.errors import TIMEOUT
 from evalsuite.endpoints.http import Attempt
 from evalsuite.endpoints.records import EndpointLog, RequestRow
 from evalsuite.endpoints.redact import Redactor
+from evalsuite.endpoints.request import Delivery
 from evalsuite.store.db import SampleRow, Store
 from evalsuite.store.schema import SampleStatus, VariantStatus
 
@@ -25,6 +27,15 @@ class Recorder:
         self.store = store
         self.log = log
         self.redact = redact
+        self.stop_reason: str | None = None  # why requests in flight are being stopped, once they are
+        self.stopped = 0  # requests recorded as stopped in flight
+
+    def stop(self, got: Delivery, untimed: str | None = None) -> None:
+        """Record a request stopped in flight (by the run limit) as a ``timeout`` failure."""
+        reason = self.stop_reason or "stopped in flight (the run was interrupted)"
+        self.request(replace(got.row, outcome=TIMEOUT, latency_s=None, sha256=None, width=None, height=None,
+                             reason=reason), got.attempts, untimed=untimed)
+        self.stopped += 1
 
     def request(self, row: RequestRow, attempts: Sequence[Attempt], *, image: str | None = None,
                 untimed: str | None = None) -> RequestRow:

@@ -1,5 +1,6 @@
 """One image request: the protocol's HTTP calls, the answer decoded, the outcome as a row.
 
+One request has one deadline, ``deadline_s``, over all its HTTP calls and the decoding.
 Whatever goes wrong with one answer fails that request and nothing else: an
 :class:`~evalsuite.endpoints.errors.EndpointError` keeps its kind, any other exception while
 parsing or decoding (deep JSON, a list where an object belongs, mixed time zones, a PIL
@@ -12,13 +13,14 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from evalsuite.endpoints.base import ImageRequest, Protocol, ProtocolResult
-from evalsuite.endpoints.errors import BAD_RESPONSE, EndpointError
+from evalsuite.endpoints.errors import BAD_RESPONSE, TIMEOUT, EndpointError
 from evalsuite.endpoints.http import Attempt, EndpointHTTP
 from evalsuite.endpoints.images import decode_image
 from evalsuite.endpoints.records import RequestRow
@@ -50,11 +52,16 @@ class Delivery:
 
 
 async def request_image(protocol: Protocol, spec: EndpointSpec, client: httpx.AsyncClient, key: str | None,
-                        target: Target, **http_options: Any) -> Delivery:
-    """Request, decode and check one image; never raises for anything the server sent."""
+                        target: Target, on_stop: Callable[[Delivery], None] | None = None,
+                        **http_options: Any) -> Delivery:
+    """Request, decode and check one image; never raises for anything the server sent.
+
+    The whole request (attempts, reads, backoff, polls, download, decoding) has
+    ``spec.deadline_s``. If it is cancelled from outside (the run limit), ``on_stop`` hears
+    it as a ``timeout`` failure with the attempts so far, and the cancellation goes on.
+    """
     http = EndpointHTTP(client, spec, key, protocol.auth_scheme, **http_options)
     start = time.perf_counter()
-
     req = target.request
 
     def failed(kind: str, reason: str) -> Delivery:
@@ -62,11 +69,23 @@ async def request_image(protocol: Protocol, spec: EndpointSpec, client: httpx.As
                                    len(http.attempts), None, reason[:500], req.width, req.height),
                         None, None, tuple(http.attempts))
 
+    deadline = asyncio.timeout(spec.deadline_s)
     try:
-        result = await protocol.generate(http, spec, target.request)
-        image = await asyncio.to_thread(decode_image, result.data)
+        async with deadline:
+            result = await protocol.generate(http, spec, target.request)
+            image = await asyncio.to_thread(decode_image, result.data)
     except EndpointError as exc:
         return failed(exc.kind, str(exc))
+    except TimeoutError as exc:
+        if not deadline.expired():  # not ours: something inside let a bare TimeoutError out
+            return failed(BAD_RESPONSE, f"{type(exc).__name__} while reading the answer: {exc}")
+        last = f"; last: {http.attempts[-1].call} {http.attempts[-1].outcome}" if http.attempts else ""
+        return failed(TIMEOUT, f"no image within deadline_s ({spec.deadline_s:g} s) after "
+                      f"{len(http.attempts)} attempts{last}")
+    except asyncio.CancelledError:
+        if on_stop is not None:
+            on_stop(failed(TIMEOUT, "stopped in flight"))
+        raise
     except Exception as exc:  # noqa: BLE001 - one malformed answer fails its request, never the run
         return failed(BAD_RESPONSE, f"{type(exc).__name__} while reading the answer: {exc}")
     latency = time.perf_counter() - start

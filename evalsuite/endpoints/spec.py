@@ -33,6 +33,10 @@ class EndpointSpec:
     price_per_megapixel: float | None = None
     concurrency: int = 1  # requests in flight
     timeout_s: float = 120.0  # limit on each HTTP attempt, body included
+    # Limit on one image request as a whole: every attempt, read, backoff, poll and download.
+    # A server that trickles its body a byte a second never trips a per-read limit, and
+    # 4 attempts x timeout_s would keep each request 8 minutes.
+    deadline_s: float = 300.0
     max_wait_s: float = 600.0  # limit on polling one queued request (fal-queue, replicate)
     max_retries: int = 3  # retries of one HTTP call after a retryable failure
     poll_interval_s: float = 1.0
@@ -87,7 +91,7 @@ def parse_endpoint(raw: Mapping[str, Any], protocols: Mapping[str, Any]) -> Endp
             raise EndpointSpecError(f"{key}: unknown key (known: {', '.join(known)})")
         expected = {"protocol": str, "url": str, "model": str, "api_key_env": str,
                     "price_per_image": float, "price_per_megapixel": float, "concurrency": int,
-                    "timeout_s": float, "max_wait_s": float, "max_retries": int,
+                    "timeout_s": float, "deadline_s": float, "max_wait_s": float, "max_retries": int,
                     "poll_interval_s": float, "max_body_mb": float, "allow_http": bool,
                     "extra": dict}[key]
         if expected is float and isinstance(value, int) and not isinstance(value, bool):
@@ -111,6 +115,7 @@ def parse_endpoint(raw: Mapping[str, Any], protocols: Mapping[str, Any]) -> Endp
     if values.get("price_per_image") is not None and values.get("price_per_megapixel") is not None:
         raise EndpointSpecError("price_per_image: give price_per_image or price_per_megapixel, not both")
     limits = {"concurrency": (1, 256), "max_retries": (0, 20), "timeout_s": (0.001, 86400),
+              "deadline_s": (0.001, 86400),
               "max_wait_s": (0.001, 86400), "poll_interval_s": (0.001, 3600),
               "max_body_mb": (0.001, 4096)}
     for key, (lo, hi) in limits.items():

@@ -32,6 +32,7 @@ class Reply:
     truncate_to: int | None = None  # send only this many body bytes, then close
     hang: bool = False  # never answer
     no_length: bool = False  # no Content-Length: the body ends when the connection closes
+    trickle_s: float = 0.0  # send the body one byte at a time, this long apart (a trickling server)
 
 
 def json_reply(obj: Any, status: int = 200, **kw: Any) -> Reply:
@@ -133,5 +134,20 @@ class FaultServer:
             head.append(f"Content-Length: {len(reply.body)}")
         head += [f"{k}: {v}" for k, v in reply.headers]
         writer.write(("\r\n".join(head) + "\r\n\r\n").encode("latin-1"))
-        writer.write(reply.body[: reply.truncate_to] if reply.truncate_to is not None else reply.body)
+        body = reply.body[: reply.truncate_to] if reply.truncate_to is not None else reply.body
+        if reply.trickle_s:
+            await self._trickle(writer, body, reply.trickle_s)
+            return
+        writer.write(body)
         await writer.drain()
+
+    async def _trickle(self, writer: asyncio.StreamWriter, body: bytes, every_s: float) -> None:
+        """One byte per ``every_s``; ends with the body, when the client goes, or at the hang limit."""
+        loop = asyncio.get_running_loop()
+        end = loop.time() + HANG_LIMIT_S
+        for i in range(len(body)):
+            if loop.time() > end or writer.is_closing():
+                return
+            writer.write(body[i:i + 1])
+            await writer.drain()
+            await asyncio.sleep(every_s)
