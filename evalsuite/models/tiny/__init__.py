@@ -9,8 +9,12 @@ diffusers' and transformers' own classes at toy sizes, with tokenizers written l
 Each family lives in its own module (``flux.py``, ``qwen_image.py``, ...) exposing
 ``PIPELINE`` (the diffusers class, as ``model_index.json`` names it), ``VERSION`` (bumped
 when its architecture or tokenizers change, so old caches are not reused) and
-``build(seed)``. ``FAMILIES`` below is the one place they are registered. Importing this
-package stays cheap (no torch, no diffusers): suites are validated without them.
+``build(seed)``. ``FAMILIES`` below is the one place they are registered. Shapes follow
+diffusers' own pipeline tests (``get_dummy_components``), with 4-6 transformer blocks and
+a 32² image in 64 tokens. Random timestep embeddings are damped where they made block 0's
+residual jump between steps far more than a trained model's (``timesteps.py``), so caches
+have steps to skip. Importing this package stays cheap (no torch, no diffusers): suites
+are validated without them.
 """
 
 from __future__ import annotations
