@@ -21,10 +21,17 @@ from PIL import Image
 from evalsuite.errors import UserError
 from evalsuite.store.records import SampleRecord, Score, SetScore
 from evalsuite.store.schema import DONE_SAMPLE_STATUSES, SampleStatus
+from evalsuite.suite.overrides import effective_model, same_model
 from evalsuite.suite.spec import Suite
 from evalsuite.suite.types import MetricUse
 from metrics import SCORERS, BaseScorer, Kind, Sample
 from metrics._weights import MissingWeights
+from reports.metric_stats import NOT_APPLICABLE
+
+# What a paired metric stores for a variant that runs another model than the baseline (its own
+# ``model`` or ``lora``): comparing its image with the baseline's pixel by pixel measures the
+# models' difference, not a loss, so the value is n/a (NaN with this reason), never 0.
+DIFFERENT_MODEL = NOT_APPLICABLE + "different model"
 
 # Prefix of the reason stored when a scorer's weights are missing: such rows are scored again
 # on the next run, since they say nothing about the image.
@@ -153,6 +160,8 @@ def score_run(suite: Suite, run_dir: Path, store: ScoringStore, device: str,
     meta = store.prompt_meta()
     baseline_images = {(r.prompt_id, r.seed): r.image for r in rows
                        if r.variant_id == baseline_id and r.status == SampleStatus.OK and r.image}
+    other_model = {v.id for v in suite.variants
+                   if not same_model(effective_model(suite.model, v), suite.model)}
     for use in suite.metrics:
         key = f"{use.name} {json.dumps(dict(use.options), sort_keys=True, default=str)}"
         try:
@@ -172,12 +181,16 @@ def score_run(suite: Suite, run_dir: Path, store: ScoringStore, device: str,
         done = store.scored_keys(use.name, ident, retry_prefix=MISSING_WEIGHTS)
         todo = [r for r in rows if (r.variant_id, r.prompt_id, r.seed) not in done
                 and r.status in DONE_SAMPLE_STATUSES]
+        results: list[tuple[str, str, int, float, str | None]] = []
         if scorer.kind == Kind.PAIRED:  # the baseline against itself is not a measurement
             todo = [r for r in todo if r.variant_id != baseline_id]
-        if not todo:
+            results = [(r.variant_id, r.prompt_id, r.seed, math.nan, DIFFERENT_MODEL)
+                       for r in todo if r.variant_id in other_model]
+            todo = [r for r in todo if r.variant_id not in other_model]
+        if not todo and not results:
             continue
-        progress(f"scoring {use.name}: {len(todo)} images")
-        results: list[tuple[str, str, int, float, str | None]] = []
+        if todo:
+            progress(f"scoring {use.name}: {len(todo)} images")
         batch: list[tuple[SampleRecord, Sample]] = []
         try:
             for r in todo:

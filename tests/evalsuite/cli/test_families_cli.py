@@ -99,3 +99,22 @@ def test_a_model_on_the_baseline_and_an_unknown_model_family_are_refused(tmp_pat
     assert proc.returncode == 2 and "model or lora of its own" in proc.stderr and not out.exists()
     proc, out = _run(tmp_path, base.replace('device = "cpu"', 'device = "cpu"\nfamily = "nope"'))
     assert proc.returncode == 2 and "model: unknown family 'nope'" in proc.stderr and not out.exists()
+
+
+def test_a_variant_on_another_model_has_na_paired_metrics_and_real_values_elsewhere(tmp_path: Path) -> None:
+    text = (SUITE.format(model="tiny-flux2") + '[[variant]]\nname = "flux1"\nmodel = "tiny-flux"\n'
+            '[[variant]]\nname = "ts"\ntaylorseer = { cache_interval = 2 }\n')
+    proc, out = _run(tmp_path, text)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    variants = {v["name"]: v for v in json.loads((out / "summary.json").read_text())["variants"]}
+    flux1, same = variants["flux1"]["metrics"], variants["ts"]["metrics"]
+    for metric in ("psnr", "ssim"):  # paired with the baseline's image: n/a across models, never 0
+        assert flux1[metric]["not_applicable"] == "different model" and flux1[metric]["mean"] is None
+        assert flux1[metric]["failures"] == {"n/a: different model": 2}
+        assert same[metric]["mean"] is not None and same[metric]["not_applicable"] is None
+    sharp = flux1["sharpness"]  # per-image: scored as usual, with its paired delta to the baseline
+    assert sharp["n_valid"] == 2 and sharp["mean"] > 0 and sharp["delta_vs_baseline"] is not None
+    assert "n/a: different model" in (out / "report" / "index.html").read_text()
+    rec = json.loads(run_cli("recommend", str(out), "--metric", "ssim", "--max-drop", "0.5", "--json").stdout)
+    assert rec["variant"] != "flux1"  # no SSIM, so never within an SSIM budget
+    assert all("ssim n/a: different model" in r["reason"] for r in rec["rejected"] if r["variant"] == "flux1")
