@@ -78,18 +78,21 @@ def tune_page(result: Mapping[str, Any]) -> str:
     speed, ci = result.get("speedup"), result.get("speedup_ci")
     speed_text = ("n/a" if speed is None
                   else f"{speed:.3g}x" + (f" (95% CI {ci[0]:.3g}-{ci[1]:.3g})" if ci else ""))
+    trial = (f" from the speed trial: {result['speed_trial']['summary']}"
+             if result.get("speed_trial") else "")
     figure = search_path_figure(result).to_html(full_html=False, include_plotlyjs="directory")
     rows = "".join(_row(p) for p in result["probes"])
     return f"""<!doctype html><html><head><meta charset="utf-8"><title>tune</title>
 <style>body{{font-family:sans-serif;margin:2em}}td,th{{padding:2px 8px;border-bottom:1px solid #ddd}}</style>
 </head><body><h1>tune: {html.escape(head)}</h1>
-<p>{html.escape(verdict)}; speedup {html.escape(speed_text)};
+<p>{html.escape(verdict)}; speedup {html.escape(speed_text)}{html.escape(trial)};
 images generated {result['images_generated']} against {result['grid_images']} for a full grid of
 {result['grid_points']} points; warm start: {html.escape(str(result.get('warm_start')))}.</p>
 <p>Sequential method: {html.escape(result['sequential_method'])}.</p>
 {figure}
-<table><tr><th>#</th><th>variant</th><th>value</th><th>prompts per look</th><th>verdict</th><th>speedup</th>
-<th>skip rate</th><th>predicted skip rate</th><th>error</th></tr>{rows}</table>
+<table><tr><th>#</th><th>variant</th><th>value</th><th>prompts per look</th><th>verdict</th>
+<th>speedup (search timings)</th><th>skip rate</th><th>predicted skip rate</th><th>error</th></tr>
+{rows}</table>
 <h2>Suite snippet</h2><pre>{html.escape(result.get('snippet') or '')}</pre>
 </body></html>
 """

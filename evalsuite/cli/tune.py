@@ -18,8 +18,10 @@ from evalsuite.errors import EXIT_FAILED_VARIANTS, EXIT_OK, UserError
 DESCRIPTION = (
     "Searches the suite's [tune] parameter (e.g. fbcache.threshold in [0, 0.4]) for the largest "
     "grid value whose pessimistic CI bound meets every budget: bracket, then bisect; each probe is "
-    "an ordinary, stored, resumable variant, judged on a growing prompt subset (Bonferroni split "
-    "of 1 - confidence over its looks). The winner is confirmed on held-out prompts. "
+    "an ordinary, stored, resumable variant, judged on a growing prompt subset (Student's t CIs, "
+    "Bonferroni split of 1 - confidence over its looks). The winner is confirmed on held-out "
+    "prompts, and its speed is judged on a speed trial in which the baseline's worker and its own "
+    "take turns image by image. "
     "Exit 0: found and certified; 3: nothing meets the budget, the holdout failed, or the speedup is "
     "indistinguishable from 1x; 2: bad input."
 )
@@ -53,6 +55,8 @@ def _print_text(d: dict[str, Any], run_dir: Path) -> None:
         cost = d["cost_per_1000_images_usd"]
         print((f"speedup {speed:.2f}x" + (f" (95% CI {ci[0]:.2f}-{ci[1]:.2f})" if ci else "")) if speed
               else "speedup n/a", f"  ${cost:.4g} per 1000 images" if cost is not None else "")
+        if d["speed_trial"]:
+            print(f"  speed trial: {d['speed_trial']['summary']}")
         for m, e in d["metrics"].items():
             print(f"  {m}: mean {_g(e['mean'])}, {e['kind']} at CI bound {_g(e['ci_bound'])} "
                   f"(limit {e['limit']:g}, two-sided level {e['level']:.4f})")

@@ -12,6 +12,7 @@ confidence = 0.95              # two-sided CI level; its pessimistic end meets e
 first_prompts = 16             # prompts at a probe's first look; doubles while undecided
 max_prompts = 64               # the largest prompt count per probe
 holdout = 16                   # prompts the search never sees, to confirm the winner on
+speed_prompts = 8              # search prompts of the speed trial (baseline and winner in turns)
 confirm = { steps = [20, 50] } # optional: certify at these settings too (each combination)
 fewer_steps = true             # compare the winner with the baseline at fewer steps (holdout prompts)
 [[tune.budget]]                # default: the suite's [[report.budget]] tables
@@ -38,7 +39,7 @@ from reports.records import Budget
 
 MAX_GRID_POINTS = 1001  # a finer grid than this is a typo, not a search
 _KEYS = ("accelerator", "parameter", "range", "step", "fixed", "objective", "confidence",
-         "first_prompts", "max_prompts", "holdout", "confirm", "fewer_steps", "budget")
+         "first_prompts", "max_prompts", "holdout", "speed_prompts", "confirm", "fewer_steps", "budget")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -60,7 +61,7 @@ class TuneSpec:
     integer: bool = False  # the parameter takes whole numbers
     confirm: tuple[tuple[tuple[str, Any], ...], ...] = ()  # other settings to certify at
     fewer_steps: bool = True  # compare the winner with the baseline at fewer steps
-
+    speed_prompts: int = 8  # search prompts the speed trial times (baseline and winner in turns)
 
     @property
     def n_points(self) -> int:
@@ -82,7 +83,7 @@ def tune_dict(t: TuneSpec) -> dict[str, Any]:
     out: dict[str, Any] = {
         "accelerator": t.accelerator, "parameter": t.parameter, "range": [t.lo, t.hi],
         "step": t.step, "objective": t.objective, "confidence": t.confidence,
-        "first_prompts": t.first_prompts, "holdout": t.holdout,
+        "first_prompts": t.first_prompts, "holdout": t.holdout, "speed_prompts": t.speed_prompts,
         "budget": [budget_table(b) for b in t.budgets],
         "fewer_steps": t.fewer_steps,
     }
@@ -214,6 +215,7 @@ def parse_tune(source: str, table: Mapping[str, Any], used: set[str], report: Re
     if largest is not None and _count(source, "max_prompts", largest, 2) < first:
         raise spec_error(source, "tune.max_prompts", f"{largest} is below first_prompts ({first})")
     holdout = _count(source, "holdout", table.get("holdout", 16), 2)
+    speed = _count(source, "speed_prompts", table.get("speed_prompts", 8), 2)
     confirm = _confirm(source, table.get("confirm", {}))
     fewer = table.get("fewer_steps", True)
     if not isinstance(fewer, bool):
@@ -221,4 +223,4 @@ def parse_tune(source: str, table: Mapping[str, Any], used: set[str], report: Re
     return TuneSpec(accelerator=acc, parameter=param, lo=lo, hi=hi, step=step, fixed=fixed,
                     budgets=budgets, objective=str(objective), confidence=confidence,
                     first_prompts=first, max_prompts=largest, holdout=holdout, integer=integer,
-                    confirm=confirm, fewer_steps=fewer)
+                    confirm=confirm, fewer_steps=fewer, speed_prompts=speed)

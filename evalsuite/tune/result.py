@@ -8,6 +8,7 @@ from typing import Any
 
 import tomli_w
 
+from evalsuite.run.speed_trial import SpeedTrial
 from evalsuite.suite.tune_spec import TuneSpec
 from reports.sequential import BudgetLook
 from reports.summary_records import SpeedupEntry
@@ -70,6 +71,44 @@ class Timing:
 
 
 @dataclass(frozen=True)
+class SpeedCheck:
+    """The winner against the baseline in the speed trial: the only timings a speed verdict reads.
+
+    The search's own timings (each probe's ``speedup``) were taken minutes apart, perhaps
+    across a ``kill -9`` and a resume; they orient, they never certify.
+    """
+
+    trial: SpeedTrial | None  # None: the trial could not run (``reason`` says why)
+    speed: SpeedupEntry | None  # baseline p50 / winner p50 over the trial's pairs, with its CI
+    cost_per_1000_usd: float | None  # from the winner's mean latency in the trial
+    reason: str | None  # why the speedup is no credible gain (``no_credible_gain``); None: it is one
+
+    @property
+    def latency_s(self) -> float | None:
+        """The winner's p50 in the trial."""
+        return self.trial.p50s[0] if self.trial else None
+
+    @property
+    def baseline_latency_s(self) -> float | None:
+        """The baseline's p50 in the trial: over ``latency_s`` it is the speedup."""
+        return self.trial.p50s[1] if self.trial else None
+
+    def describe(self) -> str:
+        """E.g. ``8 pairs in turns (AB BA ...), load average 2.10 -> 2.31``."""
+        t = self.trial
+        if t is None:
+            return self.reason or "no trial"
+        order = " ".join(p.order for p in t.pairs[:4]) + (" ..." if len(t.pairs) > 4 else "")
+        return (f"{len(t.pairs)} pairs in turns ({order}) over {t.ended - t.started:.0f} s, "
+                f"load average {t.load_before[0]:.2f} -> {t.load_after[0]:.2f}")
+
+    def to_dict(self) -> dict[str, Any]:
+        """tune.json's ``speed_trial``."""
+        return {**(self.trial.to_dict() if self.trial else {}), "summary": self.describe(),
+                "latency_s": self.latency_s, "baseline_latency_s": self.baseline_latency_s}
+
+
+@dataclass(frozen=True)
 class Probe:
     """One probed grid point: an ordinary variant, judged on a growing prompt subset."""
 
@@ -124,21 +163,22 @@ class TuneResult:
     images_generated: int  # images this tune needed (baseline, probes, holdout, references)
     grid_images: int  # a full grid at the tune's resolution over the same search prompts
     search_prompts: int
-    baseline_latency_s: float | None
     vs_fewer_steps: dict[str, Any] | None
     warm_start: str  # how the first probes were placed
-    # The winner's speed over every image it was judged on (search and holdout prompts), and
-    # why that speedup must not be sold (``reports.speedup.no_credible_gain``), or None.
-    speed: Timing | None = None
-    speed_check: str | None = None
+    speed: SpeedCheck | None = None  # the speed trial's verdict (None: nothing was found)
     traced_images: int = 0  # untimed generations of the warm start's trace (not in images_generated)
+
+    @property
+    def speed_check(self) -> str | None:
+        """Why the winner's speedup must not be sold, or None."""
+        return self.speed.reason if self.speed else None
 
     @property
     def certified(self) -> bool:
         """Found, every holdout check still meets every budget at its CI bound, and the
         speedup is credible: a setting no faster than the baseline is not worth shipping."""
         return (self.winner is not None and bool(self.holdouts) and all(h.certified for h in self.holdouts)
-                and self.speed_check is None)
+                and self.speed is not None and self.speed.reason is None)
 
     def why_not_certified(self) -> str | None:
         """One line on why a found setting is not certified (None when it is, or none was found)."""
@@ -173,20 +213,22 @@ class TuneResult:
 
     def to_dict(self) -> dict[str, Any]:
         """The ``--json`` object."""
-        s, w = self.spec, self.winner
+        s, w, sp = self.spec, self.winner, self.speed
         final = w.final if w else None
-        shown = (self.speed or w.timing).to_dict() if w else {}  # over all judged images when known
+        entry = sp.speed if sp else None
         closest = self.closest()
         return {
             "setting": ({"accelerator": s.accelerator, "parameter": s.parameter, "value": w.value,
                          "variant": w.variant, "fixed": s.companions()} if w else None),
             "certified": self.certified,
             "accelerator": s.accelerator, "parameter": s.parameter,
-            "speedup": shown.get("speedup"), "speedup_ci": shown.get("speedup_ci"),
+            "speedup": entry.estimate if entry else None,
+            "speedup_ci": list(entry.ci) if entry and entry.ci else None,
             "speed_check": self.speed_check, "not_certified_because": self.why_not_certified(),
-            "latency_s": w.timing.latency_s if w else None,
-            "baseline_latency_s": self.baseline_latency_s,
-            "cost_per_1000_images_usd": w.timing.cost_per_1000_usd if w else None,
+            "latency_s": sp.latency_s if sp else None,
+            "baseline_latency_s": sp.baseline_latency_s if sp else None,
+            "cost_per_1000_images_usd": sp.cost_per_1000_usd if sp else None,
+            "speed_trial": sp.to_dict() if sp else None,
             "objective": s.objective,
             "metrics": ({_metric_key(b, final.budgets): {
                 "kind": b.kind, "limit": b.limit, "mean": _num(b.estimate),
@@ -202,6 +244,7 @@ class TuneResult:
             "vs_fewer_steps": self.vs_fewer_steps, "warm_start": self.warm_start,
             "traced_images": self.traced_images,
             "confidence": s.confidence,
-            "sequential_method": "Bonferroni split of 1 - confidence over each probe's planned looks",
+            "sequential_method": ("Student's t CI over prompts at each look; Bonferroni split of "
+                                  "1 - confidence over each probe's planned looks"),
             "snippet": self.snippet(),
         }

@@ -34,7 +34,7 @@ from evalsuite.suite.spec import Suite, with_variants
 from evalsuite.suite.tune_spec import TuneSpec
 from evalsuite.suite.types import Variant
 from evalsuite.tune.frontier import versus_fewer_steps
-from evalsuite.tune.result import Holdout, Look, Probe, Timing, TuneResult
+from evalsuite.tune.result import Holdout, Look, Probe, SpeedCheck, Timing, TuneResult
 from evalsuite.tune.search import answer, next_index
 from evalsuite.tune.variants import probe_settings, probed_suite
 from evalsuite.tune.warm import (
@@ -139,7 +139,9 @@ class Planner:
 
     def timing(self, view: Suite, variant: Variant, chosen: Sequence[prompt_sets.Prompt]) -> Timing:
         """Mean latency, speedup (with its CI) over the baseline on the same images, skip rate,
-        $/1000 images."""
+        $/1000 images: each probe's and holdout's, from the search's own timings. They orient
+        (the skip rate is what the fewer-steps check needs); the speed verdict comes from the
+        speed trial alone (:meth:`speed_check`)."""
         from reports.records import cost_per_image
         from reports.speedup import speedup_entry
 
@@ -214,36 +216,43 @@ class Planner:
         winner = next((p for p in probes if p.index == best), None)
         holdouts = ((self.confirm(winner), *(self.confirm(winner, c) for c in tune.confirm))
                     if winner is not None else ())
-        speed, speed_check = self.speed_of(winner)
+        speed = self.speed_check(winner)
         vs_fewer = None if winner is None else {"verdict": None, "reason": "[tune] fewer_steps = false"}
         if winner is not None and tune.fewer_steps:
             vs_fewer = versus_fewer_steps(self.suite, self.store, self.holdout, self.ensure, winner,
                                           holdouts[0].timing.skip_rate)
-        base_view = with_variants(self.suite, [])
-        base = base_view.variants[0]
-        widest = max((lk.n_prompts for p in probes for lk in p.looks), default=0)
-        base_timing = self.timing(base_view, base, self.search[:widest])
         per_point = len(self.search) * len(self.suite.prompts.seeds)
         return TuneResult(spec=tune, probes=tuple(probes), winner=winner, holdouts=holdouts,
                           images_generated=len(self.used), grid_images=(tune.n_points + 1) * per_point,
-                          search_prompts=len(self.search), baseline_latency_s=base_timing.latency_s,
-                          vs_fewer_steps=vs_fewer, warm_start=warm_note(traces, tune), speed=speed,
-                          speed_check=speed_check, traced_images=len(traces))
+                          search_prompts=len(self.search), vs_fewer_steps=vs_fewer,
+                          warm_start=warm_note(traces, tune), speed=speed, traced_images=len(traces))
 
-    def speed_of(self, winner: Probe | None) -> tuple[Timing | None, str | None]:
-        """The winner's speed over all its judged images, and why it is no credible gain.
+    def speed_check(self, winner: Probe | None) -> SpeedCheck | None:
+        """The winner against the baseline in a speed trial of their own: both alive at once,
+        timed in turns on the first ``speed_prompts`` search prompts (``run.speed_trial``).
 
-        Search and holdout prompts together: the more pairs, the tighter the speedup's CI.
-        A speedup whose CI reaches 1x is noise, and a setting is never sold for it.
+        The search's timings are never read here: they were taken minutes apart, perhaps
+        before a ``kill -9`` and after a resume, under whatever load each moment had. A
+        speedup whose CI reaches 1x is noise, and a setting is never sold for it.
         """
-        from reports.speedup import no_credible_gain
+        from evalsuite.run.plan import suite_items
+        from evalsuite.run.speed_trial import speed_trial
+        from reports.records import cost_per_image
+        from reports.speedup import no_credible_gain, speedup_entry
 
         if winner is None:
-            return None, None
+            return None
         view = self.probe_suite(winner.index)
-        chosen = [*self.search[:winner.final.n_prompts if winner.final else 0], *self.holdout]
-        speed = self.timing(view, view.variants[-1], chosen)
-        return speed, no_credible_gain(speed.speed) if speed.speed else "no latency timed"
+        base, variant = view.variants[0], view.variants[-1]
+        items = suite_items(self.search[:self.tune.speed_prompts], view.prompts.seeds)
+        trial = speed_trial(view, self.folder.path, self.device, self.progress, base, variant, items)
+        if isinstance(trial, str):
+            return SpeedCheck(None, None, None, f"no speed trial: {trial}")
+        mine, ref = trial.times()
+        speed = speedup_entry(mine, ref, is_baseline=False)
+        cost = cost_per_image(statistics.fmean(mine.values()), self.pricing.usd_per_hour, self.pricing.gpus)
+        self.progress(f"  speed trial: {speed.estimate:.3g}x over {len(trial.pairs)} pairs")
+        return SpeedCheck(trial, speed, cost * 1000, no_credible_gain(speed))
 
 
 @contextmanager

@@ -83,6 +83,7 @@ def test_a_valid_table_round_trips(tmp_path: Path) -> None:
     ({"step": 0.5}, "tune.step"),
     ({"confidence": 1.5}, "tune.confidence"),
     ({"first_prompts": 1}, "tune.first_prompts"),
+    ({"speed_prompts": 1}, "tune.speed_prompts"),
     ({"max_prompts": 4, "first_prompts": 8}, "tune.max_prompts"),
     ({"fixed": {"fbcache": {}}}, "tune.fixed.fbcache"),
     ({"fixed": {"compile": {"nope": 1}}}, "tune.fixed.compile.nope"),

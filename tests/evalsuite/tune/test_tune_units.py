@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import html
 import json
 import math
 import tomllib
@@ -12,13 +13,15 @@ import pytest
 import tomli_w
 
 from evalsuite.cli.main import main
+from evalsuite.run.speed_trial import SpeedTrial, TrialPair
 from evalsuite.suite.spec import BUILTIN_DIR, load_suite
 from evalsuite.tune.frontier import reference_steps
-from evalsuite.tune.result import Holdout, Look, Probe, Timing, TuneResult
+from evalsuite.tune.result import Holdout, Look, Probe, SpeedCheck, Timing, TuneResult
 from evalsuite.tune.warm import predicted_skip_rate, warm_indices
 from reports.bootstrap import Interval
 from reports.records import Budget
 from reports.sequential import judge
+from reports.speedup import speedup_entry
 from reports.summary_records import SpeedupEntry
 from reports.traces import ImageTrace
 from reports.tune_chart import tune_page
@@ -33,13 +36,23 @@ def _probe(order: int, index: int, bound: float, passed: bool) -> Probe:
                  Timing(0.5, SpeedupEntry(2.0, (1.6, 2.4), verdict="faster"), 0.4, 0.01))
 
 
+def _check(reason: str | None = None) -> SpeedCheck:
+    """A speed trial of 4 pairs in which the winner took half the baseline's time."""
+    ref, mine = (1.0, 1.1, 0.9, 1.2), (0.5, 0.55, 0.45, 0.6)
+    pairs = tuple(TrialPair(f"p{i}", 0, "AB" if i % 2 == 0 else "BA", r, m)
+                  for i, (r, m) in enumerate(zip(ref, mine, strict=True)))
+    trial = SpeedTrial("base-id", "win-id", pairs, (2.0, 1.5, 1.0), (2.5, 1.6, 1.0), 100.0, 104.0)
+    candidate, reference = trial.times()
+    return SpeedCheck(trial, speedup_entry(candidate, reference, is_baseline=False), 0.02, reason)
+
+
 def _result(probes: tuple[Probe, ...], winner: Probe | None, certified: bool = True) -> TuneResult:
     holdouts = ()
     if winner is not None:
         holdouts = (Holdout(8, winner.looks[0], certified, winner.timing, {}),)
     return TuneResult(spec=SPEC, probes=probes, winner=winner, holdouts=holdouts,  # type: ignore[arg-type]
-                      images_generated=30, grid_images=160, search_prompts=16, baseline_latency_s=1.0,
-                      vs_fewer_steps=None, warm_start="none")
+                      images_generated=30, grid_images=160, search_prompts=16, vs_fewer_steps=None,
+                      warm_start="none", speed=_check() if winner is not None else None)
 
 
 def test_json_object_has_the_documented_keys_and_a_pasteable_snippet() -> None:
@@ -68,13 +81,34 @@ def test_not_certified_when_the_holdout_fails_and_closest_when_nothing_passes() 
 def test_a_winner_whose_speedup_is_noise_is_not_certified() -> None:
     win = _probe(1, 4, 56.0, True)
     reason = "speedup 1.02x (95% CI 0.97-1.08) is indistinguishable from 1x"
-    result = dataclasses.replace(_result((win,), win), speed=win.timing, speed_check=reason)
+    result = dataclasses.replace(_result((win,), win), speed=_check(reason))
     d = result.to_dict()
     assert not result.certified and d["certified"] is False
     assert d["not_certified_because"] == reason and d["speed_check"] == reason
-    assert d["speedup"] == 2.0 and d["speedup_ci"] == [1.6, 2.4]
     assert reason in tune_page(d)
     assert _result((win,), win, certified=False).why_not_certified() == "the holdout failed"
+
+
+def test_the_speed_verdict_shows_its_trial_and_latencies_over_the_same_images(
+        capsys: pytest.CaptureFixture) -> None:
+    win = _probe(1, 4, 56.0, True)
+    d = json.loads(json.dumps(_result((win,), win).to_dict(), allow_nan=False))  # as --json prints it
+    assert d["certified"] is True and d["speedup"] == pytest.approx(2.0)
+    # both latencies are the trial's p50s: their ratio is the speedup (not mean over p50,
+    # nor the winner's look against every search prompt's baseline)
+    assert d["baseline_latency_s"] / d["latency_s"] == pytest.approx(d["speedup"])
+    assert (d["latency_s"], d["baseline_latency_s"]) == (pytest.approx(0.525), pytest.approx(1.05))
+    trial = d["speed_trial"]
+    assert trial["n_pairs"] == 4 and trial["order"] == "AB BA AB BA" and trial["method"] == "alternating"
+    assert trial["load_before"] == [2.0, 1.5, 1.0] and trial["load_after"] == [2.5, 1.6, 1.0]
+    summary = "4 pairs in turns (AB BA AB BA) over 4 s, load average 2.00 -> 2.50"
+    assert trial["summary"] == summary
+    assert html.escape(summary) in tune_page(d)
+    from evalsuite.cli.tune import _print_text
+
+    _print_text(d, Path("run"))
+    assert f"speed trial: {summary}" in capsys.readouterr().out
+    assert SpeedTrial.from_dict(json.loads(json.dumps(trial))) == _check().trial
 
 
 def test_the_page_draws_the_path_and_lists_the_probes() -> None:
