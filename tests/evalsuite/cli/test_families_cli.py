@@ -102,11 +102,18 @@ def test_a_model_on_the_baseline_and_an_unknown_model_family_are_refused(tmp_pat
 
 
 def test_a_variant_on_another_model_has_na_paired_metrics_and_real_values_elsewhere(tmp_path: Path) -> None:
+    from tests.evalsuite.models.test_lora import write_lora
+
+    lora = write_lora(tmp_path / "flux1.safetensors")
     text = (SUITE.format(model="tiny-flux2") + '[[variant]]\nname = "flux1"\nmodel = "tiny-flux"\n'
+            f'[[variant]]\nname = "flux1-lora"\nmodel = "tiny-flux"\nlora = {{ path = "{lora}" }}\n'
             '[[variant]]\nname = "ts"\ntaylorseer = { cache_interval = 2 }\n')
     proc, out = _run(tmp_path, text)
     assert proc.returncode == 0, proc.stderr[-3000:]
     variants = {v["name"]: v for v in json.loads((out / "summary.json").read_text())["variants"]}
+    assert variants["flux1-lora"]["metrics"]["ssim"]["not_applicable"] == "different model"
+    assert (variants["flux1-lora"]["metrics"]["sharpness"]["mean"]
+            != variants["flux1"]["metrics"]["sharpness"]["mean"])  # the fused LoRA changed the images
     flux1, same = variants["flux1"]["metrics"], variants["ts"]["metrics"]
     for metric in ("psnr", "ssim"):  # paired with the baseline's image: n/a across models, never 0
         assert flux1[metric]["not_applicable"] == "different model" and flux1[metric]["mean"] is None
