@@ -47,7 +47,7 @@ def test_families_smoke_runs_every_family_and_says_what_it_left_out(families_smo
     assert any("does not fit tiny-sana (Sana)" in line for line in left_out)
     assert any("fbcache: does not fit tiny-flux2 (FLUX.2)" in line for line in left_out)
     for key in ("tiny-flux", "tiny-flux2", "tiny-qwen-image", "tiny-z-image", "tiny-sd35", "tiny-sana",
-                "tiny-chroma"):
+                "tiny-chroma", "tiny-hidream"):
         summary = json.loads((out / key / "summary.json").read_text())
         variants = {v["name"]: v for v in summary["variants"]}
         assert variants["baseline"]["status"] == "ok", key
