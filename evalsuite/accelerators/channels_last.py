@@ -39,7 +39,11 @@ class ChannelsLast(Accelerator):
         notes: dict[str, Any] = {}
         for name, component in pipe.components.items():
             if isinstance(component, torch.nn.Module) and any(p.dim() == 4 for p in component.parameters()):
-                component.to(memory_format=torch.channels_last)
+                # Tensor by tensor: Module.to(memory_format=...) raises on the 5-D weights of a
+                # 3-D VAE's Conv3d layers (Qwen-Image, Wan), which have no 2-D channels-last.
+                for p in component.parameters():
+                    if p.dim() == 4:
+                        p.data = p.data.contiguous(memory_format=torch.channels_last)
                 notes[f"{name}_channels_last_weights"] = channels_last_weights(component)
         if not any(notes.values()):
             raise RuntimeError("no pipeline component has convolution weights to convert to channels-last")

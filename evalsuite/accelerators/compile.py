@@ -1,7 +1,8 @@
 """torch.compile of the transformer, whole or regionally (each repeated block).
 
-Regional compilation (diffusers' ``compile_repeated_blocks``) compiles one FLUX double block
-and one single block and reuses the code for all 57, so compiling takes seconds instead of
+Regional compilation (diffusers' ``compile_repeated_blocks``, or the family's block lists
+where diffusers names no repeated block) compiles one FLUX double block and one single block
+and reuses the code for all 57, so compiling takes seconds instead of
 minutes, and the cache hooks around the blocks stay in eager Python. Whole-model
 compilation compiles ``transformer.forward`` (not the module's ``__call__``) so that forward
 hooks, the worker's step counter among them, stay outside the graph.
@@ -103,7 +104,14 @@ class TorchCompile(Accelerator):
         if params["mode"] != "default":
             kwargs["mode"] = params["mode"]
         transformer = pipe.transformer
-        if params["regional"]:
+        if params["regional"] and not getattr(transformer, "_repeated_blocks", None):
+            # diffusers names no repeated block for this class (SD3.5, Sana, HiDream in
+            # 0.42.1); the family's block lists are those blocks.
+            for block in self._family_blocks(transformer):
+                block.compile(**kwargs)
+            notes["compiled"] = sorted({type(m).__name__ for m in transformer.modules()
+                                        if getattr(m, "_compiled_call_impl", None) is not None})
+        elif params["regional"]:
             transformer.compile_repeated_blocks(**kwargs)
             notes["compiled"] = sorted({type(m).__name__ for m in transformer.modules()
                                         if getattr(m, "_compiled_call_impl", None) is not None})
@@ -116,6 +124,13 @@ class TorchCompile(Accelerator):
         if not notes["compiled"]:
             raise RuntimeError("torch.compile found no repeated block to compile in this transformer")
         return CompileApplied(notes=notes)
+
+
+    def _family_blocks(self, transformer: Any) -> list[Any]:
+        if self.model_family is None or not self.model_family.known:
+            raise ValueError(f"{type(transformer).__name__} names no repeated block to compile "
+                             "regionally and no family adapter lists its blocks: set regional = false")
+        return [b for _, blocks in self.model_family.block_lists(transformer) for b in blocks]
 
 
 class CompileApplied(Applied):

@@ -23,3 +23,10 @@ class HiDream(Family):
     takes_negative_prompt = True
     # No diffusers_caches: HiDreamImageTransformer2DModel is no CacheMixin in diffusers 0.42.1.
     cache_dit = True
+    # Measured by the support matrix (docs/SUPPORT.md, python -m evalsuite.models.support).
+    refused = {
+        "fuse_qkv": "HiDream-I1's transformer has no fuse_qkv_projections() in diffusers 0.42.1",
+        "attention_backend": "HiDream-I1's attention processors (HiDreamAttnProcessor) call torch's SDPA "
+                             "themselves, not diffusers' attention dispatcher, so there is no backend "
+                             "to set (diffusers 0.42.1)",
+    }

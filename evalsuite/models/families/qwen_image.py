@@ -12,6 +12,11 @@ from __future__ import annotations
 
 from evalsuite.models.families.base import Defaults, Family, register
 
+# Both attention caches keep state per module, not per cache context.
+_ONE_STATE = ("diffusers 0.42.1's {} keeps one state per module for every cache context, and "
+              "Qwen-Image's true CFG calls the transformer twice per step (cond, then uncond): it hands "
+              "one pass's attention to the other (a shape error when the prompts' token counts differ)")
+
 
 @register
 class QwenImage(Family):
@@ -27,3 +32,11 @@ class QwenImage(Family):
     hookable = True  # QwenImageTransformerBlock
     diffusers_caches = True
     cache_dit = True
+    # Measured by the support matrix (docs/SUPPORT.md, python -m evalsuite.models.support).
+    refused = {
+        "fastercache": _ONE_STATE.format("FasterCache"),
+        "pab": _ONE_STATE.format("Pyramid Attention Broadcast"),
+        "fuse_qkv": "diffusers 0.42.1's fuse_qkv_projections() fuses only attention modules of its "
+                    "newer AttentionModuleMixin kind, and Qwen-Image's are the older Attention class: it "
+                    "fuses none",
+    }

@@ -24,3 +24,12 @@ class Sana(Family):
     # No diffusers_caches (SanaTransformer2DModel is no CacheMixin) and not hookable
     # (SanaTransformerBlock is not in the block registry), diffusers 0.42.1.
     cache_dit = True
+    # Measured by the support matrix (docs/SUPPORT.md, python -m evalsuite.models.support).
+    refused = {
+        "fuse_qkv": "diffusers 0.42.1's fuse_qkv_projections() fuses only attention modules of its "
+                    "newer AttentionModuleMixin kind, and Sana's are the older Attention class: it "
+                    "fuses none",
+        "attention_backend": "Sana's attention processors (SanaLinearAttnProcessor2_0, "
+                             "SanaAttnProcessor2_0) call torch's SDPA themselves, not diffusers' "
+                             "attention dispatcher, so there is no backend to set (diffusers 0.42.1)",
+    }

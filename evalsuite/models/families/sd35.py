@@ -22,3 +22,9 @@ class SD35(Family):
     hookable = True  # JointTransformerBlock
     # No diffusers_caches: SD3Transformer2DModel is no CacheMixin in diffusers 0.42.1.
     cache_dit = True  # cache-dit's "StableDiffusion3" adapter
+    # Measured by the support matrix (docs/SUPPORT.md, python -m evalsuite.models.support).
+    refused = {
+        "attention_backend": "SD3.5's attention processors (JointAttnProcessor2_0) call torch's SDPA "
+                             "themselves, not diffusers' attention dispatcher, so there is no backend "
+                             "to set (diffusers 0.42.1)",
+    }

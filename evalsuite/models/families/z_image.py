@@ -23,3 +23,7 @@ class ZImage(Family):
     hookable = True  # ZImageTransformerBlock
     # No diffusers_caches: ZImageTransformer2DModel is no CacheMixin in diffusers 0.42.1.
     cache_dit = True
+    # Measured by the support matrix (docs/SUPPORT.md, python -m evalsuite.models.support).
+    refused = {
+        "fuse_qkv": "Z-Image's transformer has no fuse_qkv_projections() in diffusers 0.42.1",
+    }
