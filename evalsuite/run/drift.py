@@ -21,10 +21,9 @@ anything, because then "the end of the sweep" moved.
 from __future__ import annotations
 
 from collections.abc import Collection
-from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
+from evalsuite.progress import Progress
 from evalsuite.store.db import Store
 from evalsuite.store.drift_db import retimed_rows
 from evalsuite.store.paths import DRIFT_IMAGES, DRIFT_STORE, RESULTS
@@ -50,7 +49,7 @@ def drift_rows(suite: Suite, store: Store, n: int,
     return rows[:n]
 
 
-def retime_baseline(suite: Suite, run_dir: Path, device: str, progress: Any,
+def retime_baseline(suite: Suite, run_dir: Path, device: str, progress: Progress,
                     keys: Collection[tuple[str, int]] | None = None) -> str | None:
     """Time the first ``[run] drift_images`` baseline images again; return why not, or None.
 
@@ -87,8 +86,6 @@ def retime_baseline(suite: Suite, run_dir: Path, device: str, progress: Any,
         store.put_prompts((r.prompt_id, r.text, r.set_name or "", 0, r.category or "", {}) for r in rows)
         store.put_variant(base.id, base.name, base.describe())
         progress(f"drift check: timing {len(items)} baseline images again")
-        job = WorkerJob.build(str(run_dir), base, suite.model, device, items, suite.run.warmup,
-                              store_path=DRIFT_STORE)
-        # Beside, never over, the baseline's images: those are the ones that get scored.
-        job = replace(job, image_dir=f"{DRIFT_IMAGES}/{Path(job.image_dir).name}", telemetry=False)
-        return generator_for(base).run(job, store, suite.run.timeout_s, progress)
+        job = WorkerJob.build(str(run_dir), base, suite.model, device, items, suite.run.warmup)
+        return generator_for(base).run(job.aside(DRIFT_STORE, DRIFT_IMAGES), store, suite.run.timeout_s,
+                                       progress)

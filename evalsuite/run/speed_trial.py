@@ -32,12 +32,10 @@ from typing import Any
 from evalsuite.progress import Progress
 from evalsuite.run.work import WorkerJob, WorkItem
 from evalsuite.store.db import Store
+from evalsuite.store.paths import TRIAL_IMAGES, TRIAL_RECORD, TRIAL_STORE
 from evalsuite.suite.spec import Suite
 from evalsuite.suite.types import Variant
 
-TRIAL_STORE = "speed.sqlite"  # the trial's timings, apart from the run's
-TRIAL_IMAGES = "speed"  # the trial's images, beside (never over) the scored ones
-TRIAL_RECORD = "speed_trial.json"  # written once the trial is complete
 METHOD = "alternating"
 
 

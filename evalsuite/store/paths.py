@@ -5,6 +5,7 @@ runs/<suite>/
   suite.toml  manifest.json  results.sqlite  summary.json  timings.json  metric_card.json
   images/<variant>-<id8>/<prompt_id>-<seed>.png     telemetry/<variant>-<id8>.json
   traces/<variant>-<id8>.jsonl  traces/trace.sqlite drift/<variant>-<id8>/  drift.sqlite
+  speed/<variant>-<id8>/  speed.sqlite  speed_trial.json (tune)
   shards/rank-<r>.sqlite (torchrun)  distributed.json  report/index.html  export/  .lock
 ```
 Names are relative strings, as a worker is handed them (a job is pickled and the worker
@@ -29,6 +30,9 @@ TRACES = "traces"
 TRACE_STORE = f"{TRACES}/trace.sqlite"  # the trace worker's own store: results.sqlite is not touched
 DRIFT_STORE = "drift.sqlite"  # the drift check's re-timed baseline rows, apart from the sweep's
 DRIFT_IMAGES = "drift"  # the drift check's images, beside (never over) the baseline's
+TRIAL_STORE = "speed.sqlite"  # tune's speed trial: its timings, apart from the run's
+TRIAL_IMAGES = "speed"  # the speed trial's images, beside (never over) the scored ones
+TRIAL_RECORD = "speed_trial.json"  # written once the speed trial is complete
 SHARDS = "shards"
 REPORT = "report"
 REPORT_HTML = f"{REPORT}/index.html"
