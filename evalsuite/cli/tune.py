@@ -77,11 +77,13 @@ def _print_text(d: dict[str, Any], run_dir: Path) -> None:
 
 def cmd_tune(args: argparse.Namespace) -> int:
     """Run the tune command."""
+    from evalsuite.models.families.resolve import RESOLVER
     from evalsuite.suite.spec import load_suite
 
-    suite = load_suite(args.suite)  # bad input fails here, before the heavy imports
+    suite = load_suite(args.suite, RESOLVER)  # bad input (models and fit too) fails before heavy imports
     if suite.tune is None:
         raise UserError(f"{suite.source}: tune: the suite has no [tune] table")
+    _check_fit(suite)
     from evalsuite.progress import Reporter
     from evalsuite.tune.tuner import run_tune
 
@@ -96,3 +98,15 @@ def cmd_tune(args: argparse.Namespace) -> int:
     if result.winner is None:
         print("tune: nothing meets the budget", file=sys.stderr)
     return EXIT_OK if result.certified else EXIT_FAILED_VARIANTS
+
+
+def _check_fit(suite: Any) -> None:
+    """The tuned technique and its companions fit the suite's model family, before any work
+    (the parser checks ``[[variant]]`` tables; tune builds its probes itself)."""
+    from evalsuite.models import families
+
+    tune = suite.tune
+    for name, params in ((tune.accelerator, {}), *((a, dict(p)) for a, p in tune.fixed)):
+        if (why := families.support(name, suite.model.family, params)) is not None:
+            title = families.get(suite.model.family).title
+            raise UserError(f"{suite.source}: tune: {name} does not fit {suite.model.id} ({title}): {why}")

@@ -125,3 +125,17 @@ def test_a_variant_on_another_model_has_na_paired_metrics_and_real_values_elsewh
     rec = json.loads(run_cli("recommend", str(out), "--metric", "ssim", "--max-drop", "0.5", "--json").stdout)
     assert rec["variant"] != "flux1"  # no SSIM, so never within an SSIM budget
     assert all("ssim n/a: different model" in r["reason"] for r in rec["rejected"] if r["variant"] == "flux1")
+
+
+def test_tune_refuses_a_technique_that_does_not_fit_before_any_work(tmp_path: Path) -> None:
+    from evalsuite.suite.spec import builtin_suites
+
+    source = builtin_suites()["tune-smoke"]
+    suite = tmp_path / "tune.toml"
+    suite.write_text(source.read_text().replace('id = "tiny"', 'id = "tiny-sana"'))
+    (tmp_path / "tune-smoke-prompts.txt").write_text((source.parent / "tune-smoke-prompts.txt").read_text())
+    proc = run_cli("tune", str(suite), "--out", str(tmp_path / "run"))
+    assert proc.returncode == 2, proc.stderr
+    assert "tune: fbcache does not fit tiny-sana (Sana): " in proc.stderr
+    assert len(proc.stderr.splitlines()) == 1
+    assert not (tmp_path / "run").exists()
