@@ -39,6 +39,7 @@ from reports.metric_info import MetricInfo
 # MagCache); the ladder spans that range with room on both sides.
 DEFAULT_SPEEDUPS = (1.25, 1.5, 2.0, 2.5, 3.0)
 METHOD = "nearest step count no slower than the cache (latency p50), paired bootstrap over prompts"
+FRONTIER_ROLE = "steps_frontier"  # the role of the fewer-steps reference variants (suite and summary)
 
 BETTER = "better"  # better than fewer steps at no more latency
 NO_BETTER = "no better"  # indistinguishable from fewer steps at no more latency

@@ -166,6 +166,18 @@ def budget_failure(budgets: Sequence[Budget], objective: str, error: BudgetError
     return Recommendation(None, objective, None, str(error), tuple(b.describe() for b in budgets))
 
 
+def budgets_recommendation(summary: Summary, budgets: Sequence[Budget], objective: str
+                           ) -> Recommendation | None:
+    """The recommendation under a suite's own budgets (None when it sets none); budgets that
+    cannot be applied give a recommendation of nothing that says why, never an error."""
+    if not budgets:
+        return None
+    try:
+        return recommend(summary, budgets, "cost" if objective == "cost" else "latency")
+    except BudgetError as exc:  # e.g. a metric whose scorer failed for every image
+        return budget_failure(budgets, objective, exc)
+
+
 def recommendation_lines(rec: Recommendation) -> list[str]:
     """The recommendation as ``evalsuite recommend`` prints it (and ``run`` ends with it)."""
     return [f"recommended: {rec.variant or 'none'} ({rec.reason})",

@@ -40,36 +40,14 @@ THRESHOLD_PARAM = {"fbcache": "threshold", "para_attn": "residual_diff_threshold
 
 @dataclass(frozen=True)
 class ImageTrace:
-    """One image's per-step decision signals, recorded on the baseline."""
+    """One image's per-step decision signals, recorded on the baseline (by the tracer,
+    ``evalsuite/models/tracing.py``, which also owns the trace files' format)."""
 
     prompt_id: str
     seed: int
     steps: int
     n_blocks: int  # transformer blocks (double + single); a skipped step runs a fraction of them
     signals: Mapping[str, Any] = field(default_factory=dict)  # see the module docstring
-
-    def to_dict(self) -> dict[str, Any]:
-        """The JSON form (one line of a trace file)."""
-        return {"prompt_id": self.prompt_id, "seed": self.seed, "steps": self.steps,
-                "n_blocks": self.n_blocks, "signals": {k: _jsonable(v) for k, v in self.signals.items()}}
-
-    @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> ImageTrace:
-        """Inverse of ``to_dict`` (JSON null -> NaN)."""
-        return cls(str(d["prompt_id"]), int(d["seed"]), int(d["steps"]), int(d["n_blocks"]),
-                   {k: _from_json(v) for k, v in d["signals"].items()})
-
-
-def _jsonable(v: Any) -> Any:
-    if isinstance(v, list | tuple):
-        return [_jsonable(x) for x in v]
-    return None if isinstance(v, float) and math.isnan(v) else v
-
-
-def _from_json(v: Any) -> Any:
-    if isinstance(v, list):
-        return tuple(_from_json(x) for x in v)
-    return math.nan if v is None else float(v)
 
 
 @dataclass(frozen=True)

@@ -1,115 +1,50 @@
-"""Summary sections about caches: the verdict against fewer steps, trace predictions
-against measured skip rates, and per-model calibration from the baseline's traces.
+"""What the summary needs besides the stored tables, gathered from the suite and the run folder.
 
-Glue only: it gathers the run's records into plain values for the pure functions in
-``reports/frontier.py``, ``reports/traces.py`` and ``reports/calibration.py``.
+Glue only: the fewer-steps reference points, the baseline's decision traces and each cache's
+prediction parameters, and the suite's budgets, as plain values for ``reports.evidence``
+(which builds the summary's sections from them; see :func:`reports.evidence.run_summary`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 from evalsuite.models.tracing import prediction_params, read_traces
 from evalsuite.store.paths import trace_path
-from evalsuite.store.schema import SampleStatus, VariantStatus
 from evalsuite.suite.overrides import effective_model
 from evalsuite.suite.spec import FRONTIER_ROLE, Suite
-from reports.calibration import calibrate
-from reports.frontier import (
-    METHOD,
-    FrontierPoint,
-    FrontierPointResult,
-    StepsFrontier,
-    frontier_verdict,
-    reference_values,
-)
-from reports.records import SampleRecord, Score
-from reports.summary import index_scores
-from reports.summary_records import Summary, VariantResult
-from reports.traces import TracePrediction, predict
-
-FRONTIER_RULE = ("round(steps / s) for target speedups s in 1.25, 1.5, 2, 2.5, 3 "
-                 "(or the suite's own list)")
+from reports.evidence import RunEvidence
+from reports.records import VariantRun
 
 
-def _usable(v: VariantResult) -> bool:
-    return v.status == VariantStatus.OK and v.latency_s is not None
-
-
-def steps_frontier(summary: Summary, suite: Suite, scores: Sequence[Score]) -> Summary:
-    """The fewer-steps frontier and each cache variant's ``vs_fewer_steps`` verdict."""
-    refs = {v.name: v for v in suite.variants if v.role == FRONTIER_ROLE}
+def frontier_points(suite: Suite) -> tuple[tuple[str, int], ...]:
+    """(name, steps) of the baseline and then of the fewer-steps references; () without them."""
+    refs = [v for v in suite.variants if v.role == FRONTIER_ROLE]
     if not refs:
-        return summary
-    by_id, _ = index_scores(scores)
-    metrics = summary.metrics
-    base_spec = suite.baseline_variant
-    points: list[FrontierPointResult] = []
-    for spec in (base_spec, *refs.values()):
-        v = next((x for x in summary.variants if x.name == spec.name), None)
-        if v is not None and _usable(v):
-            points.append(FrontierPointResult(v.name, effective_model(suite.model, spec).steps,
-                                              v.latency_s.p50, v.cost_per_image_usd))  # type: ignore[union-attr]
-    ids = {v.name: v.id for v in summary.variants}
-    point_values = {p.variant: {m: by_id.get((ids[p.variant], m), {}) for m in metrics} for p in points}
-    if suite.baseline in point_values:  # a paired metric's baseline scores its ideal, per image
-        keys = {k for (_vid, _m), vals in by_id.items() for k in vals}
-        for m, info in metrics.items():
-            if info.kind == "paired":
-                point_values[suite.baseline][m] = reference_values(info, keys)
-    frontier = [FrontierPoint(p.variant, p.steps, p.latency_s) for p in points]
-    verdicts = []
-    variants = []
-    for v in summary.variants:
-        if v.name in refs:
-            v = replace(v, role=FRONTIER_ROLE)
-        elif v.cache is not None and _usable(v):
-            verdict = frontier_verdict(v.name, v.latency_s.p50, frontier,  # type: ignore[union-attr]
-                                       {m: by_id.get((v.id, m), {}) for m in metrics},
-                                       point_values, metrics)
-            verdicts.append(verdict)
-            v = replace(v, vs_fewer_steps=verdict)
-        variants.append(v)
-    section = StepsFrontier(METHOD, FRONTIER_RULE, tuple(points), tuple(verdicts))
-    return replace(summary, variants=tuple(variants), steps_frontier=section)
+        return ()
+    return tuple((v.name, effective_model(suite.model, v).steps) for v in (suite.baseline_variant, *refs))
 
 
-def trace_evidence(summary: Summary, suite: Suite, run_dir: Path, samples: Sequence[SampleRecord]) -> Summary:
-    """Calibration from the baseline's traces, and each cache's predicted vs measured skip rate.
-
-    The measured skip rate is taken over the same (prompt, seed) images the traces cover.
-    """
-    base = suite.baseline_variant
-    traces = read_traces(trace_path(run_dir, base.name, base.id))
-    if not traces:
-        return summary
-    traced = {(t.prompt_id, t.seed) for t in traces}
-    rows: dict[str, list[SampleRecord]] = {}
-    for r in samples:
-        if (r.prompt_id, r.seed) in traced and r.status == SampleStatus.OK:
-            rows.setdefault(r.variant_id, []).append(r)
-    variants = []
-    for v in summary.variants:
+def trace_params(variants: Sequence[VariantRun]) -> dict[str, dict[str, Any]]:
+    """Each cache variant's parameters as the trace prediction needs them, by variant id
+    (a cache with no trace model is left out)."""
+    out = {}
+    for v in variants:
         if v.cache is not None:
             try:
-                params = prediction_params(v.cache.accelerator, dict(v.cache.params))
-                pred = predict(traces, v.cache.accelerator, params)
-            except (KeyError, ValueError):  # no trace model (an attention cache) or a missing signal
-                pred = None
-            if pred is not None:
-                mine = rows.get(v.id, [])
-                computed = sum(r.steps_computed or 0 for r in mine)
-                skipped = sum(r.steps_skipped or 0 for r in mine)
-                measured = skipped / (computed + skipped) if computed + skipped else None
-                v = replace(v, trace_prediction=TracePrediction(
-                    pred.skip_rate, pred.speedup, measured, pred.n_images, len(mine)))
-        variants.append(v)
-    return replace(summary, variants=tuple(variants), calibration=calibrate(traces))
+                out[v.id] = prediction_params(v.cache.accelerator, dict(v.cache.params))
+            except (KeyError, ValueError):
+                continue
+    return out
 
 
-def with_cache_evidence(summary: Summary, suite: Suite, run_dir: Path, samples: Sequence[SampleRecord],
-                        scores: Sequence[Score]) -> Summary:
-    """``summary`` with ``steps_frontier`` and ``calibration`` (and the per-variant fields)."""
-    return trace_evidence(steps_frontier(summary, suite, scores), suite, run_dir, samples)
+def run_evidence(suite: Suite, run_dir: Path, variants: Sequence[VariantRun]) -> RunEvidence:
+    """Everything the summary needs from the suite and the run folder besides the store's tables."""
+    base = suite.baseline_variant
+    traces = tuple(read_traces(trace_path(run_dir, base.name, base.id)))
+    return RunEvidence(frontier=frontier_points(suite), traces=traces,
+                       # Only with traces: a MagCache's parameters import diffusers for its table.
+                       trace_params=trace_params(variants) if traces else {},
+                       budgets=suite.report.budgets, objective=suite.report.objective)

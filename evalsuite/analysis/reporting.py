@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import prompts as prompt_sets
 from evalsuite.accelerators import ACCELERATORS
-from evalsuite.analysis.cache_evidence import with_cache_evidence
+from evalsuite.analysis.cache_evidence import run_evidence
 from evalsuite.analysis.geneval_report import geneval_summary
 from evalsuite.errors import UserError
 from evalsuite.hardware.prices import PRICES, UNSOURCED, gpu_key_for_device
@@ -27,24 +27,23 @@ from evalsuite.store.records import VariantRecord
 from evalsuite.suite.spec import Suite
 from evalsuite.suite.types import Variant
 from metrics import SCORERS
+from reports.evidence import run_summary
 from reports.export import sample_table, variant_table, write_table
 from reports.files import write_atomic
 from reports.gallery import gallery_rows, write_thumbnails
 from reports.jsonio import from_json
 from reports.metric_info import MetricInfo
-from reports.recommend import BudgetError, budget_failure, recommend
 from reports.records import (
     CacheUse,
     EndpointStats,
     GpuState,
     Pricing,
-    Recommendation,
     SampleRecord,
     Score,
     SetScore,
     VariantRun,
 )
-from reports.summary import NOISE_ROLE, build_summary, index_scores, summary_to_json
+from reports.summary import NOISE_ROLE, index_scores, summary_to_json
 from reports.summary_records import Summary
 
 
@@ -174,27 +173,15 @@ def collect(suite: Suite, run_dir: Path, store: Store) -> RunTables:
         drift_samples=tuple(retimed_rows(run_dir, suite.baseline_variant.id)))
 
 
-def suite_recommendation(suite: Suite, summary: Summary) -> Recommendation | None:
-    """The recommendation under the suite's own ``[[report.budget]]`` tables, if it sets any."""
-    budgets = suite.report.budgets
-    if not budgets:
-        return None
-    objective = suite.report.objective
-    try:
-        return recommend(summary, budgets, "cost" if objective == "cost" else "latency")
-    except BudgetError as exc:  # e.g. a metric whose scorer failed for every image
-        return budget_failure(budgets, objective, exc)
-
-
 def summarize(suite: Suite, run_dir: Path, store: Store, tables: RunTables | None = None) -> Summary:
-    """Build the summary (with the suite's own recommendation, if it sets budgets)."""
+    """Build the summary (with the suite's own recommendation, if it sets budgets): everything
+    it needs gathered first, then one call into ``reports``."""
     t = tables or collect(suite, run_dir, store)
-    summary = build_summary(
+    return run_summary(
         suite=suite.name, baseline=suite.baseline, variants=t.variants, samples=t.samples,
         scores=t.scores, set_scores=t.set_scores, metrics=t.metrics, pricing=t.pricing,
-        expected_per_variant=t.expected, drift_samples=t.drift_samples)
-    summary = with_cache_evidence(summary, suite, run_dir, t.samples, t.scores)  # fewer steps, traces
-    return replace(summary, recommendation=suite_recommendation(suite, summary))
+        expected_per_variant=t.expected, drift_samples=t.drift_samples,
+        evidence=run_evidence(suite, run_dir, t.variants))
 
 
 def write_summary(run_dir: Path, summary: Summary) -> Path:

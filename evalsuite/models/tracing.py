@@ -16,8 +16,9 @@ on the device until the image ends, ~25 MB per step for FLUX at 1024x1024 in bfl
 from __future__ import annotations
 
 import json
+import math
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -27,11 +28,14 @@ from reports.traces import ImageTrace
 if TYPE_CHECKING:
     import torch
 
+    from evalsuite.suite.spec import Suite
+    from evalsuite.suite.types import ModelSpec, Variant
+
 DEFAULT_TRACE_IMAGES = 4  # per suite with a cache variant; [run] trace_images overrides
 
 
-def trace_request(suite: Any, keys: Sequence[tuple[str, str, int]], run_dir: Path,
-                  variant: Any = None) -> tuple[list[tuple[str, str, int]], tuple[int, ...]]:
+def trace_request(suite: Suite, keys: Sequence[tuple[str, str, int]], run_dir: Path,
+                  variant: Variant | None = None) -> tuple[list[tuple[str, str, int]], tuple[int, ...]]:
     """What the baseline's worker should trace: (prompt id, text, seed) not yet traced, and
     the cache-dit Fn values whose residual to record.
 
@@ -53,6 +57,30 @@ def trace_request(suite: Any, keys: Sequence[tuple[str, str, int]], run_dir: Pat
     return [k for k in keys[:n] if (k[0], k[2]) not in done], fn
 
 
+def trace_to_json(trace: ImageTrace) -> dict[str, Any]:
+    """One line of a trace file: the trace with NaN written as null (strict JSON)."""
+    return {"prompt_id": trace.prompt_id, "seed": trace.seed, "steps": trace.steps,
+            "n_blocks": trace.n_blocks, "signals": {k: _jsonable(v) for k, v in trace.signals.items()}}
+
+
+def trace_from_json(d: Mapping[str, Any]) -> ImageTrace:
+    """Inverse of :func:`trace_to_json` (null -> NaN, lists -> tuples)."""
+    return ImageTrace(str(d["prompt_id"]), int(d["seed"]), int(d["steps"]), int(d["n_blocks"]),
+                      {k: _from_json(v) for k, v in d["signals"].items()})
+
+
+def _jsonable(v: Any) -> Any:
+    if isinstance(v, list | tuple):
+        return [_jsonable(x) for x in v]
+    return None if isinstance(v, float) and math.isnan(v) else v
+
+
+def _from_json(v: Any) -> Any:
+    if isinstance(v, list):
+        return tuple(_from_json(x) for x in v)
+    return math.nan if v is None else float(v)
+
+
 def read_traces(path: Path) -> list[ImageTrace]:
     """The traces in ``path`` (none if it does not exist); a torn last line is ignored."""
     if not path.is_file():
@@ -60,7 +88,7 @@ def read_traces(path: Path) -> list[ImageTrace]:
     out = []
     for line in path.read_text(encoding="utf-8").splitlines():
         try:
-            out.append(ImageTrace.from_dict(json.loads(line)))
+            out.append(trace_from_json(json.loads(line)))
         except (json.JSONDecodeError, KeyError, TypeError, ValueError):
             continue  # a worker killed mid-write leaves a partial line; that image is traced again
     return out
@@ -69,7 +97,7 @@ def read_traces(path: Path) -> list[ImageTrace]:
 def _append(path: Path, trace: ImageTrace) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "a", encoding="utf-8") as fh:
-        fh.write(json.dumps(trace.to_dict(), allow_nan=False) + "\n")
+        fh.write(json.dumps(trace_to_json(trace), allow_nan=False) + "\n")
         fh.flush()
         os.fsync(fh.fileno())
 
@@ -169,7 +197,7 @@ class Tracer:
             h.remove()
 
 
-def record_traces(pipe: Any, model: Any, device: str, items: Sequence[Any], path: Path,
+def record_traces(pipe: Any, model: ModelSpec, device: str, items: Sequence[Any], path: Path,
                   fn_blocks: Iterable[int] = ()) -> list[str]:
     """Generate ``items`` again with the tracer on, appending each trace to ``path``.
 

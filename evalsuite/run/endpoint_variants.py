@@ -15,9 +15,13 @@ from evalsuite.endpoints import PROTOCOLS, MissingKeyError
 from evalsuite.endpoints.generator import EndpointItem, EndpointJob, run_endpoint
 from evalsuite.endpoints.spec import read_api_key
 from evalsuite.errors import UserError
+from evalsuite.progress import Progress
+from evalsuite.run.work import WorkerJob
+from evalsuite.store.db import Store
 from evalsuite.store.paths import MANIFEST, telemetry_path
 from evalsuite.suite.overrides import effective_model
 from evalsuite.suite.spec import Suite
+from evalsuite.suite.types import ModelSpec
 
 
 def check_endpoint_keys(suite: Suite) -> None:
@@ -31,7 +35,7 @@ def check_endpoint_keys(suite: Suite) -> None:
             raise UserError(f"{suite.source}: variant.{v.name}.endpoint.api_key_env: {exc}") from None
 
 
-def endpoint_job(job: Any) -> EndpointJob:
+def endpoint_job(job: WorkerJob) -> EndpointJob:
     """The endpoint job for a generator job (its run folder, variant, model and pending items)."""
     variant = job.variant
     assert variant.endpoint is not None
@@ -44,7 +48,7 @@ def endpoint_job(job: Any) -> EndpointJob:
                        guidance_field, negative)
 
 
-def family_fields(model: Any) -> tuple[str, str | None]:
+def family_fields(model: ModelSpec) -> tuple[str, str | None]:
     """(the family's name for guidance, the negative prompt it sends): the served model gets the
     settings the local one would. A model whose family cannot be told gets ``guidance_scale``."""
     from evalsuite.models.families import family_of
@@ -63,8 +67,8 @@ class EndpointGenerator:
     job's store and returns why the variant failed, or None.
     """
 
-    def run(self, job: Any, store: Any, timeout: float | None, progress: Any,
-            abort: Any = None) -> str | None:
+    def run(self, job: WorkerJob, store: Store, timeout: float | None, progress: Progress,
+            abort: object = None) -> str | None:
         """Generate ``job.items`` through the variant's endpoint, reporting progress."""
         del store, abort  # the generator opens its own connection; endpoints form no groups
         ep_job = endpoint_job(job)

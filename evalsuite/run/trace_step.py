@@ -8,14 +8,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 from evalsuite.models.tracing import trace_request
+from evalsuite.progress import Progress
 from evalsuite.store.paths import TRACE_STORE
+from evalsuite.suite.spec import Suite
+from evalsuite.suite.types import Variant
+from prompts import Prompt
 
 
-def trace_baseline(suite: Any, run_dir: Path, selected: Sequence[Any], device: str,
-                   progress: Any, variant: Any = None) -> str | None:
+def trace_baseline(suite: Suite, run_dir: Path, selected: Sequence[Prompt], device: str,
+                   progress: Progress, variant: Variant | None = None) -> str | None:
     """Trace the baseline's first ``[run] trace_images`` images not yet traced, in a fresh
     worker of their own (like the drift check); return a note when something went wrong.
 

@@ -39,11 +39,11 @@ from evalsuite.suite.presets import expand_metric_presets
 from evalsuite.suite.report_spec import NOISE_SEED_OFFSET, ReportSpec, parse_report, report_dict
 from evalsuite.suite.tune_spec import TuneSpec, parse_tune, tune_dict
 from evalsuite.suite.types import HardwareSpec, MetricUse, ModelResolver, ModelSpec, RunSpec, Variant
+from reports.frontier import FRONTIER_ROLE
 from reports.records import SweepAxis
 
 BUILTIN_DIR = Path(__file__).parents[1] / "suites"
 DTYPES = ("float32", "bfloat16", "float16")
-FRONTIER_ROLE = "steps_frontier"  # Variant.role of the fewer-steps reference variants
 
 
 def _variant_tables(variants: tuple[Variant, ...]) -> list[dict[str, Any]]:

@@ -14,10 +14,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
+from evalsuite.progress import Progress
 from evalsuite.suite.spec import Suite
 from evalsuite.suite.tune_spec import TuneSpec
+from prompts import Prompt
 from reports.traces import THRESHOLD_PARAM, ImageTrace, predict, threshold_for_speedup
 
 TARGETS = (1.5, 2.0, 2.5, 3.0)
@@ -34,7 +35,8 @@ def baseline_traces(run_dir: Path, suite: Suite) -> list[ImageTrace]:
     return read_traces(trace_path(run_dir, traced.name, traced.id))
 
 
-def record_traces(run_dir: Path, suite: Suite, prompts: Sequence, device: str, progress: Any) -> None:
+def record_traces(run_dir: Path, suite: Suite, prompts: Sequence[Prompt], device: str,
+                  progress: Progress) -> None:
     """Trace the reference pipeline on the first search prompts (untimed, its own worker).
 
     ``[run] trace_images`` of them (4 by default); already traced images are skipped, so a

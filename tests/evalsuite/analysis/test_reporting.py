@@ -21,7 +21,6 @@ from evalsuite.analysis.reporting import (
     collect,
     export_run,
     resolve_pricing,
-    suite_recommendation,
     summarize,
     write_reports,
 )
@@ -29,6 +28,7 @@ from evalsuite.errors import UserError
 from evalsuite.store.db import SampleRow, Store
 from evalsuite.store.paths import image_dir, telemetry_path
 from evalsuite.suite.spec import Suite, parse_suite
+from reports.recommend import budgets_recommendation
 from reports.records import Budget, CacheUse, Pricing, SampleRecord, Score, SweepAxis
 from reports.summary import SCHEMA_VERSION, load_summary
 
@@ -182,7 +182,7 @@ def test_failed_scores_reject_every_variant_and_a_bad_budget_is_the_reason(
     assert all("no valid ssim values" in r.reason for r in rec.rejected) and len(rec.rejected) == 2
     # A budget the summary cannot apply (its metric is not in the run) is not a crash either.
     odd = replace(suite, report=replace(suite.report, budgets=(Budget("lpips", "max_rise", 0.1),)))
-    bad = suite_recommendation(odd, s)
+    bad = budgets_recommendation(s, odd.report.budgets, odd.report.objective)
     assert bad and bad.variant is None and "not in this run" in bad.reason
     assert bad.budgets == ("lpips rise <= 0.1",)
 

@@ -8,6 +8,7 @@ equal the prediction up to and including the first skip (predicted or measured).
 from __future__ import annotations
 
 import importlib.util
+import json
 import math
 from pathlib import Path
 
@@ -15,7 +16,13 @@ import pytest
 
 from evalsuite.accelerators import ACCELERATORS
 from evalsuite.models.pipeline import generate, load_pipeline
-from evalsuite.models.tracing import prediction_params, read_traces, record_traces
+from evalsuite.models.tracing import (
+    prediction_params,
+    read_traces,
+    record_traces,
+    trace_from_json,
+    trace_to_json,
+)
 from evalsuite.run.work import WorkItem
 from evalsuite.suite.types import ModelSpec
 from reports.calibration import fit_teacache, magcache_ratios
@@ -139,3 +146,18 @@ def test_another_familys_blocks_are_not_traced_and_say_so(tiny_id: str, tmp_path
     notes = record_traces(load_pipeline(model, "cpu"), model, "cpu", [ITEM], path)
     assert len(notes) == 1 and notes[0].startswith("cache traces not recorded: ")
     assert not path.exists()
+
+
+def test_a_trace_file_line_round_trips_with_nan_as_null(tmp_path: Path) -> None:
+    steps = 4
+    rel = tuple(tuple(0.1 * (t - s) for s in range(t)) for t in range(steps))
+    a = ImageTrace("p0", 3, steps, 20, {"first_block": rel, "modulated": (math.nan, 0.1, 0.2, 0.3)})
+    line = json.dumps(trace_to_json(a), allow_nan=False)  # strict JSON: NaN is null
+    back = trace_from_json(json.loads(line))
+    assert back.signals["modulated"][1:] == (0.1, 0.2, 0.3) and math.isnan(back.signals["modulated"][0])
+    assert back.signals["first_block"] == rel and (back.prompt_id, back.seed, back.steps) == ("p0", 3, 4)
+    same = {"threshold": 0.05}
+    assert predict_image(back, "fbcache", same) == predict_image(a, "fbcache", same)
+    path = tmp_path / "t.jsonl"
+    path.write_text(line + "\n" + line[:10])  # a torn last line is skipped
+    assert read_traces(path) == [back]
