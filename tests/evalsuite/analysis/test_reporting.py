@@ -137,11 +137,8 @@ def test_compile_time_comes_from_the_workers_telemetry(run: tuple[Suite, Path, S
 
 def test_gpus_per_image_bills_the_hardwares_gpus(tmp_path: Path) -> None:
     suite = make_suite(gpus=2)
-    store = fill(tmp_path, suite)
-    try:
+    with fill(tmp_path, suite) as store:
         s = summarize(suite, tmp_path, store)
-    finally:
-        store.close()
     base = s.variant("baseline")
     assert base.gpus_per_image == 2 and base.latency_s
     assert base.cost_per_image_usd == pytest.approx(base.latency_s.mean * s.pricing.usd_per_hour / 3600 * 2)

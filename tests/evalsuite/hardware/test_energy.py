@@ -197,10 +197,7 @@ def test_an_older_store_gains_the_energy_column(tmp_path: Path) -> None:
                 "VALUES ('v', 'p', 0, 'ok', 1.0)")
     con.commit()
     con.close()
-    store = Store(path)
-    try:
+    with Store(path) as store:
         store.put_sample(SampleRow("v", "p", 1, "ok", 2.0, energy_j=12.5))
         rows = {r.seed: r for r in store.samples()}
-    finally:
-        store.close()
     assert rows[0].energy_j is None and rows[1].energy_j == 12.5
