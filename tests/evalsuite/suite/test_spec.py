@@ -12,6 +12,7 @@ import pytest
 
 from evalsuite.errors import UserError
 from evalsuite.suite.spec import builtin_suites, load_suite, parse_suite
+from evalsuite.suite.sweep import load_suites
 
 BASE = """
 name = "t"
@@ -76,8 +77,8 @@ def test_two_caches_in_one_variant_are_rejected_with_the_reason(monkeypatch) -> 
 def test_builtin_suites_validate() -> None:
     names = builtin_suites()
     assert {"smoke", "flux-dev-fbcache"} <= set(names)
-    for name in names:
-        load_suite(name)
+    for name in names:  # a model sweep is one suite per model (test_sweep.py)
+        load_suites(name)
     smoke = load_suite(None)
     assert smoke.name == "smoke" and smoke.model.id == "tiny" and len(smoke.variants) >= 4
     flux = load_suite("flux-dev-fbcache")
