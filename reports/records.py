@@ -137,6 +137,8 @@ class VariantRun:
     energy_reason: str | None = None  # why not, when energy_source is None
     gpu_state: GpuState | None = None
     endpoint: EndpointStats | None = None  # endpoint variants only
+    # Its own model as the suite writes it (model, revision, family, lora); {}: the suite's.
+    model: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -150,6 +150,7 @@ class VariantResult:
     pareto: Mapping[str, ParetoMembership] = field(default_factory=dict)
     cliffs: tuple[str, ...] = ()
     generation: Mapping[str, Any] = field(default_factory=dict)
+    model: Mapping[str, Any] = field(default_factory=dict)  # its own model ({}: the suite's)
     group: str = ""
     sweep: tuple[SweepAxis, ...] = ()
     metrics: Mapping[str, MetricEntry] = field(default_factory=dict)

@@ -24,6 +24,7 @@ from evalsuite.store.db import Store
 from evalsuite.store.drift_db import retimed_rows
 from evalsuite.store.paths import MANIFEST, METRIC_CARD, REPORT, SUMMARY, telemetry_path
 from evalsuite.store.records import VariantRecord
+from evalsuite.suite.model_spec import own_model_table
 from evalsuite.suite.spec import Suite
 from evalsuite.suite.types import Variant
 from metrics import SCORERS
@@ -122,7 +123,8 @@ def variant_run(suite: Suite, v: Variant, row: VariantRecord | None, run_dir: Pa
     state = telemetry.get("gpu_state")
     return VariantRun(
         id=v.id, name=v.name, status=row.status, error=row.error,
-        accelerators=v.describe(), generation=dict(v.generation), cache=cache_of(v),
+        accelerators=v.describe(), generation=dict(v.generation), model=own_model_table(v),
+        cache=cache_of(v),
         # An endpoint variant uses no local GPU; its provider bills per image or megapixel.
         gpus_per_image=0 if v.endpoint else gpus_per_image(v, suite.hardware.gpus), group=v.group,
         sweep=v.sweep,

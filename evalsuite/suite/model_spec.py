@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Collection, Mapping
+from dataclasses import asdict
 from typing import Any
 
 from evalsuite.errors import UserError
@@ -65,6 +66,19 @@ def own_model_of(source: str, name: str, raw: Mapping[str, Any]) -> dict[str, An
     if "lora" in given:
         own["lora"] = parse_lora(source, f"{where}.lora", given["lora"])
     return own
+
+
+def own_model_table(v: Variant) -> dict[str, Any]:
+    """A variant's own model as its ``[[variant]]`` writes it (``id`` is written ``model``; unset
+    keys left out), for the resolved suite file and summary.json."""
+    table: dict[str, Any] = {}
+    for key, value in v.model:
+        if value is None:
+            continue
+        if key == "lora":
+            value = {k: x for k, x in asdict(value).items() if x is not None}
+        table["model" if key == "id" else key] = value
+    return table
 
 
 def resolve_model(resolver: ModelResolver, source: str, where: str, model: ModelSpec,

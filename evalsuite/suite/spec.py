@@ -29,6 +29,7 @@ from evalsuite.suite.build import (
 from evalsuite.suite.model_spec import (
     VARIANT_MODEL_KEYS,
     own_model_of,
+    own_model_table,
     parse_lora,
     resolve_model,
     resolve_own,
@@ -54,7 +55,7 @@ def _variant_tables(variants: tuple[Variant, ...]) -> list[dict[str, Any]]:
         if v.seed_offset or v.role is not None or (v.sweep and v.group in done):
             continue
         endpoint = {"endpoint": v.endpoint.to_dict()} if v.endpoint else {}
-        endpoint.update(_own_model_table(v))
+        endpoint.update(own_model_table(v))
         if not v.sweep:
             tables.append({"name": v.name, **v.describe(), **dict(v.generation), **endpoint})
             continue
@@ -75,17 +76,6 @@ def _variant_tables(variants: tuple[Variant, ...]) -> list[dict[str, Any]]:
             fixed.update({k: x for k, x in params.items() if k not in fixed})
         tables.append({**table, **endpoint})
     return tables
-
-
-def _own_model_table(v: Variant) -> dict[str, Any]:
-    """A variant's own model as its ``[[variant]]`` writes it (``id`` is written ``model``)."""
-    table: dict[str, Any] = {}
-    for key, value in v.model:
-        if value is not None:
-            if key == "lora":
-                value = {k: x for k, x in asdict(value).items() if x is not None}
-            table["model" if key == "id" else key] = value
-    return table
 
 
 @dataclass(frozen=True)

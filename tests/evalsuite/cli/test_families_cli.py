@@ -111,6 +111,8 @@ def test_a_variant_on_another_model_has_na_paired_metrics_and_real_values_elsewh
     proc, out = _run(tmp_path, text)
     assert proc.returncode == 0, proc.stderr[-3000:]
     variants = {v["name"]: v for v in json.loads((out / "summary.json").read_text())["variants"]}
+    assert variants["flux1"]["model"] == {"model": "tiny-flux", "family": "flux"}  # what it ran
+    assert variants["flux1-lora"]["model"]["lora"] == {"path": str(lora), "scale": 1.0, "fuse": True}
     assert variants["flux1-lora"]["metrics"]["ssim"]["not_applicable"] == "different model"
     assert (variants["flux1-lora"]["metrics"]["sharpness"]["mean"]
             != variants["flux1"]["metrics"]["sharpness"]["mean"])  # the fused LoRA changed the images
