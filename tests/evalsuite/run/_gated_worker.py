@@ -1,0 +1,85 @@
+"""A real worker that holds after storing N images until a file appears: an order, not a race.
+
+A test that must stop a worker (or kill a run) mid-sweep cannot rely on the worker being
+slower than the test's poll: on a quiet machine the tiny worker stores every image before
+anyone looks. This target runs the real :func:`run_worker`, except that once it has stored
+``hold_after`` images it waits before writing the next one until ``gate`` exists. A test
+that kills the worker never creates the gate, so the kill always lands mid-run.
+
+In the process that starts workers (the forkserver imports this module by name to unpickle
+the target, so it must stay importable as ``tests.evalsuite.run._gated_worker``)::
+
+    install(gate, hold_after=1)
+
+or, for a CLI run (also one rank of a torchrun launch), set :data:`GATE_ENV` and run
+``python -m tests.evalsuite.run._gated_worker ARGS`` instead of ``python -m evalsuite ARGS``.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from tests.conftest import hang_guard
+
+# JSON {"gate": PATH, "hold_after": N, "rank": R or null}: hold after N stored images until
+# PATH exists (only on torchrun rank R when R is given).
+GATE_ENV = "EVALSUITE_TEST_GATE"
+POLL_S = 0.02
+
+
+def gate_env(gate: Path, hold_after: int, rank: int | None = None) -> dict[str, str]:
+    """The environment entry that makes :func:`main` hold its workers."""
+    return {GATE_ENV: json.dumps({"gate": str(gate), "hold_after": hold_after, "rank": rank})}
+
+
+def wait_for(gate: Path) -> None:
+    """Block until ``gate`` exists; give up only at the hang guard (the test then fails)."""
+    deadline = time.monotonic() + hang_guard()
+    while not gate.exists() and time.monotonic() < deadline:
+        time.sleep(POLL_S)
+
+
+def gated_worker_main(gate: str, hold_after: int, job: Any, conn: Any) -> None:
+    """A worker process's target: :func:`run_worker`, held before image ``hold_after + 1``."""
+    import evalsuite.run.worker as worker
+
+    real, written = worker.write_png_atomically, [0]
+
+    def write(*args: Any, **kwargs: Any) -> Any:
+        if written[0] == hold_after:
+            wait_for(Path(gate))
+        written[0] += 1
+        return real(*args, **kwargs)
+
+    worker.write_png_atomically = write  # the worker's module global, in this process only
+    worker.run_worker(job, conn)
+
+
+def install(gate: Path, hold_after: int) -> None:
+    """Make every worker this process starts from now on hold (see the module docstring)."""
+    from evalsuite.run import generators
+
+    generators._worker_main = functools.partial(gated_worker_main, str(gate), hold_after)
+
+
+def main() -> int:
+    """``python -m evalsuite`` with :data:`GATE_ENV` applied."""
+    from evalsuite.cli.main import main as cli_main
+
+    held = json.loads(os.environ[GATE_ENV])
+    if held["rank"] is None or str(held["rank"]) == os.environ.get("RANK"):
+        install(Path(held["gate"]), held["hold_after"])
+    return cli_main(sys.argv[1:])
+
+
+if __name__ == "__main__":
+    # The worker target must be pickled under this module's importable name, not __main__.
+    from tests.evalsuite.run._gated_worker import main as imported_main
+
+    sys.exit(imported_main())
