@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 import subprocess
 import sys
@@ -36,6 +38,27 @@ def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     return subprocess.run([sys.executable, "-m", "evalsuite", *args], cwd=cwd or REPO,
                           capture_output=True, text=True, timeout=hang_guard(), env=env)
+
+
+def run_cli_here(*args: str) -> subprocess.CompletedProcess:
+    """``evalsuite ARGS`` through the CLI's own ``main`` in this process, as :func:`run_cli`
+    would run it: the same parsing, printed lines and exit code, returned the same way.
+
+    A fresh interpreter costs a torch + diffusers import in the runner and another in its
+    forkserver (about 10 s of CPU); here the test process has imported them already and the
+    forkserver started by the first run serves every later one. Keep :func:`run_cli` where the
+    process is the point: imports, exit at shutdown, signals, a kill, a torchrun launch, and
+    what a library logs or warns on its own (only ``print``-level output is captured here).
+    """
+    from evalsuite.cli.main import main
+
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.chdir(REPO), contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            code = main(list(args))
+        except SystemExit as exc:  # argparse's own exits (--help, a bad flag)
+            code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    return subprocess.CompletedProcess(["evalsuite", *args], code, out.getvalue(), err.getvalue())
 
 
 @pytest.fixture(scope="session")

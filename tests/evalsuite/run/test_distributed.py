@@ -14,7 +14,6 @@ import sqlite3
 import subprocess
 import sys
 import time
-import uuid
 from pathlib import Path
 
 import numpy as np
@@ -24,7 +23,9 @@ from PIL import Image
 import prompts
 from evalsuite.run.plan import make_plan, suite_items
 from evalsuite.suite.spec import load_suite
-from tests.conftest import REPO, hang_guard, run_cli
+from tests.conftest import REPO, hang_guard, run_cli_here
+from tests.evalsuite.run._gated_worker import gate_env
+from tests.processes import marked_env, marked_pids, new_marker, wait_until_gone
 
 SUITE = """
 name = "dist"
@@ -45,13 +46,15 @@ name = "fbc"
 fbcache = {{ threshold = 0.2 }}
 """
 CP_VARIANT = '[[variant]]\nname = "cp2"\ncontext_parallel = { ulysses = 2 }\n'
-# torchrun gives every rank one OpenMP thread; the single-process reference gets the same.
-ENV = {**os.environ, "PYTHONUNBUFFERED": "1", "OMP_NUM_THREADS": "1"}
+# Every rank gets this process's OpenMP setting (one thread, from conftest), as does the
+# single-process reference run in this process: the same threads give the same PNG bytes.
+ENV_ONLY = {"PYTHONUNBUFFERED": "1", "OMP_NUM_THREADS": os.environ["OMP_NUM_THREADS"]}
+ENV = {**os.environ, **ENV_ONLY}
 
 
-def torchrun_cmd(suite: Path, out: Path) -> list[str]:
+def torchrun_cmd(suite: Path, out: Path, module: str = "evalsuite") -> list[str]:
     return [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", "--standalone",
-            "-m", "evalsuite", "run", str(suite), "--out", str(out)]
+            "-m", module, "run", str(suite), "--out", str(out)]
 
 
 def torchrun(suite: Path, out: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
@@ -64,6 +67,15 @@ def rows(run: Path) -> dict[tuple[str, str, int], tuple[str, str]]:
     with sqlite3.connect(run / "results.sqlite") as db:
         found = db.execute("SELECT variant_id, prompt_id, seed, status, image FROM samples").fetchall()
     return {r[:3]: (r[3], hashlib.sha256((run / r[4]).read_bytes()).hexdigest()) for r in found}
+
+
+def _stored(shard: Path) -> int:
+    """Samples in a rank's shard so far (0 before it exists)."""
+    try:
+        with sqlite3.connect(shard) as db:
+            return db.execute("SELECT count(*) FROM samples").fetchone()[0]
+    except sqlite3.Error:  # not created yet
+        return 0
 
 
 def scores(run: Path) -> dict[tuple, float]:
@@ -80,9 +92,7 @@ def dist_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     (tmp / "two.toml").write_text(SUITE.format(steps=4, limit=2) + CP_VARIANT)
     proc = torchrun(tmp / "two.toml", tmp / "two")
     assert proc.returncode == 0, proc.stderr[-3000:]
-    single = subprocess.run([sys.executable, "-m", "evalsuite", "run", str(tmp / "one.toml"),
-                             "--out", str(tmp / "one")], cwd=REPO, capture_output=True, text=True,
-                            timeout=hang_guard(), env=ENV)
+    single = run_cli_here("run", str(tmp / "one.toml"), "--out", str(tmp / "one"))
     assert single.returncode == 0, single.stderr[-3000:]
     return tmp / "two", tmp / "one"
 
@@ -138,40 +148,25 @@ def test_rank_0_drift_checks_its_own_images_then_traces(dist_run: tuple[Path, Pa
     assert timings["drift_s"] > 0 and timings["traces_s"] > 0
 
 
-def _rank_pid(marker: str, rank: int) -> int | None:
-    """The runner process of ``rank`` in the launch whose environment carries ``marker``."""
-    for proc in Path("/proc").iterdir():
-        try:
-            env = dict(kv.split("=", 1) for kv in (proc / "environ").read_text().split("\0") if "=" in kv)
-            cmd = (proc / "cmdline").read_text()
-        except (OSError, ValueError):
-            continue
-        if env.get("EVALSUITE_TEST_MARK") == marker and env.get("RANK") == str(rank) \
-                and "evalsuite\0run" in cmd:
-            return int(proc.name)
-    return None
-
-
 def test_killing_one_rank_then_rerunning_completes_without_duplicates(tmp_path: Path) -> None:
     suite, run = tmp_path / "kill.toml", tmp_path / "run"
     # No end-of-sweep steps (they cost a worker each): the dist_run launch checks them.
     suite.write_text(SUITE.format(steps=8, limit=4) + "[run]\ndrift_images = 0\ntrace_images = 0\n")
-    marker = uuid.uuid4().hex
-    launch = subprocess.Popen(torchrun_cmd(suite, run), cwd=REPO, env={**ENV, "EVALSUITE_TEST_MARK": marker},
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    shard, deadline = run / "shards" / "rank-1.sqlite", time.time() + hang_guard()
-    while time.time() < deadline and launch.poll() is None:
-        try:
-            with sqlite3.connect(shard) as db:
-                if db.execute("SELECT count(*) FROM samples").fetchone()[0] >= 1:
-                    break
-        except sqlite3.Error:  # not created yet
-            pass
+    # Rank 1's workers hold after one stored image (the gate is never opened), so rank 1 is
+    # always killed mid-run, however fast the machine.
+    marker = new_marker()
+    env = marked_env(marker, **ENV_ONLY, **gate_env(tmp_path / "never-opened", hold_after=1, rank=1))
+    launch = subprocess.Popen(torchrun_cmd(suite, run, module="tests.evalsuite.run._gated_worker"),
+                              cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    shard, deadline = run / "shards" / "rank-1.sqlite", time.monotonic() + hang_guard()
+    while not _stored(shard):
+        assert launch.poll() is None and time.monotonic() < deadline, "the launch ended before holding"
         time.sleep(0.05)
-    pid = _rank_pid(marker, 1)
-    assert pid is not None and launch.poll() is None, "rank 1 finished before it could be killed"
+    (pid,) = marked_pids(marker, RANK="1", cmd="_gated_worker\0run")
+    assert launch.poll() is None, "the launch ended before holding"
     os.kill(pid, signal.SIGKILL)
     assert launch.wait(timeout=hang_guard()) != 0  # torchrun stops the other rank and fails
+    wait_until_gone(marker)  # no worker of the killed launch may write beside the rerun
     partial = 0
     for path in (run / "shards").glob("rank-*.sqlite"):
         with sqlite3.connect(path) as db:
@@ -190,4 +185,4 @@ def test_killing_one_rank_then_rerunning_completes_without_duplicates(tmp_path: 
             im.load()
     assert len(list((run / "images").rglob("*.png"))) == len(final)
     assert not list((run / "images").rglob(".*.tmp*")) and not list((run / "shards").glob("*"))
-    assert run_cli("report", str(run)).returncode == 0
+    assert run_cli_here("report", str(run)).returncode == 0

@@ -13,7 +13,13 @@ from pathlib import Path
 
 from PIL import Image
 
-from tests.conftest import REPO, hang_guard, run_cli
+import prompts
+from evalsuite.run.plan import suite_items
+from evalsuite.run.runner import RunFolder, generate_items, prepare_run
+from evalsuite.suite.spec import load_suite
+from tests.conftest import REPO, hang_guard, run_cli_here
+from tests.evalsuite.run._gated_worker import gate_env
+from tests.processes import marked_env, new_marker, wait_until_gone
 
 MINI = """
 name = "mini"
@@ -45,6 +51,13 @@ def write_suite(tmp_path: Path, limit: int = 2, extra: str = "") -> Path:
 def sample_rows(run: Path) -> list[tuple]:
     with sqlite3.connect(run / "results.sqlite") as db:
         return db.execute("SELECT variant_id, prompt_id, seed, status, image FROM samples").fetchall()
+
+
+def _rows_if_any(run: Path) -> list[tuple]:
+    try:
+        return sample_rows(run)
+    except sqlite3.OperationalError:  # the store is not created yet
+        return []
 
 
 def test_smoke_run_writes_summary_report_and_real_scores(smoke_run: Path) -> None:
@@ -81,14 +94,14 @@ def test_every_png_decodes_and_matches_a_row(smoke_run: Path) -> None:
 
 def test_rerun_resumes_and_changed_settings_get_a_new_identity(tmp_path: Path) -> None:
     suite, run = write_suite(tmp_path), tmp_path / "run"
-    assert run_cli("run", str(suite), "--out", str(run)).returncode == 0
+    assert run_cli_here("run", str(suite), "--out", str(run)).returncode == 0
     first = sample_rows(run)
     assert len(first) == 3 * 2 * 2
-    again = run_cli("run", str(suite), "--out", str(run))
+    again = run_cli_here("run", str(suite), "--out", str(run))
     assert again.returncode == 0 and "complete, skipped" in again.stderr
     assert sample_rows(run) == first
     suite.write_text(suite.read_text().replace("0.2]", "0.3]"))
-    assert run_cli("run", str(suite), "--out", str(run)).returncode == 0
+    assert run_cli_here("run", str(suite), "--out", str(run)).returncode == 0
     rows = sample_rows(run)
     assert len(rows) == len(first) + 4  # only the changed variant was generated
     summary = json.loads((run / "summary.json").read_text())
@@ -97,20 +110,22 @@ def test_rerun_resumes_and_changed_settings_get_a_new_identity(tmp_path: Path) -
 
 def test_kill_9_then_rerun_completes_without_duplicates(tmp_path: Path) -> None:
     suite, run = write_suite(tmp_path, limit=4), tmp_path / "run"
-    proc = subprocess.Popen([sys.executable, "-m", "evalsuite", "run", str(suite), "--out", str(run)],
-                            cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.time() + hang_guard()
-    while time.time() < deadline and proc.poll() is None:
-        try:
-            if len(sample_rows(run)) >= 5:
-                break
-        except sqlite3.OperationalError:  # the store is not created yet
-            pass
+    # The workers hold after 5 stored images, so the kill lands mid-run however fast the
+    # machine is; the gate file is never created.
+    marker = new_marker()
+    env = marked_env(marker, **gate_env(tmp_path / "never-opened", hold_after=5))
+    proc = subprocess.Popen([sys.executable, "-m", "tests.evalsuite.run._gated_worker", "run", str(suite),
+                             "--out", str(run)], cwd=REPO, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + hang_guard()
+    while len(_rows_if_any(run)) < 5:
+        assert proc.poll() is None and time.monotonic() < deadline, "the run ended before holding"
         time.sleep(0.05)
     os.kill(proc.pid, signal.SIGKILL)  # the runner only: its worker must notice and stop
     proc.wait()
-    time.sleep(1.0)
-    done = run_cli("run", str(suite), "--out", str(run))
+    wait_until_gone(marker)  # the rerun must not race a worker still writing
+    assert len(sample_rows(run)) == 5
+    done = run_cli_here("run", str(suite), "--out", str(run))
     assert done.returncode == 0, done.stderr
     rows = sample_rows(run)
     assert len(rows) == 3 * 4 * 2 and len({r[:3] for r in rows}) == len(rows)
@@ -124,7 +139,7 @@ def test_kill_9_then_rerun_completes_without_duplicates(tmp_path: Path) -> None:
 def test_failed_variants_are_recorded_and_the_sweep_goes_on(tmp_path: Path) -> None:
     suite = write_suite(tmp_path, extra="[run]\ntimeout_s = 0.01\n")
     run = tmp_path / "run"
-    proc = run_cli("run", str(suite), "--out", str(run))
+    proc = run_cli_here("run", str(suite), "--out", str(run))
     assert proc.returncode == 3, proc.stderr
     summary = json.loads((run / "summary.json").read_text())
     assert [v["status"] for v in summary["variants"]] == ["failed"] * 3
@@ -132,40 +147,29 @@ def test_failed_variants_are_recorded_and_the_sweep_goes_on(tmp_path: Path) -> N
     assert "Traceback" not in proc.stderr
 
 
-GENERATE_ITEMS = """
-import json, sys, tomllib
-from pathlib import Path
-from evalsuite.run.runner import RunFolder, generate_items, prepare_run
-from evalsuite.suite.spec import parse_suite
-from evalsuite.run.plan import suite_items
-import prompts
-
-suite = parse_suite(tomllib.loads(Path(sys.argv[1]).read_text()), sys.argv[1], Path("."))
-selected = prompts.resolve_prompts(suite.prompts)
-items = suite_items(selected, suite.prompts.seeds)
-starts = []
-
-class Progress:
-    def __call__(self, message): pass
-    def start(self, description, total, already_done=0): starts.append((description, total))
-    def update(self, completed): pass
-
-with RunFolder(Path(sys.argv[2])) as folder:
-    prepare_run(suite, folder, selected)
-    probe = suite.variants[1]
-    first = generate_items(folder, suite, [probe], items[:1], progress=Progress())
-    second = generate_items(folder, suite, [probe], items[:3], progress=Progress())
-    third = generate_items(folder, suite, [probe], items[:3], progress=Progress())
-    print(json.dumps({"failed": first + second + third, "starts": starts,
-                      "done": len(folder.open_store().done_keys(probe.id))}))
-"""
-
-
 def test_generate_items_fills_a_subset_and_resumes(tmp_path: Path) -> None:
-    suite, run = write_suite(tmp_path), tmp_path / "run"
-    proc = subprocess.run([sys.executable, "-c", GENERATE_ITEMS, str(suite), str(run)], cwd=REPO,
-                          capture_output=True, text=True, timeout=hang_guard())
-    assert proc.returncode == 0, proc.stderr
-    out = json.loads(proc.stdout.splitlines()[-1])
+    suite, run = load_suite(str(write_suite(tmp_path))), tmp_path / "run"
+    selected = prompts.resolve_prompts(suite.prompts)
+    items = suite_items(selected, suite.prompts.seeds)
+    starts = []
+
+    class Progress:
+        def __call__(self, message: str) -> None:
+            pass
+
+        def start(self, description: str, total: int, already_done: int = 0) -> None:
+            starts.append([description, total])
+
+        def update(self, completed: int) -> None:
+            pass
+
+    with RunFolder(run) as folder:
+        prepare_run(suite, folder, selected)
+        probe = suite.variants[1]
+        first = generate_items(folder, suite, [probe], items[:1], progress=Progress())
+        second = generate_items(folder, suite, [probe], items[:3], progress=Progress())
+        third = generate_items(folder, suite, [probe], items[:3], progress=Progress())
+        out = {"failed": first + second + third, "starts": starts,
+               "done": len(folder.open_store().done_keys(probe.id))}
     # One item, then only the two missing ones; the third call finds nothing to do.
     assert out == {"failed": [], "starts": [["fbc-0.05", 1], ["fbc-0.05", 2]], "done": 3}
