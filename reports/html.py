@@ -18,6 +18,7 @@ from plotly.offline import get_plotlyjs
 
 from reports.charts import pareto_figure, speedup_figure
 from reports.charts_more import category_figure, telemetry_figure, telemetry_params
+from reports.equal_work_chart import equal_work_figure
 from reports.files import write_atomic
 from reports.gallery import url
 from reports.jsonio import to_json
@@ -73,6 +74,7 @@ def build_charts(summary: Summary) -> list[dict[str, Any]]:
             add("pareto", metric, pareto_figure(summary, metric, "energy"))
         add("speedup", metric, speedup_figure(summary, metric))
         add("categories", metric, category_figure(summary, metric))
+        add("equal_work", metric, equal_work_figure(summary, metric))
     for param in telemetry_params(summary):
         add("telemetry", "", telemetry_figure(summary, param))
     return charts

@@ -16,6 +16,7 @@ from typing import Any
 
 from reports import bootstrap
 from reports.categories import category_breakdown
+from reports.equal_work import equal_work
 from reports.jsonio import SchemaError, from_json, to_json
 from reports.metric_info import MetricInfo
 from reports.metric_stats import metric_entry, noise_entry
@@ -149,7 +150,8 @@ def build_summary(*, suite: str, baseline: str, variants: Sequence[VariantRun],
         metrics=dict(metrics), variants=tuple(out), noise_floor=noise_floor,
         stats=StatsInfo("percentile bootstrap, prompts resampled with all their seeds",
                         bootstrap.LEVEL, bootstrap.N_BOOT, bootstrap.SEED),
-        categories=categories, telemetry=telemetry, recommendation=None, drift=drift)
+        categories=categories, telemetry=telemetry, recommendation=None, drift=drift,
+        equal_work=equal_work(out, metrics))
 
 
 def quality_of(variant: VariantResult, metric: str, info: MetricInfo) -> float:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from reports.calibration import Calibration
+from reports.equal_work_records import EqualWork
 from reports.frontier import FrontierVerdict, StepsFrontier
 from reports.metric_info import MetricInfo
 from reports.records import CacheUse, EndpointStats, GpuState, Pricing, Recommendation, SweepAxis
@@ -297,6 +298,7 @@ class Summary:
     drift: Drift | None = None
     steps_frontier: StepsFrontier | None = None  # docs/FRONTIER.md
     calibration: Calibration | None = None  # from the baseline's traces
+    equal_work: EqualWork | None = None  # caches at equal measured skip rate (reports/equal_work.py)
 
     def variant(self, name: str) -> VariantResult:
         """The variant called ``name`` (KeyError if none)."""
