@@ -26,6 +26,7 @@ from evalsuite.suite.build import (
     sweep_name,
     variant_id,
 )
+from evalsuite.suite.gate_spec import gate_dict, parse_gate
 from evalsuite.suite.model_spec import (
     VARIANT_MODEL_KEYS,
     own_model_of,
@@ -41,6 +42,7 @@ from evalsuite.suite.report_spec import NOISE_SEED_OFFSET, ReportSpec, parse_rep
 from evalsuite.suite.tune_spec import TuneSpec, parse_tune, tune_dict
 from evalsuite.suite.types import HardwareSpec, MetricUse, ModelResolver, ModelSpec, RunSpec, Variant
 from reports.frontier import FRONTIER_ROLE
+from reports.gate import GateBudgets
 from reports.records import SweepAxis
 
 BUILTIN_DIR = Path(__file__).parents[1] / "suites"
@@ -94,6 +96,7 @@ class Suite:
     source: str
     report: ReportSpec = ReportSpec()
     tune: TuneSpec | None = None  # the [tune] table, for `evalsuite tune`
+    gate: GateBudgets | None = None  # the [gate] table, for `evalsuite gate`
 
     @property
     def baseline_variant(self) -> Variant:
@@ -116,6 +119,7 @@ class Suite:
             "variant": _variant_tables(self.variants),
             **({"report": report_dict(self.report)} if self.report != ReportSpec() else {}),
             **({"tune": tune_dict(self.tune)} if self.tune else {}),
+            **({"gate": gate_dict(self.gate)} if self.gate else {}),
         }
 
 
@@ -252,7 +256,7 @@ def parse_suite(raw: Mapping[str, Any], source: str, base_dir: Path, resolver: M
     from metrics import SCORERS
 
     known = {"name", "description", "baseline", "model", "prompts", "hardware", "run",
-             "metrics", "variant", "report", "tune"}
+             "metrics", "variant", "report", "tune", "gate"}
     for key in raw:
         if key not in known:
             raise spec_error(source, key, f"unknown key (known: {', '.join(sorted(known))})")
@@ -354,6 +358,8 @@ def parse_suite(raw: Mapping[str, Any], source: str, base_dir: Path, resolver: M
                           model.steps)
     tune = (parse_tune(source, _table(source, raw, "tune"), {u.name for u in metric_uses}, report)
             if "tune" in raw else None)
+    gate = (parse_gate(source, _table(source, raw, "gate"), {u.name for u in metric_uses})
+            if "gate" in raw else None)
     base_ep = next((v.endpoint for v in variants if v.name == baseline), None)  # an endpoint baseline too
     if report.noise_floor:
         noise_name = f"{baseline}~noise"
@@ -370,7 +376,7 @@ def parse_suite(raw: Mapping[str, Any], source: str, base_dir: Path, resolver: M
                                                          endpoint=base_ep),
                                 generation=fewer, role=FRONTIER_ROLE, endpoint=base_ep))
     return Suite(name, description, baseline, model, selection, hardware, run,
-                 tuple(metric_uses), tuple(variants), source, report, tune)
+                 tuple(metric_uses), tuple(variants), source, report, tune, gate)
 
 
 def with_variants(suite: Suite, settings: Sequence[VariantSettings], **model: Any) -> Suite:

@@ -101,3 +101,21 @@ def test_no_band_is_said_never_passed_silently() -> None:
 
 def test_no_cache_variant_no_section() -> None:
     assert equal_work([REAL[0]], METRICS) is None
+
+
+def test_an_endpoint_is_its_own_implementation_and_without_telemetry_its_skip_rate_is_unknown() -> None:
+    from dataclasses import replace
+
+    from reports.records import EndpointStats
+
+    stats = EndpointStats("openai-images", "http://engine")
+    served = replace(variant("engine", None, 0.0, 43.0), is_baseline=False, endpoint=stats,
+                     steps=Steps(0, 0, None))
+    measured = replace(variant("engine-2", None, 0.6, 43.0), is_baseline=False, endpoint=stats)
+    ew = equal_work([*REAL, served, measured], METRICS)
+    assert ew is not None
+    unknown = next(p for p in ew.points if p.variant == "engine")
+    assert unknown.skip_rate is None and "skip rate unknown" in (unknown.reason or "")
+    assert unknown.implementation == "endpoint:engine"
+    # an engine that reports its steps is held to the local implementations' band
+    assert {c.variant for c in ew.outliers} == {"engine-2"}
