@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO, run_cli
+from tests.conftest import REPO, run_cli, run_cli_here
 from tests.reports.cdp import Browser, find_chromium
 
 CHROMIUM = find_chromium()
@@ -17,7 +17,10 @@ CHROMIUM = find_chromium()
 INSPECT = """(async () => {
   const sleep = ms => new Promise(r => setTimeout(r, ms));
   const charts = () => Array.from(document.querySelectorAll("div.chart"));
-  for (let i = 0; i < 100 && !charts().every(d => d.querySelector(".main-svg")); i++) await sleep(100);
+  // Until drawn, however long a loaded machine takes (the DevTools call's hang guard bounds it).
+  while (typeof Plotly !== "undefined" && !charts().every(d => d.querySelector(".main-svg"))) {
+    await sleep(100);
+  }
   return {
     charts: charts().map(d => ({plotted: d.classList.contains("js-plotly-plot"),
       traces: (d.data || []).length, drawn: d.querySelectorAll(".scatterlayer .point").length,
@@ -39,7 +42,7 @@ def other_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
             .replace("seeds = [0]", "seeds = [0]\nlimit = 5"))
     folder = tmp_path_factory.mktemp("other")
     (folder / "other.toml").write_text(text)
-    proc = run_cli("run", str(folder / "other.toml"), "--out", str(folder / "run"))
+    proc = run_cli_here("run", str(folder / "other.toml"), "--out", str(folder / "run"))
     assert proc.returncode == 0, proc.stderr
     return folder / "run"
 

@@ -9,7 +9,7 @@ import pytest
 from evalsuite.accelerators import ACCELERATORS
 from evalsuite.errors import UserError
 from evalsuite.suite.spec import load_suite
-from tests.conftest import run_cli
+from tests.conftest import run_cli, run_cli_here
 from tests.evalsuite.accelerators._accel_helpers import suite_text
 
 EXPECTED = {"para_attn", "fbcache", "taylorseer", "magcache", "fastercache", "pab", "teacache",
@@ -72,10 +72,10 @@ def test_cli_exits_2_on_an_incompatible_combination_and_on_fp8_dynamic_on_cpu(tm
     bad = tmp_path / "bad.toml"
     bad.write_text(suite_text('[[variant]]\nname = "bad"\nfbcache = { threshold = 0.1 }\n'
                               'compile = { fullgraph = true }\n'))
-    proc = run_cli("run", str(bad), "--out", str(tmp_path / "run1"))
+    proc = run_cli_here("run", str(bad), "--out", str(tmp_path / "run1"))
     assert proc.returncode == 2 and "graph break" in proc.stderr
     fp8 = tmp_path / "fp8.toml"
     fp8.write_text(suite_text('[[variant]]\nname = "fp8"\ntorchao = { scheme = "float8dq-row" }\n'))
-    proc = run_cli("run", str(fp8), "--out", str(tmp_path / "run2"))
+    proc = run_cli_here("run", str(fp8), "--out", str(tmp_path / "run2"))
     assert proc.returncode == 2 and "compute capability >= 8.9" in proc.stderr
     assert not (tmp_path / "run2").exists(), "rejected before the run folder is touched"

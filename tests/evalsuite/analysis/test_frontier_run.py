@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from tests.conftest import run_cli
+from tests.conftest import run_cli_here
 
 SUITE = """
 name = "frontier"
@@ -47,7 +47,7 @@ width = 48
 def run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("frontier")
     (folder / "frontier.toml").write_text(SUITE)
-    proc = run_cli("run", str(folder / "frontier.toml"), "--out", str(folder / "run"))
+    proc = run_cli_here("run", str(folder / "frontier.toml"), "--out", str(folder / "run"))
     assert proc.returncode == 0, proc.stderr
     return folder / "run"
 
@@ -94,7 +94,7 @@ def test_baseline_traces_predictions_and_calibration(run: Path) -> None:
 
 def test_rerun_neither_regenerates_nor_traces_again(run: Path) -> None:
     before = (run / "results.sqlite").stat().st_mtime, next((run / "traces").glob("*.jsonl")).read_text()
-    proc = run_cli("run", str(run.parent / "frontier.toml"), "--out", str(run))
+    proc = run_cli_here("run", str(run.parent / "frontier.toml"), "--out", str(run))
     assert proc.returncode == 0, proc.stderr
     assert "generating" not in proc.stdout + proc.stderr
     assert next((run / "traces").glob("*.jsonl")).read_text() == before[1]

@@ -11,7 +11,7 @@ import tomli_w
 from evalsuite.endpoints.prices import PROVIDER_PRICES, cost_per_image, endpoint_price
 from evalsuite.errors import UserError
 from evalsuite.suite.spec import load_suite, parse_suite
-from tests.conftest import run_cli
+from tests.conftest import run_cli_here
 
 EP = {"protocol": "openai-images", "url": "http://127.0.0.1:8000/v1", "model": "tiny"}
 
@@ -77,7 +77,7 @@ def test_providers_suite_validates_without_keys_and_run_names_the_missing_variab
     assert set(eps) == {"replicate", "fal", "together"} and all(e.api_key_env for e in eps.values())
     for var in ("REPLICATE_API_TOKEN", "FAL_KEY", "TOGETHER_API_KEY"):
         monkeypatch.delenv(var, raising=False)
-    proc = run_cli("run", "providers-flux-dev", "--out", str(tmp_path / "run"))
+    proc = run_cli_here("run", "providers-flux-dev", "--out", str(tmp_path / "run"))
     assert proc.returncode == 2 and "REPLICATE_API_TOKEN is not set" in proc.stderr
     assert "Traceback" not in proc.stderr and not (tmp_path / "run").exists()
 

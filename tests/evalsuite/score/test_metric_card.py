@@ -16,7 +16,7 @@ from evalsuite.store.db import Store
 from evalsuite.suite.spec import load_suite
 from metrics.degrade import DEGRADATIONS, Degradation
 from reports.metric_card import card_findings, chart_metric
-from tests.conftest import run_cli
+from tests.conftest import run_cli_here
 
 
 @pytest.fixture(scope="module")
@@ -32,7 +32,7 @@ def cells(card: dict, metric: str) -> dict[str, dict]:
 
 
 def test_card_on_the_smoke_run(run_copy: Path) -> None:
-    proc = run_cli("metric-card", str(run_copy), "--limit", "4", "--json")
+    proc = run_cli_here("metric-card", str(run_copy), "--limit", "4", "--json")
     assert proc.returncode == 0, proc.stderr
     card = json.loads(proc.stdout)
     assert card == json.loads((run_copy / CARD_FILE).read_text())

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import SHARED_DATASETS, run_cli
+from tests.conftest import SHARED_DATASETS, run_cli_here
 from tests.metrics._tiny_clip import save_tiny_clip
 from tests.metrics._tiny_mask2former import save_tiny_mask2former
 
@@ -54,7 +54,7 @@ def test_geneval_scores_its_prompts_and_skips_others(tmp_path: Path) -> None:
     suite = tmp_path / "suite.toml"
     suite.write_text(SUITE.format(geneval=GENEVAL, det=det, clip=clip, absent=tmp_path / "absent"))
     out = tmp_path / "run"
-    proc = run_cli("run", str(suite), "--out", str(out))
+    proc = run_cli_here("run", str(suite), "--out", str(out))
     assert proc.returncode == 0, proc.stderr
     with sqlite3.connect(out / "results.sqlite") as db:
         rows = db.execute("SELECT p.set_name, s.metric, s.value, s.reason FROM scores s "
@@ -74,6 +74,6 @@ def test_geneval_scores_its_prompts_and_skips_others(tmp_path: Path) -> None:
     page = (out / "report" / "index.html").read_text()
     assert 'id="geneval"' in page and "single_object" in page  # task scores and the overall
     # The missing weights are tried again on the next run (and still missing).
-    proc = run_cli("score", str(out))
+    proc = run_cli_here("score", str(out))
     assert proc.returncode == 0, proc.stderr
     assert "pickscore: cannot load weights" in proc.stdout + proc.stderr
