@@ -32,10 +32,11 @@ INSPECT = """(async () => {
   // The charts of the chosen metric (the others stay hidden and undrawn until chosen).
   const charts = () => Array.from(document.querySelectorAll("div.chart"))
       .filter(d => d.style.display !== "none");
-  // Charts draw during load; poll a bounded number of ticks (a count, not a clock, so a slow
-  // machine only stretches it) and stop at once when plotly.js never loaded.
-  for (let i = 0; i < 300 && typeof Plotly !== "undefined"
-       && !charts().every(d => d.querySelector(".main-svg")); i++) await sleep(100);
+  // Charts draw during load: wait until they have, however long a loaded machine takes (the
+  // DevTools call's hang guard bounds it), and stop at once when plotly.js never loaded.
+  while (typeof Plotly !== "undefined" && !charts().every(d => d.querySelector(".main-svg"))) {
+    await sleep(100);
+  }
   // Gallery images are lazy; load them all, as scrolling through the page would.
   for (const img of document.images) img.loading = "eager";
   await Promise.all(Array.from(document.images).map(img => img.complete ? null :
@@ -113,14 +114,15 @@ MANY = """(async () => {
   const visible = () => Array.from(document.querySelectorAll("div.chart"))
       .filter(d => d.style.display !== "none");
   const drawn = () => visible().every(d => d.querySelector(".main-svg"));
-  for (let i = 0; i < 300 && typeof Plotly !== "undefined" && !drawn(); i++) await sleep(100);
+  // Until drawn (the DevTools call's hang guard bounds the wait), not for a number of ticks.
+  while (typeof Plotly !== "undefined" && !drawn()) await sleep(100);
   const first = document.querySelector("h2 + table");
   const before = visible().map(d => d.dataset.metric || "");
   const total = document.querySelectorAll("div.chart").length;
   const choice = document.getElementById("metric-choice");
   choice.value = choice.options[choice.options.length - 1].value;
   choice.dispatchEvent(new Event("change"));
-  for (let i = 0; i < 300 && !drawn(); i++) await sleep(100);
+  while (typeof Plotly !== "undefined" && !drawn()) await sleep(100);
   const pareto = visible().filter(d => d.closest("#charts-pareto"));
   return {
     firstTable: first && first.id, headers: first ? first.rows[0].cells.length : 0,

@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tests.conftest import REPO, hang_guard
-from tests.evalsuite.endpoints.faultserver import FaultServer, json_reply
+from tests.conftest import REPO, hang_guard, run_cli_here
+from tests.evalsuite.endpoints.faultserver import FaultServer, Reply, json_reply
 from tests.evalsuite.endpoints.helpers import b64_answer, png_bytes
 
 SUITE = """
@@ -26,6 +26,8 @@ device = "cpu"
 [prompts]
 sets = ["smoke"]
 seeds = [0, 1]
+[run]
+warmup = {warmup}
 [metrics]
 use = ["sharpness"]
 [[variant]]
@@ -35,6 +37,8 @@ protocol = "openai-images"
 url = "{url}/v1"
 concurrency = 2
 """
+
+WARMUP = 1  # untimed requests before the timed ones
 
 
 def _ok_samples(db) -> int:
@@ -51,20 +55,26 @@ def _ok_samples(db) -> int:
 def test_kill_9_then_rerun(tmp_path):
     with FaultServer() as srv:
         # the suite's own size (64x64): an image of another size would be flagged, not ok
-        srv.script("POST", "/v1/images/generations", json_reply(b64_answer(png_bytes(64, 64)), delay_s=0.5))
+        answer = json_reply(b64_answer(png_bytes(64, 64)))
+        # The warm-up request and 3 images are answered, then every request hangs, so the kill
+        # lands mid-variant with exactly 3 stored and 2 in flight, however fast the machine.
+        srv.script("POST", "/v1/images/generations", *[answer] * (WARMUP + 3), Reply(hang=True))
         suite = tmp_path / "suite.toml"
-        suite.write_text(SUITE.format(url=srv.url))
+        suite.write_text(SUITE.format(url=srv.url, warmup=WARMUP))
         out = tmp_path / "run"
         cmd = [sys.executable, "-m", "evalsuite", "run", str(suite), "--out", str(out)]
         proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + hang_guard()  # the kill comes after 3 stored images
-        while _ok_samples(out / "results.sqlite") < 3 and proc.poll() is None and time.monotonic() < deadline:
+        while _ok_samples(out / "results.sqlite") < 3:
+            assert proc.poll() is None and time.monotonic() < deadline, "the run ended before holding"
             time.sleep(0.2)
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait(hang_guard())
         before = _ok_samples(out / "results.sqlite")
         assert 3 <= before < 16, "the kill should land mid-variant"
-        rerun = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=hang_guard())
+        assert before == 3
+        srv.script("POST", "/v1/images/generations", answer)  # the rerun is answered throughout
+        rerun = run_cli_here("run", str(suite), "--out", str(out))
         assert rerun.returncode == 0, rerun.stderr
         sent = len(srv.received)
     with sqlite3.connect(out / "results.sqlite") as con:
