@@ -34,13 +34,18 @@ class Param:
     min: float | None = None
     max: float | None = None
     choices: tuple[Any, ...] | None = None
+    # Words accepted in place of a value of ``type`` (``coefficients = "calibrate"``).
+    literals: tuple[str, ...] = ()
 
     def validate(self, key: str, value: Any) -> Any:
         """Return ``value`` checked (ints accepted for floats); raise ``ValueError`` naming ``key``."""
+        if isinstance(value, str) and value in self.literals:
+            return value
         if self.type is float and isinstance(value, int) and not isinstance(value, bool):
             value = float(value)
         if not isinstance(value, self.type) or (self.type is not bool and isinstance(value, bool)):
-            raise ValueError(f"{key}: expected {self.type.__name__}, got {value!r}")
+            also = "".join(f" or {word!r}" for word in self.literals)
+            raise ValueError(f"{key}: expected {self.type.__name__}{also}, got {value!r}")
         if self.min is not None and value < self.min:
             raise ValueError(f"{key}: {value!r} is below the minimum {self.min}")
         if self.max is not None and value > self.max:
@@ -114,6 +119,10 @@ class ModelFamily(Protocol):
     diffusers_caches: bool
     hookable: bool  # its blocks are registered in diffusers' ``TransformerBlockRegistry``
     flux_blocks: bool  # FLUX.1's double + single blocks and their call convention
+    # Block 0 computes its timestep-modulated input as FLUX.1's does, ``norm1(hidden_states,
+    # emb=temb)[0]``, and every block takes and returns the image tokens apart from the text's
+    # (what TeaCache reads and how it skips): FLUX.1, SD3.5.
+    modulated_norm1: bool
     cache_dit: bool  # cache-dit 1.5.3 has a block adapter for its pipeline
     calibrated: frozenset[str]  # techniques whose per-model numbers ship for it (teacache, ...)
 
@@ -168,6 +177,17 @@ class Accelerator:
         raise NotImplementedError
 
 
+# The word a per-model parameter takes to be fitted in the run (teacache.coefficients,
+# magcache.mag_ratios); evalsuite.models.calibration replaces it before ``apply``.
+CALIBRATE = "calibrate"
+
+
+def unresolved(key: str) -> str:
+    """Why ``apply`` got a parameter still saying "calibrate" (a caller skipped the fit)."""
+    return (f'{key} = "calibrate" must be fitted before the technique is applied '
+            "(evalsuite.models.calibration.resolve_uses); it reached apply unresolved")
+
+
 def unchecked(family: ModelFamily, technique: str) -> str | None:
     """None for a known family; for a pipeline no adapter serves, why a technique that picks
     its modules by the model's layout is refused."""
@@ -202,3 +222,10 @@ ACCELERATORS: Registry[type[Accelerator]] = Registry(
     "accelerator", group="evalsuite.accelerators"
 )
 register = ACCELERATORS.register
+
+
+def to_calibrate(accelerator: str, params: Mapping[str, Any]) -> str | None:
+    """The parameter ``params`` ask to fit in the run (it says "calibrate"), if any."""
+    schema = ACCELERATORS.get(accelerator).params
+    keys = [key for key, p in schema.items() if CALIBRATE in p.literals and params.get(key) == CALIBRATE]
+    return keys[0] if keys else None

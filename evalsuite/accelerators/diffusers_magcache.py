@@ -3,10 +3,14 @@
 MagCache skips the transformer's blocks while the accumulated error predicted from
 per-step residual magnitude ratios stays below ``threshold`` (at most ``max_skip_steps`` in a
 row, never during the first ``retention_ratio`` of the steps). The ratios are
-checkpoint-specific: diffusers ships FLUX.1-dev's, and ``calibrate = true`` measures them for
-the model at hand instead (it then skips nothing and reports the ratios in its telemetry).
-``mag_ratios = [...]`` runs with a measured table: the baseline's traces give one averaged over
-the traced prompts (summary.json ``calibration.magcache``; docs/FRONTIER.md).
+checkpoint-specific: diffusers ships FLUX.1-dev's. For another model:
+
+* ``mag_ratios = "calibrate"`` measures them on the baseline model (diffusers' own calibration
+  pass, on the run's first trace images) before the variant's first image, then skips with them
+  (``evalsuite.models.calibration``; the table and its spread go to summary.json);
+* ``calibrate = true`` is a measuring run: it skips nothing and reports the ratios in its
+  telemetry;
+* ``mag_ratios = [...]`` runs with a table measured before.
 
 MagCache interpolates the ratios to the number of denoising steps and resets its state when
 that count is reached, so its config must know the step count; we read it from the pipeline
@@ -21,6 +25,7 @@ from typing import Any
 
 from evalsuite.accelerators._hooks import count_first_hook, find_hooks, num_steps
 from evalsuite.accelerators.base import (
+    CALIBRATE,
     ORDER_CACHE,
     Accelerator,
     Applied,
@@ -29,6 +34,7 @@ from evalsuite.accelerators.base import (
     StepCounter,
     register,
     unhookable,
+    unresolved,
 )
 
 
@@ -66,8 +72,9 @@ class DiffusersMagCache(Accelerator):
                                  min=0.0, max=1.0),
         "calibrate": Param(bool, False, "measure this model's ratios (no skipping); they appear "
                            "in the variant's telemetry"),
-        "mag_ratios": Param(list, [], "this model's per-step magnitude ratios (a calibration's "
-                            "output); empty = diffusers' FLUX.1-dev table"),
+        "mag_ratios": Param(list, [], "this model's per-step magnitude ratios; \"calibrate\" = "
+                            "measure them on the baseline model before the variant runs; empty = "
+                            "diffusers' FLUX.1-dev table (FLUX.1 only)", literals=(CALIBRATE,)),
     }
 
     def supports(self, family: ModelFamily, params: Mapping[str, Any]) -> str | None:
@@ -76,10 +83,15 @@ class DiffusersMagCache(Accelerator):
         if params.get("calibrate") or params.get("mag_ratios") or self.name in family.calibrated:
             return None
         return (f"MagCache needs {family.title}'s magnitude ratios (diffusers ships FLUX.1's only): "
-                "measure them with calibrate = true, or give mag_ratios = [...]")
+                'mag_ratios = "calibrate" measures them before the variant runs, or give mag_ratios = [...]')
 
     def check_environment(self, params: Mapping[str, Any], env: Any) -> None:
         ratios = params["mag_ratios"]
+        if ratios == CALIBRATE:
+            if params["calibrate"]:
+                raise ValueError('mag_ratios = "calibrate" measures the ratios and then skips with them; '
+                                 "calibrate = true only measures: set one of them")
+            return
         if not all(isinstance(r, int | float) and not isinstance(r, bool) and r > 0 for r in ratios):
             raise ValueError("mag_ratios: expected a list of positive numbers")
         if ratios and len(ratios) < 2:
@@ -100,6 +112,8 @@ class DiffusersMagCache(Accelerator):
 
         calibrate = params["calibrate"]
         own = params["mag_ratios"]
+        if own == CALIBRATE:
+            raise ValueError(unresolved("magcache.mag_ratios"))
         table = torch.tensor([float(r) for r in own]) if own else FLUX_MAG_RATIOS
         # diffusers skips while `error <= threshold`; FLUX's table has steps whose ratio is
         # exactly 1.0 (zero error), so a literal 0 would still skip them. Our 0 means "never",

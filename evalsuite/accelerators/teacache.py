@@ -1,4 +1,4 @@
-"""TeaCache for FLUX, written as diffusers hooks (no class-level state, removable).
+"""TeaCache for FLUX.1-style blocks, written as diffusers hooks (no class-level state, removable).
 
 TeaCache (Liu et al., 2024; ali-vilab/TeaCache, TeaCache4FLUX) decides *before* running any
 block whether a step may reuse the previous step's residual. Its signal is the timestep-
@@ -8,6 +8,11 @@ on FLUX.1-dev, and accumulated. While the sum stays below ``threshold`` the step
 cached residual (output of the last block minus input of the first, image tokens) to its
 input and skips every block; otherwise it computes all blocks, refreshes the residual and
 resets the sum. The first and the last step are always computed.
+
+It fits any family whose block 0 is modulated the FLUX.1 way (``ModelFamily.modulated_norm1``:
+FLUX.1, SD3.5). The polynomial is per checkpoint: FLUX.1-dev's ships; for another model,
+``coefficients = "calibrate"`` fits it on the baseline's traces before the variant's first
+image (``evalsuite.models.calibration``), or ``coefficients = [...]`` gives it.
 
 The hook layout mirrors diffusers' FirstBlockCache: a head hook on the first block decides,
 pass-through hooks on the others skip, and the tail hook records the residual.
@@ -20,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from evalsuite.accelerators._hooks import num_steps
 from evalsuite.accelerators.base import (
+    CALIBRATE,
     ORDER_CACHE,
     Accelerator,
     Applied,
@@ -28,6 +34,7 @@ from evalsuite.accelerators.base import (
     StepCounter,
     register,
     unchecked,
+    unresolved,
 )
 from reports.traces import FLUX_TEACACHE_COEFFICIENTS as FLUX_COEFFICIENTS
 from reports.traces import polyval
@@ -176,40 +183,46 @@ def remove_teacache(transformer: torch.nn.Module) -> None:
 
 @register
 class TeaCache(Accelerator):
-    """TeaCache with TeaCache4FLUX's published coefficients, or the suite's own refit."""
+    """TeaCache with TeaCache4FLUX's published coefficients, the suite's own, or a refit in the run."""
 
     name = "teacache"
     family = "cache"
     order = ORDER_CACHE
     description = (
-        "TeaCache for FLUX (our diffusers-hook port): skip all blocks while the rescaled, "
+        "TeaCache for FLUX.1-style blocks (our diffusers-hook port): skip all blocks while the rescaled, "
         "accumulated change of block 0's modulated input stays below `threshold` "
         "(published 0.25/0.4/0.6/0.8 ~ 1.5x/1.8x/2.0x/2.25x); first and last steps computed"
     )
     params = {
         "threshold": Param(float, 0.4, "accumulated rescaled relative-L1 budget; below the "
                            "polynomial's minimum (0.18 per step) nothing is skipped", min=0.0),
-        "coefficients": Param(list, [], "rescale polynomial, highest power first (a refit from the "
-                              "baseline's traces, summary.json calibration.teacache); empty = "
-                              "TeaCache4FLUX's"),
+        "coefficients": Param(list, [], "rescale polynomial, highest power first; \"calibrate\" = "
+                              "fit it on the baseline's traces before the variant runs; empty = "
+                              "TeaCache4FLUX's (FLUX.1 only)", literals=(CALIBRATE,)),
     }
 
     def supports(self, family: ModelFamily, params: Mapping[str, Any]) -> str | None:
         if (why := unchecked(family, "TeaCache")) is not None:
             return why
-        if not family.flux_blocks:
-            return (f"TeaCache's hooks read FLUX.1's block 0 (its norm1 modulation), and "
-                    f"{family.title}'s blocks are not FLUX.1's")
+        if not family.modulated_norm1:
+            return (f"TeaCache's hooks read block 0's modulated input as norm1(hidden_states, emb=temb) "
+                    f"and skip the image tokens apart from the text's (FLUX.1, SD3.5); {family.title}'s "
+                    "blocks are built otherwise")
         if params.get("coefficients") or self.name in family.calibrated:
             return None
-        return (f"TeaCache ships FLUX.1's rescale polynomial only; give {family.title}'s as "
-                "coefficients = [...] (a refit from the baseline's traces)")
+        return (f"TeaCache ships FLUX.1's rescale polynomial only: give {family.title}'s as "
+                'coefficients = [...], or coefficients = "calibrate" to fit it on the baseline\'s traces '
+                "before the variant runs")
 
     def check_environment(self, params: Mapping[str, Any], env: Any) -> None:
+        if params["coefficients"] == CALIBRATE:
+            return
         if not all(isinstance(c, int | float) and not isinstance(c, bool) for c in params["coefficients"]):
             raise ValueError("coefficients: expected a list of numbers, highest power first")
 
     def apply(self, pipe: Any, params: Mapping[str, Any]) -> Applied:
+        if params["coefficients"] == CALIBRATE:
+            raise ValueError(unresolved("teacache.coefficients"))
         counter = StepCounter()
         coefficients = tuple(float(c) for c in params["coefficients"]) or FLUX_COEFFICIENTS
         lists = self.model_family.block_lists(pipe.transformer) if self.model_family is not None else None

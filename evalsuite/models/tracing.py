@@ -234,12 +234,53 @@ def record_traces(pipe: Any, model: ModelSpec, device: str, items: Sequence[Any]
     return notes
 
 
-def prediction_params(accelerator: str, params: dict[str, Any]) -> dict[str, Any]:
+def trace_images(pipe: Any, model: Any, family: Any, items: Sequence[tuple[str, str, int]],
+                 device: str) -> list[ImageTrace]:
+    """Traces of ``items`` ((prompt id, text, seed)) generated on ``pipe``, kept in memory (a
+    variant's ``"calibrate"``: evalsuite.models.calibration).
+
+    Raises:
+        ValueError: the tracer cannot hook this model, or an image called the transformer other
+            than once per step.
+    """
+    import torch
+
+    from evalsuite.models.pipeline import generate
+
+    tracer = Tracer(pipe.transformer)
+    out = []
+    try:
+        for prompt_id, text, seed in items:
+            tracer.start()
+            with torch.no_grad():
+                generate(pipe, model, device, text, seed, family)
+            trace = tracer.finish(prompt_id, seed, model.steps)
+            if trace is None:
+                raise ValueError(f"{tracer.calls} transformer calls for {model.steps} steps (tracing "
+                                 "needs one per step)")
+            out.append(trace)
+    finally:
+        tracer.remove()
+    return out
+
+
+def prediction_params(accelerator: str, params: dict[str, Any],
+                      fitted: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """A variant's parameters as ``reports.traces.predict`` needs them.
 
     MagCache with no table of its own runs on diffusers' FLUX.1-dev ratios; the prediction
-    needs that table spelled out.
+    needs that table spelled out. A "calibrate" parameter takes the numbers the variant's
+    worker fitted (``fitted``: its telemetry's ``calibration`` record).
+
+    Raises:
+        ValueError: a "calibrate" parameter and no fitted numbers to put in its place.
     """
+    from evalsuite.accelerators.base import to_calibrate
+
+    if (key := to_calibrate(accelerator, params)) is not None:
+        if not fitted or key not in fitted:
+            raise ValueError(f"{accelerator}.{key} was fitted in the run, and its numbers were not recorded")
+        params = {**params, key: list(fitted[key])}
     if accelerator == "magcache" and not params.get("mag_ratios"):
         from diffusers.hooks.mag_cache import FLUX_MAG_RATIOS
 

@@ -14,9 +14,10 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from evalsuite.accelerators.context_parallel import CPGroup
+from evalsuite.models.calibration import variant_wants_calibration
 from evalsuite.progress import Progress
 from evalsuite.run.generators import generator_for
-from evalsuite.run.plan import Plan, VariantPlan
+from evalsuite.run.plan import Plan, VariantPlan, calibration_items
 from evalsuite.run.work import WorkerJob
 from evalsuite.run.world import Control, World
 from evalsuite.store.db import Store
@@ -92,6 +93,8 @@ def generate_share(suite: Suite, run_dir: Path, plan: Plan, world: World, device
             progress(f"{tag}: generating {len(items)} images{role}")
             job = WorkerJob.build(str(run_dir), v, suite.model, device, items, suite.run.warmup,
                                   store_path=rel, group=group)
+            if variant_wants_calibration(v.accelerators):
+                job = replace(job, calibration_items=calibration_items(suite))
             reason = generator_for(v).run(job, store, suite.run.timeout_s, progress,
                                           _abort(plan, vp, control) if group else None)
             outcome[v.id] = reason

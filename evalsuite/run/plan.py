@@ -10,6 +10,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import prompts as prompt_sets
 from evalsuite.models.cp_checks import gpus_per_image
@@ -66,6 +67,15 @@ class Plan:
 def suite_items(prompts: Sequence[prompt_sets.Prompt], seeds: Sequence[int]) -> tuple[WorkItem, ...]:
     """Every (prompt, seed) item, prompt-major: the order a run generates them in."""
     return tuple(WorkItem(p.id, p.text, s) for p in prompts for s in seeds)
+
+
+def calibration_items(suite: Any) -> tuple[WorkItem, ...]:
+    """What a variant's "calibrate" measures on: the run's first ``[run] trace_images`` items
+    (default 4), the images the baseline's trace step traces, so both fits see the same."""
+    from evalsuite.models.tracing import DEFAULT_TRACE_IMAGES
+
+    n = suite.run.trace_images or DEFAULT_TRACE_IMAGES
+    return suite_items(prompt_sets.resolve_prompts(suite.prompts), suite.prompts.seeds)[:n]
 
 
 def make_plan(variants: Sequence[Variant], items: Sequence[WorkItem],

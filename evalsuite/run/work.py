@@ -46,6 +46,9 @@ class WorkerJob:
     trace_items: tuple[WorkItem, ...] = ()  # generate again, untimed, with trace hooks (tracing.py)
     trace_fn: tuple[int, ...] = ()  # cache-dit Fn values whose residual the trace records
     turns: Any = None  # a generators.Turns: time each image only when the supervisor says (speed trial)
+    # The baseline's first trace images, measured untimed before the warm-up when a technique
+    # of the variant asks to "calibrate" its per-model numbers (evalsuite.models.calibration).
+    calibration_items: tuple[WorkItem, ...] = ()
 
     @classmethod
     def build(cls, run_dir: str, variant: Variant, model: ModelSpec, device: str,

@@ -23,6 +23,8 @@ import tqdm
 import transformers
 
 from evalsuite.hardware.measure import VariantMeasure, torch_group_sum
+from evalsuite.models.calibration import resolve_uses
+from evalsuite.models.families import family_of
 from evalsuite.models.pipeline import apply_accelerators, count_denoiser_calls, generate, load_pipeline
 from evalsuite.run.work import WorkerJob, WorkItem
 from evalsuite.store.atomic import write_png_atomically
@@ -114,7 +116,16 @@ def run_worker(job: WorkerJob, conn: Any) -> None:
             start = time.perf_counter()
             pipe = load_pipeline(model, job.device)
             load_s = time.perf_counter() - start
-            family, applied = apply_accelerators(pipe, model, job.variant.accelerators)
+            uses, fits = job.variant.accelerators, {}
+            if job.calibration_items:  # on the model as loaded, before any technique, untimed
+                resolved = resolve_uses(pipe, model, family_of(model, pipe), uses,
+                                        [(i.prompt_id, i.text, i.seed) for i in job.calibration_items],
+                                        job.device)
+                uses, fits = resolved.uses, resolved.records
+            family, applied = apply_accelerators(pipe, model, uses)
+            for use, a in zip(uses, applied, strict=True):
+                if use.name in fits:
+                    a.notes["calibration"] = dict(fits[use.name])
             counters = [a.counter for a in applied if a.counter is not None]
             calls = count_denoiser_calls(pipe, family)
 

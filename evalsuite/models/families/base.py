@@ -65,6 +65,7 @@ class Family:
     diffusers_caches: ClassVar[bool] = False
     hookable: ClassVar[bool] = False
     flux_blocks: ClassVar[bool] = False
+    modulated_norm1: ClassVar[bool] = False
     cache_dit: ClassVar[bool] = False
     calibrated: ClassVar[frozenset[str]] = frozenset()
     # Techniques measured to fail (or do nothing) on this family although its facts say they

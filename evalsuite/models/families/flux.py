@@ -20,6 +20,7 @@ class Flux(Family):
     block_attrs = ("transformer_blocks", "single_transformer_blocks")
     hookable = True
     flux_blocks = True
+    modulated_norm1 = True
     diffusers_caches = True
     cache_dit = True
     # TeaCache4FLUX's rescale polynomial (teacache.py) and diffusers' FLUX_MAG_RATIOS.

@@ -20,6 +20,7 @@ class SD35(Family):
     defaults = Defaults(steps=28, guidance=3.5, height=1024, width=1024)
     takes_negative_prompt = True
     hookable = True  # JointTransformerBlock
+    modulated_norm1 = True  # JointTransformerBlock.norm1: AdaLayerNormZero, as FLUX.1's
     # No diffusers_caches: SD3Transformer2DModel is no CacheMixin in diffusers 0.42.1.
     cache_dit = True  # cache-dit's "StableDiffusion3" adapter
     # Measured by the support matrix (docs/SUPPORT.md, python -m evalsuite.models.support).
