@@ -1,5 +1,5 @@
 """``python -m evalsuite list WHAT``: built-in suites, metrics, accelerators, model families,
-prompt sets, prices."""
+the accelerator x family support matrix, prompt sets, prices."""
 
 from __future__ import annotations
 
@@ -12,9 +12,9 @@ from evalsuite.errors import EXIT_OK
 def add_parser(sub: Any) -> None:
     """Register the ``list`` subcommand on the CLI's subparsers."""
     lst = sub.add_parser("list", help="list built-in suites, metrics, accelerators, model families, "
-                         "prompt sets, prices")
-    lst.add_argument("what", choices=("suites", "metrics", "accelerators", "families", "prompt-sets",
-                                      "prices"))
+                         "the support matrix, prompt sets, prices")
+    lst.add_argument("what", choices=("suites", "metrics", "accelerators", "families", "support",
+                                      "prompt-sets", "prices"))
 
 
 def cmd_list(args: argparse.Namespace) -> int:
@@ -51,6 +51,13 @@ def cmd_list(args: argparse.Namespace) -> int:
                 print(f"    {key} ({param.type.__name__}, default {param.default!r}{rng}): {param.doc}")
     elif args.what == "families":
         _list_families()
+    elif args.what == "support":
+        # What support() and each probe's needs say, without loading a model; docs/SUPPORT.md
+        # holds the same matrix as CI measured it, and a test keeps the two equal.
+        from evalsuite.models.support.cells import columns, expected_matrix
+        from evalsuite.models.support.doc import render_text
+
+        print(render_text(expected_matrix(), columns()), end="")
     else:
         from prompts import PROMPT_SETS
 
