@@ -27,15 +27,18 @@ from typing import Any
 
 from tests.conftest import hang_guard
 
-# JSON {"gate": PATH, "hold_after": N, "rank": R or null}: hold after N stored images until
-# PATH exists (only on torchrun rank R when R is given).
+# JSON {"gate": PATH, "hold_after": N, "rank": R or null, "spare": [NAME, ...]}: hold after N
+# stored images until PATH exists (only on torchrun rank R when R is given; never in the
+# workers of the variants named in "spare").
 GATE_ENV = "EVALSUITE_TEST_GATE"
 POLL_S = 0.02
 
 
-def gate_env(gate: Path, hold_after: int, rank: int | None = None) -> dict[str, str]:
+def gate_env(gate: Path, hold_after: int, rank: int | None = None,
+             spare: tuple[str, ...] = ()) -> dict[str, str]:
     """The environment entry that makes :func:`main` hold its workers."""
-    return {GATE_ENV: json.dumps({"gate": str(gate), "hold_after": hold_after, "rank": rank})}
+    return {GATE_ENV: json.dumps({"gate": str(gate), "hold_after": hold_after, "rank": rank,
+                                  "spare": list(spare)})}
 
 
 def wait_for(gate: Path) -> None:
@@ -45,14 +48,15 @@ def wait_for(gate: Path) -> None:
         time.sleep(POLL_S)
 
 
-def gated_worker_main(gate: str, hold_after: int, job: Any, conn: Any) -> None:
-    """A worker process's target: :func:`run_worker`, held before image ``hold_after + 1``."""
+def gated_worker_main(gate: str, hold_after: int, spare: tuple[str, ...], job: Any, conn: Any) -> None:
+    """A worker process's target: :func:`run_worker`, held before image ``hold_after + 1``
+    unless its variant is one of ``spare``."""
     import evalsuite.run.worker as worker
 
     real, written = worker.write_png_atomically, [0]
 
     def write(*args: Any, **kwargs: Any) -> Any:
-        if written[0] == hold_after:
+        if written[0] == hold_after and job.variant.name not in spare:
             wait_for(Path(gate))
         written[0] += 1
         return real(*args, **kwargs)
@@ -61,11 +65,12 @@ def gated_worker_main(gate: str, hold_after: int, job: Any, conn: Any) -> None:
     worker.run_worker(job, conn)
 
 
-def install(gate: Path, hold_after: int) -> None:
-    """Make every worker this process starts from now on hold (see the module docstring)."""
+def install(gate: Path, hold_after: int, spare: tuple[str, ...] = ()) -> None:
+    """Make every worker this process starts from now on hold, except those of the variants
+    named in ``spare`` (see the module docstring)."""
     from evalsuite.run import generators
 
-    generators._worker_main = functools.partial(gated_worker_main, str(gate), hold_after)
+    generators._worker_main = functools.partial(gated_worker_main, str(gate), hold_after, tuple(spare))
 
 
 def main() -> int:
@@ -74,7 +79,7 @@ def main() -> int:
 
     held = json.loads(os.environ[GATE_ENV])
     if held["rank"] is None or str(held["rank"]) == os.environ.get("RANK"):
-        install(Path(held["gate"]), held["hold_after"])
+        install(Path(held["gate"]), held["hold_after"], tuple(held["spare"]))
     return cli_main(sys.argv[1:])
 
 

@@ -30,6 +30,9 @@ from evalsuite.suite.spec import BUILTIN_DIR, load_suite
 from evalsuite.tune.grid import GridResult, run_grid
 from evalsuite.tune.tuner import prompt_split, run_tune
 from reports.speedup import no_credible_gain, speedup_entry
+from tests.conftest import REPO, run_cli_here
+from tests.evalsuite.run._gated_worker import gate_env
+from tests.processes import marked_env, new_marker, wait_until_gone
 
 pytestmark = pytest.mark.slow
 
@@ -86,15 +89,10 @@ def test_tune_agrees_with_the_grid_on_a_fraction_of_its_images(grid, psnr_min: f
     assert out["metrics"]["psnr"]["ci_bound"] is not None
 
 
-def _cli(*args: str, **kw: object) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "evalsuite", *args], capture_output=True, text=True,
-                          timeout=HANG_GUARD_S, **kw)  # type: ignore[call-overload]
-
-
 def test_infeasible_budget_exits_3_with_the_closest_probe(grid) -> None:
     folder, _ = grid
     path = write_suite(folder, 70.0, range=[0.1, 0.4])  # every value here skips steps
-    done = _cli("tune", str(path), "--out", str(folder / "run"), "--json")
+    done = run_cli_here("tune", str(path), "--out", str(folder / "run"), "--json")
     assert done.returncode == 3, done.stderr
     out = json.loads(done.stdout)
     assert out["setting"] is None and out["certified"] is False
@@ -120,22 +118,27 @@ def test_kill_9_then_rerun_resumes_regenerates_nothing_and_agrees(grid, tmp_path
     folder, _ = grid
     path = write_suite(folder, BUDGETS[1])
     out = tmp_path / "run"
-    proc = subprocess.Popen([sys.executable, "-m", "evalsuite", "tune", str(path), "--out", str(out)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    # The probes' workers hold after their first stored image (the gate is never opened), so
+    # the kill always lands after the baseline and one probe have stored images, mid-tune.
+    marker = new_marker()
+    env = marked_env(marker, **gate_env(tmp_path / "never-opened", hold_after=1, spare=("baseline",)))
+    proc = subprocess.Popen([sys.executable, "-m", "tests.evalsuite.run._gated_worker", "tune", str(path),
+                             "--out", str(out)], cwd=REPO, env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, start_new_session=True)
     db = out / "results.sqlite"
     deadline = time.monotonic() + HANG_GUARD_S
     try:  # kill once the baseline and at least one probe have stored images
-        while time.monotonic() < deadline and proc.poll() is None:
-            if _stored_variants(db) >= 2:
-                break
+        while _stored_variants(db) < 2:
+            assert proc.poll() is None and time.monotonic() < deadline, "the tune ended before holding"
             time.sleep(0.5)
     finally:
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
+    wait_until_gone(marker)
     before = _rows(db)
     assert before, "nothing was stored before the kill"
     resumed_at = time.time()
-    done = _cli("tune", str(path), "--out", str(out), "--json")
+    done = run_cli_here("tune", str(path), "--out", str(out), "--json")
     assert done.returncode in (0, 3), done.stderr
     after = _rows(db)
     assert all(after[k] == created for k, created in before.items())  # not one regenerated
@@ -203,7 +206,7 @@ def test_a_holdout_failure_is_reported_as_not_certified(grid, tmp_path: Path) ->
         # verdict reads the speed trial alone, so it does not move
         con.execute("UPDATE samples SET latency_s = latency_s * 20 WHERE variant_id = ?",
                     (first.speed.trial.reference,))  # type: ignore[union-attr]
-    done = _cli("tune", str(path), "--out", str(run), "--json")
+    done = run_cli_here("tune", str(path), "--out", str(run), "--json")
     assert done.returncode == 3, done.stderr
     out = json.loads(done.stdout)
     assert out["setting"]["value"] == first.winner.value
@@ -218,7 +221,7 @@ def test_confirm_settings_and_the_fewer_steps_verdict_run_and_are_shown(grid, tm
     path = write_suite(folder, BUDGETS[1], fewer_steps=True, confirm={"steps": [4]})
     run = tmp_path / "run"
     shutil.copytree(folder / "run", run)  # the search's images are there; the rest is generated
-    done = _cli("tune", str(path), "--out", str(run), "--json")
+    done = run_cli_here("tune", str(path), "--out", str(run), "--json")
     assert done.returncode in (0, 3), done.stderr
     out = json.loads(done.stdout)
     assert out["setting"] is not None
@@ -237,6 +240,6 @@ def test_confirm_settings_and_the_fewer_steps_verdict_run_and_are_shown(grid, tm
         assert vs["verdict"] in ("better", "no better", "worse") or vs["reason"]
     else:
         assert vs["verdict"] is None and "skipped no step" in vs["reason"]
-    text = _cli("tune", str(path), "--out", str(run))  # resumes: nothing left to generate
+    text = run_cli_here("tune", str(path), "--out", str(run))  # resumes: nothing left to generate
     assert text.returncode == done.returncode, text.stderr
     assert "holdout (4 prompts, {'steps': 4})" in text.stdout and "vs fewer steps:" in text.stdout
