@@ -20,8 +20,8 @@ the noise is rejected with that reason (``reports.speedup.no_credible_gain``).
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
-from typing import Literal
+from collections.abc import Mapping, Sequence
+from typing import Any, Literal
 
 from reports.metric_info import MetricInfo
 from reports.records import Budget, Recommendation, Rejection
@@ -155,7 +155,8 @@ def recommend(summary: Summary, budgets: Sequence[Budget],
             what = "p50 latency" if objective == "latency" else "cost per image"
             reason = (f"fastest within budget by {what}" if not v.is_baseline
                       else "no accelerated variant that is faster stays within budget")
-            return Recommendation(v.name, objective, key(v), reason, described, bound, tuple(rejected))
+            return Recommendation(v.name, objective, key(v), reason, described, bound, tuple(rejected),
+                                  calibration=v.calibration)
         rejected.append(Rejection(v.name, "; ".join(reasons)))
     return Recommendation(None, objective, None, "no variant stays within budget", described, bound,
                           tuple(rejected))
@@ -181,4 +182,16 @@ def budgets_recommendation(summary: Summary, budgets: Sequence[Budget], objectiv
 def recommendation_lines(rec: Recommendation) -> list[str]:
     """The recommendation as ``evalsuite recommend`` prints it (and ``run`` ends with it)."""
     return [f"recommended: {rec.variant or 'none'} ({rec.reason})",
+            *(f"  fitted in the run: {fitted_line(name, fit)}" for name, fit in rec.calibration.items()),
             *(f"  rejected {r.variant}: {r.reason}" for r in rec.rejected)]
+
+
+def fitted_line(accelerator: str, fit: Mapping[str, Any]) -> str:
+    """Numbers a variant fitted in the run, as a suite file would give them, with the fit's quality."""
+    key = "coefficients" if "coefficients" in fit else "mag_ratios"
+    values = ", ".join(f"{float(v):.6g}" for v in fit.get(key, ()))
+    quality = [f"R² {fit['r2']:.3f}" if isinstance(fit.get("r2"), float) else "",
+               f"max relative SD {fit['max_relative_sd']:.3f}"
+               if isinstance(fit.get("max_relative_sd"), float) else "",
+               f"{fit['n_images']} images" if "n_images" in fit else ""]
+    return f"{accelerator} = {{ {key} = [{values}] }} ({', '.join(q for q in quality if q)})"

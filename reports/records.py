@@ -139,6 +139,9 @@ class VariantRun:
     endpoint: EndpointStats | None = None  # endpoint variants only
     # Its own model as the suite writes it (model, revision, family, lora); {}: the suite's.
     model: Mapping[str, Any] = field(default_factory=dict)
+    # Per-model numbers its worker fitted for a technique set to "calibrate", with the fit's
+    # quality: accelerator -> record (evalsuite.models.calibration); {}: none.
+    calibration: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -246,3 +249,5 @@ class Recommendation:
     budgets: tuple[str, ...]
     bound: str = "ci"
     rejected: tuple[Rejection, ...] = ()
+    # The numbers the picked variant fitted in the run ("calibrate"): what deploying it needs.
+    calibration: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)

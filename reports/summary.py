@@ -81,7 +81,7 @@ def _result(v: VariantRun, rows: Sequence[SampleRecord], pricing: Pricing, expec
         images_per_usd=1.0 / cost if cost else None,
         steps=Steps(computed, skipped, skipped / (computed + skipped) if computed + skipped else None),
         checks=checks, inert=inert, generation=v.generation, group=v.group, sweep=v.sweep,
-        endpoint=v.endpoint, model=v.model)
+        endpoint=v.endpoint, model=v.model, calibration=v.calibration)
 
 
 def _noise_floor(noise: VariantRun, rows: Sequence[SampleRecord], metrics: Mapping[str, MetricInfo],

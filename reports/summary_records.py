@@ -152,6 +152,7 @@ class VariantResult:
     cliffs: tuple[str, ...] = ()
     generation: Mapping[str, Any] = field(default_factory=dict)
     model: Mapping[str, Any] = field(default_factory=dict)  # its own model ({}: the suite's)
+    calibration: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # numbers fitted in the run
     group: str = ""
     sweep: tuple[SweepAxis, ...] = ()
     metrics: Mapping[str, MetricEntry] = field(default_factory=dict)

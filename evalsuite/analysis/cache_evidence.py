@@ -34,7 +34,8 @@ def trace_params(variants: Sequence[VariantRun]) -> dict[str, dict[str, Any]]:
     for v in variants:
         if v.cache is not None:
             try:
-                out[v.id] = prediction_params(v.cache.accelerator, dict(v.cache.params))
+                out[v.id] = prediction_params(v.cache.accelerator, dict(v.cache.params),
+                                              v.calibration.get(v.cache.accelerator))
             except (KeyError, ValueError):
                 continue
     return out

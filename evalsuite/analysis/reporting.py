@@ -135,7 +135,9 @@ def variant_run(suite: Suite, v: Variant, row: VariantRecord | None, run_dir: Pa
         energy_source=energy.get("source"),
         energy_reason=energy.get("reason") or (None if energy else "no energy reading recorded"),
         gpu_state=from_json(GpuState, state) if state else None,
-        endpoint=_endpoint_stats(telemetry) if v.endpoint else None)
+        endpoint=_endpoint_stats(telemetry) if v.endpoint else None,
+        calibration={name: record["calibration"] for name, record in telemetry.get("accelerators", {}).items()
+                     if isinstance(record, dict) and isinstance(record.get("calibration"), dict)})
 
 
 def _endpoint_stats(telemetry: dict[str, Any]) -> EndpointStats | None:

@@ -14,7 +14,9 @@ trace images, the same (prompt, seed) items the baseline's trace step records:
 
 The measuring images are generated untimed, before the warm-up. The fitted numbers replace
 "calibrate" in the parameters the technique is applied with, and the fit's record goes into
-the variant's telemetry (``accelerators.<name>.calibration``).
+the variant's telemetry (``accelerators.<name>.calibration``), whence summary.json
+(``variants[].calibration``), the report's "Per-model numbers fitted in the run" and
+``recommend --json`` (the picked variant's ``calibration``).
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ import pytest
 
 from reports.jsonio import to_json
 from reports.metric_info import MetricInfo
-from reports.recommend import Budget, BudgetError, check_budget, recommend
+from reports.recommend import Budget, BudgetError, check_budget, recommend, recommendation_lines
 from reports.summary import build_summary, summary_from_json, summary_to_json
 from reports.summary_records import MetricEntry, Summary
 from tests.reports._synthetic import synthetic_kwargs
@@ -109,3 +109,15 @@ def test_unknown_metric_and_no_budgets(summary: Summary) -> None:
         recommend(summary, [Budget("nope", "min", 1)])
     with pytest.raises(BudgetError, match="at least one budget"):
         recommend(summary, [])
+
+
+def test_a_pick_that_fitted_its_numbers_carries_them_read_back_and_printed(summary: Summary) -> None:
+    fit = {"coefficients": [2.0, -0.5, 0.1], "r2": 0.97, "n_points": 12, "n_images": 4}
+    variants = tuple(replace(v, calibration={"teacache": fit}) if v.name == "fbc-0.1" else v
+                     for v in summary.variants)
+    back = summary_from_json(json.loads(json.dumps(summary_to_json(replace(summary, variants=variants)))))
+    rec = recommend(back, [Budget("quality", "max_drop", 0.2), Budget("ssim", "max_drop", 0.05)])
+    assert rec.variant == "fbc-0.1" and rec.calibration == {"teacache": fit}
+    assert to_json(rec)["calibration"] == {"teacache": fit}
+    assert "  fitted in the run: teacache = { coefficients = [2, -0.5, 0.1] } (R² 0.970, 4 images)" in (
+        recommendation_lines(rec))

@@ -65,6 +65,23 @@ def test_calibrate_fits_the_numbers_before_the_variant_and_the_cache_skips_with_
         assert variants[name]["status"] == "ok" and variants[name]["steps"]["skipped"] > 0, name
 
 
+def test_the_fit_is_in_summary_json_the_report_and_recommend_json(calibrated) -> None:
+    run, proc = calibrated
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    variants = {v["name"]: v for v in json.loads((run / "summary.json").read_text())["variants"]}
+    fitted = variants["teacache-fit"]["calibration"]["teacache"]
+    assert fitted == _telemetry(run, "teacache-fit")["accelerators"]["teacache"]["calibration"]
+    assert variants["baseline"]["calibration"] == {}
+    # The prediction from the traces runs with the fitted polynomial, not the word "calibrate".
+    assert variants["teacache-fit"]["trace_prediction"]["predicted_skip_rate"] > 0
+    html = (run / "report" / "index.html").read_text()
+    assert "Per-model numbers fitted in the run" in html and f"R² {fitted['r2']:.3f}" in html
+    rec = run_cli("recommend", str(run), "--metric", "sharpness", "--max-drop", "1000", "--json")
+    pick = json.loads(rec.stdout)
+    assert pick["variant"] in variants, rec.stderr
+    assert pick["calibration"] == variants[pick["variant"]]["calibration"]  # what deploying it needs
+
+
 def test_teacache_fit_equals_the_reports_refit_of_the_baselines_traces(calibrated) -> None:
     # The worker measured the first trace images on the baseline model before applying
     # TeaCache; the trace step traced the same images after the sweep: the same polynomial.
