@@ -20,7 +20,7 @@ EXIT_REGRESSION = 1
 
 DESCRIPTION = (
     "Compares RUN's summary.json with the reference's, variants matched by identity (variant "
-    "id; else by name, noted). Per metric, a regression is the run's optimistic 95%% CI bound "
+    "id; else by name, noted). Per metric, a regression is the run's optimistic 95% CI bound "
     "worse than the reference's mean by more than --max-drop; the speedup's optimistic CI bound "
     "below the reference's estimate by more than --speedup-tolerance; a cache's skip rate moved "
     "by more than --skip-tolerance; a failed or missing variant; an implementation outlier. "

@@ -8,7 +8,10 @@ The test installs it as a plug-in through the accelerator registry's entry-point
 
 from __future__ import annotations
 
+import os
+import shutil
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from evalsuite.accelerators.base import Applied, StepCounter
@@ -52,3 +55,15 @@ class BrokenFirstBlockCache(DiffusersFirstBlockCache):
         counter = StepCounter()
         _double_residual_on_skip(pipe.transformer, counter)
         return Applied(counter=counter)
+
+
+def install(where: Path) -> dict[str, str]:
+    """Install this module in ``where`` as a one-module distribution whose entry point adds
+    ``broken_fbcache`` to the ``evalsuite.accelerators`` group; return the environment to use it."""
+    shutil.copy(__file__, where / "evalsuite_broken_cache.py")
+    info = where / "evalsuite_broken_cache-0.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: evalsuite-broken-cache\nVersion: 0.0\n")
+    (info / "entry_points.txt").write_text(
+        "[evalsuite.accelerators]\nbroken_fbcache = evalsuite_broken_cache:BrokenFirstBlockCache\n")
+    return {**os.environ, "PYTHONPATH": str(where), "PYTHONUNBUFFERED": "1"}

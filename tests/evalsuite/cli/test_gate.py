@@ -1,8 +1,8 @@
 """``evalsuite gate``: passes a rerun, fails a run made worse on purpose, refuses bad input.
 
 The reference is the session's gate-smoke run; the rerun is the same suite run again into a
-fresh folder; the worse run is a copy of the reference whose ``fbcache-0.1`` variant keeps
-its name but has its threshold raised, run through the real code (only it is generated).
+fresh folder; the worse run (tests/evalsuite/conftest.py) is the reference run again with
+``fbcache-0.1``'s threshold raised under the same name and a broken cache added.
 """
 
 from __future__ import annotations
@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 
 from evalsuite.suite.spec import load_suite
-from tests.conftest import REPO, run_cli_here
+from tests.conftest import run_cli_here
+from tests.evalsuite.conftest import WorseRun
 
-GATE_SMOKE = REPO / "evalsuite" / "suites" / "gate-smoke.toml"
 # Speedups are timed on a shared machine: the rerun's must only stay within 10x of the
 # reference's (the check itself is tested on fixed numbers in tests/reports/test_gate.py).
 LOOSE_SPEED = ("--speedup-tolerance", "0.9")
@@ -48,25 +48,25 @@ def test_a_rerun_of_the_same_suite_passes(gate_reference: Path, tmp_path: Path) 
     assert run_cli_here("gate", str(rerun), "--reference", str(pinned), *LOOSE_SPEED).returncode == 0
 
 
-def test_a_variant_made_worse_on_purpose_fails(gate_reference: Path, tmp_path: Path) -> None:
-    worse = tmp_path / "worse"
-    shutil.copytree(gate_reference, worse)
-    text = GATE_SMOKE.read_text().replace(
-        "fbcache = { threshold = [0.1, 0.2, 0.4] }",
-        'fbcache = { threshold = [0.2, 0.4] }\n\n[[variant]]\nname = "fbcache-0.1"\n'
-        "fbcache = { threshold = 0.3 }")
-    (tmp_path / "worse.toml").write_text(text)
-    proc = run_cli_here("run", str(tmp_path / "worse.toml"), "--out", str(worse))
-    assert proc.returncode == 0, proc.stderr
-    assert "fbcache-0.1: generating" in proc.stdout + proc.stderr  # only it ran again
-    proc = run_cli_here("gate", str(worse), "--reference", str(gate_reference), *LOOSE_SPEED, "--json")
+def test_a_run_made_worse_on_purpose_fails(worse_run: WorseRun, gate_reference: Path, tmp_path: Path) -> None:
+    generated = [line for line in worse_run.output.splitlines() if ": generating" in line]
+    assert len(generated) == 2  # fbcache-0.1 (threshold raised) and broken; the rest resumed
+    junit = tmp_path / "gate.xml"
+    proc = worse_run.cli("gate", str(worse_run.path), "--reference", str(gate_reference), *LOOSE_SPEED,
+                         "--json", "--junit", str(junit))
     assert proc.returncode == 1, proc.stdout + proc.stderr
     out = json.loads(proc.stdout)
     assert out["passed"] is False
     failed = {(c["variant"], c["check"]) for c in out["checks"] if not c["passed"]}
-    assert ("fbcache-0.1", "psnr") in failed and ("fbcache-0.1", "skip rate") in failed
-    assert all(v == "fbcache-0.1" for v, _ in failed)
-    assert any("matched by name" in n for n in out["notes"])
+    assert {("fbcache-0.1", "psnr"), ("fbcache-0.1", "skip rate"), ("broken", "equal work")} <= failed
+    assert {v for v, _ in failed} == {"fbcache-0.1", "broken"}
+    assert any(n.startswith("fbcache-0.1: matched by name") for n in out["notes"])
+    assert "broken: not in the reference, not gated" in out["notes"]
+    cases = ET.parse(junit).getroot().findall("testsuite/testcase")
+    assert {(c.get("classname"), c.get("name")) for c in cases if c.find("failure") is not None} == failed
+    text = worse_run.cli("gate", str(worse_run.path), "--reference", str(gate_reference), *LOOSE_SPEED)
+    assert text.returncode == 1 and text.stdout.startswith("gate FAIL: gate-smoke vs ")
+    assert "FAIL broken: implementation outlier" in text.stdout
 
 
 def _bad(*args: str) -> str:
