@@ -196,6 +196,7 @@ def build_app(runner: PipelineRunner) -> Starlette:
 def config_from_args(model: str | None, suite_ref: str | None, variant: str | None, device: str | None,
                      max_queue: int, warmup: int, api_key_env: str | None) -> ServeConfig:
     """A ServeConfig from the CLI's arguments; UserError on bad ones."""
+    from evalsuite.accelerators.base import to_calibrate
     from evalsuite.models.families.resolve import RESOLVER
     from evalsuite.suite.overrides import effective_model
     from evalsuite.suite.spec import load_suite
@@ -226,6 +227,9 @@ def config_from_args(model: str | None, suite_ref: str | None, variant: str | No
         name = model or "tiny"
     if any(a.name == "context_parallel" for a in accelerators):
         raise UserError("--variant: context-parallel variants need torchrun; serve runs one process")
+    if fitted := next((a.name for a in accelerators if to_calibrate(a.name, dict(a.params))), None):
+        raise UserError(f'--variant: its {fitted} is "calibrate", fitted in a run; serve it with the '
+                        "numbers a run fitted (`evalsuite recommend RUN` prints them) in the suite")
     if max_queue < 1 or warmup < 0:
         raise UserError("--max-queue must be >= 1 and --warmup >= 0")
     key = None

@@ -25,11 +25,13 @@ import shutil
 import statistics
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from evalsuite.models.calibration import variant_wants_calibration
 from evalsuite.progress import Progress
+from evalsuite.run.plan import calibration_items
 from evalsuite.run.work import WorkerJob, WorkItem
 from evalsuite.store.db import Store
 from evalsuite.store.paths import TRIAL_IMAGES, TRIAL_RECORD, TRIAL_STORE
@@ -141,6 +143,8 @@ def speed_trial(suite: Suite, run_dir: Path, device: str, progress: Progress, re
     # One warm-up at least: a cold first image (compilation, allocator) is not a warm latency.
     jobs = [WorkerJob.build(str(run_dir), v, suite.model, device, tuple(items), max(1, suite.run.warmup))
             .aside(TRIAL_STORE, TRIAL_IMAGES) for v in (reference, candidate)]
+    jobs = [replace(j, calibration_items=calibration_items(suite)) if variant_wants_calibration(
+        j.variant.accelerators) else j for j in jobs]  # "calibrate": fitted again, untimed, as in the run
     progress(f"speed trial: {reference.name} and {candidate.name} in turns on {len(items)} prompts")
     with Store(run_dir / TRIAL_STORE) as store:
         store.put_prompts((i.prompt_id, i.text, "", 0, "", {}) for i in items)

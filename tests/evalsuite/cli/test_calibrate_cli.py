@@ -108,3 +108,12 @@ def test_a_family_without_numbers_and_without_calibrate_is_refused_before_anythi
     assert proc.returncode == 2, proc.stderr[-2000:]
     assert expected in proc.stderr and len(proc.stderr.strip().splitlines()) == 1, proc.stderr
     assert not out.exists()
+
+
+def test_serve_refuses_a_variant_whose_numbers_a_run_fits(tmp_path: Path) -> None:
+    from evalsuite.errors import UserError
+    from evalsuite.run.serve import config_from_args
+
+    suite = _suite(tmp_path, '[[variant]]\nname = "fit"\nteacache = { coefficients = "calibrate" }\n')
+    with pytest.raises(UserError, match='its teacache is "calibrate", fitted in a run'):
+        config_from_args(None, str(suite), "fit", "cpu", 8, 0, None)
