@@ -6,7 +6,7 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-from tests.conftest import run_cli
+from tests.conftest import run_cli, run_cli_here
 
 HEAD = """
 name = "hostile"
@@ -53,9 +53,14 @@ def suite_text(variants: list[dict[str, str]], limit: int, seeds: tuple[int, ...
     return text
 
 
-def run_suite(tmp_path: Path, text: str) -> tuple[Path, subprocess.CompletedProcess]:
-    """Write the suite and run it with the CLI; (run folder, the finished process)."""
+def run_suite(tmp_path: Path, text: str, *, fresh_process: bool = False
+              ) -> tuple[Path, subprocess.CompletedProcess]:
+    """Write the suite and run it with the CLI; (run folder, what it printed and its exit code).
+
+    The CLI's main runs in this process unless ``fresh_process``: a test of everything a run
+    prints (a library's own logging and warnings included) needs a process of its own.
+    """
     suite = tmp_path / "suite.toml"
     suite.write_text(text)
     out = tmp_path / "run"
-    return out, run_cli("run", str(suite), "--out", str(out))
+    return out, (run_cli if fresh_process else run_cli_here)("run", str(suite), "--out", str(out))

@@ -85,7 +85,7 @@ def test_no_piece_of_the_key_reaches_disk_or_output(tmp_path, monkeypatch):
                            {"name": "oai", "protocol": "openai-images", "url": srv.url + "/o"},
                            {"name": "fal", "protocol": "fal-queue", "url": srv.url + "/f", "model": "m"}],
                           limit=8, seeds=(0, 1))
-        out, proc = run_suite(tmp_path, text)
+        out, proc = run_suite(tmp_path, text, fresh_process=True)  # all it prints, logs included
         sent = [r for r in srv.received if r.headers.get("authorization", "").endswith(CANARY)]
     assert proc.returncode == 3, proc.stderr  # the fal variant failed, the others finished
     assert len(sent) >= 9 + 9 + 5  # the key did go to the server, the answers did come back
