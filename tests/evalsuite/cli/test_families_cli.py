@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import run_cli
+from tests.conftest import run_cli, run_cli_here
 
 SUITE = """
 name = "fam"
@@ -64,7 +64,7 @@ def test_families_smoke_runs_every_family_and_says_what_it_left_out(families_smo
 def _run(tmp_path: Path, text: str) -> tuple[subprocess.CompletedProcess, Path]:
     suite, out = tmp_path / "suite.toml", tmp_path / "run"
     suite.write_text(text)
-    return run_cli("run", str(suite), "--out", str(out)), out
+    return run_cli_here("run", str(suite), "--out", str(out)), out
 
 
 BAD = {
@@ -124,7 +124,8 @@ def test_a_variant_on_another_model_has_na_paired_metrics_and_real_values_elsewh
     sharp = flux1["sharpness"]  # per-image: scored as usual, with its paired delta to the baseline
     assert sharp["n_valid"] == 2 and sharp["mean"] > 0 and sharp["delta_vs_baseline"] is not None
     assert "n/a: different model" in (out / "report" / "index.html").read_text()
-    rec = json.loads(run_cli("recommend", str(out), "--metric", "ssim", "--max-drop", "0.5", "--json").stdout)
+    rec = json.loads(run_cli_here("recommend", str(out), "--metric", "ssim", "--max-drop", "0.5",
+                                  "--json").stdout)
     assert rec["variant"] != "flux1"  # no SSIM, so never within an SSIM budget
     assert all("ssim n/a: different model" in r["reason"] for r in rec["rejected"] if r["variant"] == "flux1")
 
@@ -136,7 +137,7 @@ def test_tune_refuses_a_technique_that_does_not_fit_before_any_work(tmp_path: Pa
     suite = tmp_path / "tune.toml"
     suite.write_text(source.read_text().replace('id = "tiny"', 'id = "tiny-sana"'))
     (tmp_path / "tune-smoke-prompts.txt").write_text((source.parent / "tune-smoke-prompts.txt").read_text())
-    proc = run_cli("tune", str(suite), "--out", str(tmp_path / "run"))
+    proc = run_cli_here("tune", str(suite), "--out", str(tmp_path / "run"))
     assert proc.returncode == 2, proc.stderr
     assert "tune: fbcache does not fit tiny-sana (Sana): " in proc.stderr
     assert len(proc.stderr.splitlines()) == 1
