@@ -150,8 +150,9 @@ def test_rank_0_drift_checks_its_own_images_then_traces(dist_run: tuple[Path, Pa
 
 def test_killing_one_rank_then_rerunning_completes_without_duplicates(tmp_path: Path) -> None:
     suite, run = tmp_path / "kill.toml", tmp_path / "run"
-    # No end-of-sweep steps (they cost a worker each): the dist_run launch checks them.
-    suite.write_text(SUITE.format(steps=8, limit=4) + "[run]\ndrift_images = 0\ntrace_images = 0\n")
+    # No end-of-sweep steps (they cost a worker each): the dist_run launch checks them. Two
+    # steps: images no other test makes (at 8 they were test_runner's kill test's own).
+    suite.write_text(SUITE.format(steps=2, limit=4) + "[run]\ndrift_images = 0\ntrace_images = 0\n")
     # Rank 1's workers hold after one stored image (the gate is never opened), so rank 1 is
     # always killed mid-run, however fast the machine.
     marker = new_marker()

@@ -148,7 +148,9 @@ def test_failed_variants_are_recorded_and_the_sweep_goes_on(tmp_path: Path) -> N
 
 
 def test_generate_items_fills_a_subset_and_resumes(tmp_path: Path) -> None:
-    suite, run = load_suite(str(write_suite(tmp_path))), tmp_path / "run"
+    path = write_suite(tmp_path, limit=4)  # seed 2: images no other test makes
+    path.write_text(path.read_text().replace("seeds = [0, 1]", "seeds = [2]"))
+    suite, run = load_suite(str(path)), tmp_path / "run"
     selected = prompts.resolve_prompts(suite.prompts)
     items = suite_items(selected, suite.prompts.seeds)
     starts = []
