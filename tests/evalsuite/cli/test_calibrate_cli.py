@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import run_cli
+from tests.conftest import run_cli_here
 from tests.evalsuite.cli.test_families_cli import SUITE
 
 STEPS = 4  # test_families_cli's suite
@@ -42,7 +42,7 @@ model = "tiny-qwen-image"
 magcache = { threshold = 1.0, max_skip_steps = 10, mag_ratios = "calibrate" }
 """)
     out = tmp / "run"
-    return out, run_cli("run", str(suite), "--out", str(out))
+    return out, run_cli_here("run", str(suite), "--out", str(out))
 
 
 def _telemetry(run: Path, name: str) -> dict:
@@ -76,7 +76,7 @@ def test_the_fit_is_in_summary_json_the_report_and_recommend_json(calibrated) ->
     assert variants["teacache-fit"]["trace_prediction"]["predicted_skip_rate"] > 0
     html = (run / "report" / "index.html").read_text()
     assert "Per-model numbers fitted in the run" in html and f"R² {fitted['r2']:.3f}" in html
-    rec = run_cli("recommend", str(run), "--metric", "sharpness", "--max-drop", "1000", "--json")
+    rec = run_cli_here("recommend", str(run), "--metric", "sharpness", "--max-drop", "1000", "--json")
     pick = json.loads(rec.stdout)
     assert pick["variant"] in variants, rec.stderr
     assert pick["calibration"] == variants[pick["variant"]]["calibration"]  # what deploying it needs
@@ -104,7 +104,7 @@ def test_a_family_without_numbers_and_without_calibrate_is_refused_before_anythi
         tmp_path: Path, variant: str, expected: str) -> None:
     suite = _suite(tmp_path, f'[[variant]]\nname = "cache"\n{variant}\n')
     out = tmp_path / "run"
-    proc = run_cli("run", str(suite), "--out", str(out))
+    proc = run_cli_here("run", str(suite), "--out", str(out))
     assert proc.returncode == 2, proc.stderr[-2000:]
     assert expected in proc.stderr and len(proc.stderr.strip().splitlines()) == 1, proc.stderr
     assert not out.exists()

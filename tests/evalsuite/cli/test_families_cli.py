@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import run_cli, run_cli_here
+from tests.conftest import run_cli_here
 
 SUITE = """
 name = "fam"
@@ -35,9 +35,10 @@ name = "baseline"
 
 @pytest.fixture(scope="session")
 def families_smoke(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, subprocess.CompletedProcess]:
-    """The built-in families-smoke suite run once, as a user would: its folder and output."""
+    """The built-in families-smoke suite run once, as a user would: its folder and output (the
+    CLI's main in this process: the smoke run is the suite's fresh-interpreter CLI run)."""
     out = tmp_path_factory.mktemp("families") / "run"
-    return out, run_cli("run", "families-smoke", "--out", str(out))
+    return out, run_cli_here("run", "families-smoke", "--out", str(out))
 
 
 def test_families_smoke_runs_every_family_and_says_what_it_left_out(families_smoke) -> None:

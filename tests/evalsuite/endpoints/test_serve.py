@@ -123,7 +123,7 @@ price_per_image = 0.002
 @pytest.mark.slow
 def test_endpoint_images_equal_local_ones_through_the_cli(server, tmp_path, monkeypatch):
     """serve + a suite with a local baseline and an openai-images variant: identical pixels."""
-    from tests.conftest import run_cli
+    from tests.conftest import run_cli_here
 
     _, url = server
     secret = "sk-e2e-do-not-leak-4242"
@@ -131,7 +131,8 @@ def test_endpoint_images_equal_local_ones_through_the_cli(server, tmp_path, monk
     suite.write_text(SUITE.format(url=url))
     out = tmp_path / "run"
     monkeypatch.setenv("EP_E2E_KEY", secret)
-    proc = run_cli("run", str(suite), "--out", str(out))
+    # In process: test_redaction checks what a fresh process prints for keys.
+    proc = run_cli_here("run", str(suite), "--out", str(out))
     assert proc.returncode == 0, proc.stderr
     local = sorted((out / "images").glob("local-*/*.png"))
     served = sorted((out / "images").glob("served-*/*.png"))
