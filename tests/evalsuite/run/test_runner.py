@@ -41,6 +41,10 @@ name = "fbc"
 fbcache = {{ threshold = [0.05, 0.2] }}
 """
 
+# No drift check or trace step (a worker each) where a test is about generation: the smoke
+# run, test_frontier_run and test_distributed's launch check them.
+NO_END_STEPS = "[run]\ndrift_images = 0\ntrace_images = 0\n"
+
 
 def write_suite(tmp_path: Path, limit: int = 2, extra: str = "") -> Path:
     path = tmp_path / "mini.toml"
@@ -93,7 +97,7 @@ def test_every_png_decodes_and_matches_a_row(smoke_run: Path) -> None:
 
 
 def test_rerun_resumes_and_changed_settings_get_a_new_identity(tmp_path: Path) -> None:
-    suite, run = write_suite(tmp_path), tmp_path / "run"
+    suite, run = write_suite(tmp_path, extra=NO_END_STEPS), tmp_path / "run"
     assert run_cli_here("run", str(suite), "--out", str(run)).returncode == 0
     first = sample_rows(run)
     assert len(first) == 3 * 2 * 2
@@ -109,7 +113,7 @@ def test_rerun_resumes_and_changed_settings_get_a_new_identity(tmp_path: Path) -
 
 
 def test_kill_9_then_rerun_completes_without_duplicates(tmp_path: Path) -> None:
-    suite, run = write_suite(tmp_path, limit=4), tmp_path / "run"
+    suite, run = write_suite(tmp_path, limit=4, extra=NO_END_STEPS), tmp_path / "run"
     # The workers hold after 5 stored images, so the kill lands mid-run however fast the
     # machine is; the gate file is never created.
     marker = new_marker()
