@@ -1,4 +1,18 @@
-"""Shared fixtures: one real smoke run (as a user would start it) reused by many tests."""
+"""Shared fixtures: one real smoke run (as a user would start it) reused by many tests.
+
+How the suite stays fast and deterministic (issue 18 §3, issue 17 item 10):
+
+- A fresh interpreter costs a torch + diffusers import in the runner and another in its
+  forkserver. Run the CLI with :func:`run_cli_here` unless the process itself is the point
+  (imports, shutdown, a kill, torchrun, what a library prints on its own): then :func:`run_cli`.
+- Share end-to-end runs through session or module fixtures, and copy a run folder to change
+  it (a rerun resumes); no two tests generate the same images.
+- Every wait is bounded by :func:`hang_guard`, never by a number of seconds or ticks.
+- A test that must act mid-run orders it instead of racing it: workers that hold after N
+  stored images (``tests/evalsuite/run/_gated_worker.py``), a fault server that answers N
+  requests and then hangs; and it waits for a killed run's processes to be gone
+  (``tests/processes.py``) instead of sleeping.
+"""
 
 from __future__ import annotations
 
