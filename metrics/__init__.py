@@ -15,6 +15,6 @@ from metrics import (  # noqa: F401  (imports register the scorers)
     ssim,
     vqascore,
 )
-from metrics.base import SCORERS, BaseScorer, Kind, Sample, Scorer, preload_imports
+from metrics.base import SCORERS, BaseScorer, Clip, Kind, Modality, Sample, Scorer, preload_imports
 
-__all__ = ["SCORERS", "BaseScorer", "Kind", "Sample", "Scorer", "preload_imports"]
+__all__ = ["SCORERS", "BaseScorer", "Clip", "Kind", "Modality", "Sample", "Scorer", "preload_imports"]

@@ -6,6 +6,11 @@ A scorer is a class with class attributes ``name``, ``higher_is_better`` and ``k
 * ``score(samples) -> list[float]`` for per-image and paired metrics, one value per sample;
 * ``score_set(images, references) -> float`` for set-level metrics such as CMMD.
 
+``modality`` says what a scorer reads: ``"image"`` (one picture per sample) or ``"video"``
+(a clip: ``Sample.frames``, paired against ``Sample.reference_frames``; set-level video
+scorers such as FVD take ``score_set(clips, references)`` with sequences of frame tuples).
+A suite uses image scorers on image models and video scorers on video models only.
+
 Models load lazily on first use and can be injected through the constructor, so tests run
 tiny local models through the real code path. Failures are exceptions: the scoring phase
 turns them into NaN plus the reason, never 0.
@@ -30,6 +35,17 @@ if TYPE_CHECKING:  # importing a scorer module stays cheap: torch loads when a s
     from PIL import Image
 
 
+class Modality(StrEnum):
+    """What one sample of a scorer (or of a prompt set) is: a picture or a clip."""
+
+    IMAGE = "image"
+    VIDEO = "video"
+
+
+#: A clip as scorers receive it: its frames in time order (RGB PIL images of one size).
+Clip = tuple["Image.Image", ...]
+
+
 class Kind(StrEnum):
     """What a scorer compares."""
 
@@ -40,9 +56,13 @@ class Kind(StrEnum):
 
 @dataclass(frozen=True)
 class Sample:
-    """One image to score, with its prompt and (for paired metrics) the reference image.
+    """One image or clip to score, with its prompt and (for paired metrics) the reference.
 
     ``category`` and ``meta`` are the prompt's (e.g. GenEval's task tag and object list).
+    For a clip, ``frames`` holds every frame in time order and ``image`` is its poster frame
+    (the middle one, ``frames[len(frames) // 2]``), so image scorers can still read it;
+    ``reference_frames`` is the baseline's clip of the same prompt and seed (paired video
+    metrics), ``reference`` its poster frame. Image samples leave both tuples empty.
     """
 
     image: Image.Image
@@ -50,6 +70,15 @@ class Sample:
     reference: Image.Image | None = None
     category: str = ""
     meta: Mapping[str, Any] = field(default_factory=dict)
+    frames: Clip = ()
+    reference_frames: Clip = ()
+
+
+def poster_frame(frames: Sequence[Image.Image]) -> Image.Image:
+    """The frame that stands for a clip where one picture is shown or scored: the middle one."""
+    if not frames:
+        raise ValueError("a clip needs at least one frame")
+    return frames[len(frames) // 2]
 
 
 @runtime_checkable
@@ -59,6 +88,7 @@ class Scorer(Protocol):
     name: ClassVar[str]
     higher_is_better: ClassVar[bool]
     kind: ClassVar[Kind]
+    modality: ClassVar[Modality]  # "image" or "video": what one sample is
     # Value of a perfect match for paired metrics (SSIM 1, LPIPS 0), the anchor of their
     # deltas; None when the report shows the value itself (PSNR).
     ideal: ClassVar[float | None]
@@ -76,6 +106,7 @@ class BaseScorer:
     deprecated_names: ClassVar[tuple[str, ...]] = ()  # old spellings, accepted with a warning
     higher_is_better: ClassVar[bool] = True
     kind: ClassVar[Kind] = Kind.PER_IMAGE
+    modality: ClassVar[Modality] = Modality.IMAGE
     ideal: ClassVar[float | None] = None
     # Value of a perfect match when ``ideal`` is None (PSNR: its 100 dB cap), so that the
     # baseline's own value stays finite; optional (``MetricInfo.of`` reads it with getattr).
@@ -104,8 +135,13 @@ class BaseScorer:
         """One value per sample (per-image and paired scorers)."""
         raise NotImplementedError
 
-    def score_set(self, images: Sequence[Image.Image], references: Sequence[Image.Image]) -> float:
-        """One value for the whole set (set-level scorers)."""
+    def score_set(self, images: Sequence[Image.Image] | Sequence[Clip],
+                  references: Sequence[Image.Image] | Sequence[Clip]) -> float:
+        """One value for the whole set (set-level scorers).
+
+        Image scorers receive images; video scorers (``modality == "video"``) receive clips,
+        each a tuple of frames.
+        """
         raise NotImplementedError
 
 
@@ -127,6 +163,27 @@ def require_references(samples: Sequence[Sample], name: str) -> list[Image.Image
         if r.size != s.image.size:
             raise ValueError(f"{name}: image size {s.image.size} differs from baseline's {r.size}")
     return refs  # type: ignore[return-value]
+
+
+def require_clips(samples: Sequence[Sample], name: str, paired: bool = False) -> list[Clip]:
+    """The clips of video samples (and, when ``paired``, check their baseline clips).
+
+    A sample without frames, or a paired one whose baseline clip is missing or differs in
+    frame count or size, is an error naming the scorer, never a guess.
+    """
+    for s in samples:
+        if not s.frames:
+            raise ValueError(f"{name} scores clips; this sample has no frames (an image?)")
+        if paired:
+            refs = s.reference_frames
+            if not refs:
+                raise ValueError(f"{name} needs the baseline clip of the same prompt and seed")
+            if len(refs) != len(s.frames):
+                raise ValueError(f"{name}: clip has {len(s.frames)} frames, the baseline's {len(refs)}")
+            if refs[0].size != s.frames[0].size:
+                raise ValueError(f"{name}: frame size {s.frames[0].size} differs from baseline's "
+                                 f"{refs[0].size}")
+    return [s.frames for s in samples]
 
 
 SCORERS: Registry[type[BaseScorer]] = Registry("metric", group="evalsuite.metrics")

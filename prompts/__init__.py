@@ -3,8 +3,9 @@
 Only the standard library is imported: ``datasets`` loads lazily, on the hub path.
 """
 
-from prompts import drawbench, geneval, hpsv2, parti, smoke  # noqa: F401  (imports register the sets)
+from prompts import drawbench, geneval, hpsv2, parti, smoke, video_smoke  # noqa: F401  (imports register the sets)
 from prompts.base import (
+    MODALITIES,
     PROMPT_SETS,
     Prompt,
     PromptError,
@@ -12,6 +13,7 @@ from prompts.base import (
     make_prompt,
     normalise_category,
     prompt_id,
+    set_modality,
 )
 from prompts.config import PromptSelection, load_set, parse_prompts_table, resolve_prompts
 from prompts.custom import CustomFile
@@ -19,7 +21,7 @@ from prompts.hub import HubSource
 from prompts.sampling import dedupe, filter_categories, stratified_sample
 
 __all__ = [
-    "PROMPT_SETS", "CustomFile", "HubSource", "Prompt", "PromptError", "PromptSelection",
+    "MODALITIES", "PROMPT_SETS", "CustomFile", "HubSource", "Prompt", "PromptError", "PromptSelection",
     "PromptSet", "dedupe", "filter_categories", "load_set", "make_prompt", "normalise_category",
-    "parse_prompts_table", "prompt_id", "resolve_prompts", "stratified_sample",
+    "parse_prompts_table", "prompt_id", "resolve_prompts", "set_modality", "stratified_sample",
 ]

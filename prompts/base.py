@@ -57,6 +57,8 @@ class PromptSet(Protocol):
     A set class is instantiated with the keyword options named in ``options`` (for
     example ``PartiPromptsSet(category="challenge")``); sets without options take none.
     ``categories`` lists the set's categories in their default grouping, for listings.
+    ``modality`` says what the prompts describe: ``"image"`` or ``"video"`` (clips, e.g.
+    VBench's); a set that does not declare it is an image set (:func:`set_modality`).
     """
 
     name: ClassVar[str]
@@ -65,10 +67,25 @@ class PromptSet(Protocol):
     license: ClassVar[str]
     categories: ClassVar[tuple[str, ...]]
     options: ClassVar[Mapping[str, tuple[str, ...]]]
+    modality: ClassVar[str]
 
     def load(self, path: Path | None = None) -> list[Prompt]:
         """Return every prompt of the set, in upstream order."""
         ...
+
+
+#: What a prompt set's prompts describe (metrics.base.Modality holds the same two words).
+MODALITIES: tuple[str, ...] = ("image", "video")
+
+
+def set_modality(set_class: type) -> str:
+    """A prompt set's modality: its ``modality`` attribute, ``"image"`` when absent (sets
+    from plug-ins written before video existed)."""
+    modality = getattr(set_class, "modality", "image")
+    if modality not in MODALITIES:
+        raise PromptError(f"prompt set {getattr(set_class, 'name', set_class)!r}: modality "
+                          f"{modality!r} is not one of {', '.join(MODALITIES)}")
+    return modality
 
 
 PROMPT_SETS: Registry[type[PromptSet]] = Registry("prompt set", group="evalsuite.prompt_sets")

@@ -68,6 +68,7 @@ class DrawBenchSet:
     license: ClassVar[str] = "unknown: neither the sheet nor its copies state a license"
     categories: ClassVar[tuple[str, ...]] = CATEGORIES
     options: ClassVar[Mapping[str, tuple[str, ...]]] = {}
+    modality: ClassVar[str] = "image"
     hub: ClassVar[HubSource] = HUB
 
     def load(self, path: Path | None = None) -> list[Prompt]:

@@ -81,6 +81,7 @@ class GenEvalSet:
     license: ClassVar[str] = "MIT"
     categories: ClassVar[tuple[str, ...]] = CATEGORIES
     options: ClassVar[Mapping[str, tuple[str, ...]]] = {}
+    modality: ClassVar[str] = "image"
     hub: ClassVar[HubSource] = HUB
 
     def load(self, path: Path | None = None) -> list[Prompt]:

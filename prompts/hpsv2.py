@@ -91,6 +91,7 @@ class HPSv2Set:
     license: ClassVar[str] = "Apache-2.0 (HPSv2 code); prompts from DiffusionDB and MS-COCO"
     categories: ClassVar[tuple[str, ...]] = STYLES
     options: ClassVar[Mapping[str, tuple[str, ...]]] = {}
+    modality: ClassVar[str] = "image"
     hub: ClassVar[HubSource] = HUB
 
     def load(self, path: Path | None = None) -> list[Prompt]:

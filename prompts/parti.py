@@ -91,6 +91,7 @@ class PartiPromptsSet:
     license: ClassVar[str] = "Apache-2.0"
     categories: ClassVar[tuple[str, ...]] = CATEGORIES
     options: ClassVar[Mapping[str, tuple[str, ...]]] = {"category": ("category", "challenge")}
+    modality: ClassVar[str] = "image"
     hub: ClassVar[HubSource] = HUB
 
     def __init__(self, category: str = "category") -> None:

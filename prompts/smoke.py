@@ -31,6 +31,7 @@ class SmokeSet:
     license: ClassVar[str] = "MIT (same as evalsuite)"
     categories: ClassVar[tuple[str, ...]] = tuple(sorted({cat for cat, _ in _SMOKE}))
     options: ClassVar[Mapping[str, tuple[str, ...]]] = {}
+    modality: ClassVar[str] = "image"
 
     def load(self, path: Path | None = None) -> list[Prompt]:
         """Return the eight prompts; ``path`` is ignored (the set is bundled)."""

@@ -36,7 +36,8 @@ def cmd_list(args: argparse.Namespace) -> int:
 
         for name, cls in SCORERS:
             arrow = "higher is better" if cls.higher_is_better else "lower is better"
-            print(f"{name:16} {cls.kind!s:10} {arrow:17} {(cls.__doc__ or '').splitlines()[0]}")
+            print(f"{name:16} {cls.modality!s:6} {cls.kind!s:10} {arrow:17} "
+                  f"{(cls.__doc__ or '').splitlines()[0]}")
         print("\npresets ([metrics] use = [\"@name\"]):")
         for name, (what, names) in METRIC_PRESETS.items():
             print(f"@{name:15} {what}: {', '.join(names)}")
@@ -59,10 +60,11 @@ def cmd_list(args: argparse.Namespace) -> int:
 
         print(render_text(expected_matrix(), columns()), end="")
     else:
-        from prompts import PROMPT_SETS
+        from prompts import PROMPT_SETS, set_modality
 
         for name, cls in PROMPT_SETS:
-            print(f"{name:14} {cls.description} [source: {cls.source}; license: {cls.license}]")
+            print(f"{name:16} {set_modality(cls):6} {cls.description} "
+                  f"[source: {cls.source}; license: {cls.license}]")
     return EXIT_OK
 
 

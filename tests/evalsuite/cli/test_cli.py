@@ -54,7 +54,7 @@ def test_an_old_accelerator_spelling_warns_in_one_line(tmp_path: Path) -> None:
 
 def test_list_commands() -> None:
     for what, expected in (("suites", "flux-dev-fbcache"), ("metrics", "psnr"),
-                           ("accelerators", "threshold"), ("prompt-sets", "smoke")):
+                           ("accelerators", "threshold"), ("prompt-sets", "video_smoke      video")):
         proc = run_cli("list", what)
         assert proc.returncode == 0 and expected in proc.stdout
 
