@@ -9,10 +9,13 @@ from metrics import (  # noqa: F401  (imports register the scorers)
     hpsv2,
     image_reward,
     lpips,
+    lpips_video,
     pickscore,
     psnr,
+    psnr_video,
     sharpness,
     ssim,
+    ssim_video,
     vqascore,
 )
 from metrics.base import SCORERS, BaseScorer, Clip, Kind, Modality, Sample, Scorer, preload_imports
