@@ -4,6 +4,7 @@ from metrics import (  # noqa: F401  (imports register the scorers)
     arniqa,
     clip_iqa,
     clip_score,
+    clip_score_video,
     cmmd,
     geneval,
     hpsv2,
@@ -17,6 +18,7 @@ from metrics import (  # noqa: F401  (imports register the scorers)
     ssim,
     ssim_video,
     vqascore,
+    vqascore_video,
 )
 from metrics.base import SCORERS, BaseScorer, Clip, Kind, Modality, Sample, Scorer, preload_imports
 

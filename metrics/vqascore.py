@@ -52,6 +52,7 @@ class VQAScore(BaseScorer):
     higher_is_better: ClassVar[bool] = True
     kind: ClassVar[Kind] = Kind.PER_IMAGE
     ideal: ClassVar[float | None] = None
+    media: ClassVar[str] = "image"  # the chat content type of the visual input ("video": clips)
 
     def __init__(
         self,
@@ -123,18 +124,21 @@ class VQAScore(BaseScorer):
 
     def _chat(self, prompt: str) -> str:
         """The question for ``prompt`` in the model's chat format, ready for the answer."""
-        content = [{"type": "image"}, {"type": "text", "text": self.question.format(prompt)}]
+        content = [{"type": self.media}, {"type": "text", "text": self.question.format(prompt)}]
         return self._processor.apply_chat_template(
             [{"role": "user", "content": content}], add_generation_prompt=True, tokenize=False
         )
+
+    def _visual(self, batch: Sequence[Sample]) -> dict[str, Any]:
+        """The processor's visual arguments for a batch: one RGB image per sample."""
+        return {"images": [s.image.convert("RGB") for s in batch]}
 
     def _inputs(self, batch: Sequence[Sample]) -> dict[str, torch.Tensor]:
         """Processor inputs for the questions, with the answer tokens appended to each row."""
         import torch
 
         texts = [self._chat(s.prompt) for s in batch]
-        images = [s.image.convert("RGB") for s in batch]
-        inputs = dict(self._processor(text=texts, images=images, padding=True, return_tensors="pt"))
+        inputs = dict(self._processor(text=texts, padding=True, return_tensors="pt", **self._visual(batch)))
         # Appending token ids (rather than the answer text) avoids a BPE merge across the boundary.
         shape = inputs["input_ids"].shape
         answer = self._answer_ids.expand(shape[0], -1)

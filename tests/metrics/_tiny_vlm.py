@@ -28,6 +28,7 @@ CORPUS = [
 CHAT_TEMPLATE = (
     "{% for m in messages %}<|im_start|>{{ m['role'] }}\n"
     "{% for c in m['content'] %}{% if c['type'] == 'image' %}<|vision_start|><|image_pad|><|vision_end|>"
+    "{% elif c['type'] == 'video' %}<|vision_start|><|video_pad|><|vision_end|>"
     "{% else %}{{ c['text'] }}{% endif %}{% endfor %}<|im_end|>\n{% endfor %}"
     "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
 )
@@ -55,7 +56,8 @@ def build_tiny_vlm(folder: Path, seed: int = 0) -> Path:
     processor = Qwen2_5_VLProcessor(
         image_processor=image_processor,
         tokenizer=tok,
-        video_processor=Qwen2VLVideoProcessor(),  # required by the class, unused here
+        # Clips (vqascore_video): at most 56x56 px per frame as well.
+        video_processor=Qwen2VLVideoProcessor(min_pixels=28 * 28, max_pixels=56 * 56),
         chat_template=CHAT_TEMPLATE,
     )
     config = Qwen2_5_VLConfig(

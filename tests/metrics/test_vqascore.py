@@ -12,7 +12,6 @@ from transformers import AutoModelForImageTextToText, AutoProcessor
 
 from metrics import SCORERS, Kind, Sample
 from metrics.vqascore import QUESTION, VQAScore
-from tests.metrics._tiny_vlm import build_tiny_vlm
 
 PROMPTS = ["a red cat on a table", "two blue dogs", "a photo of a red cat and two blue dogs on a table"]
 
@@ -23,11 +22,6 @@ def _images() -> list[Image.Image]:
         Image.fromarray(rng.integers(0, 256, (h, w, 3), dtype=np.uint8))
         for h, w in ((64, 64), (40, 90), (56, 28))
     ]
-
-
-@pytest.fixture(scope="module")
-def tiny_vlm(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return build_tiny_vlm(tmp_path_factory.mktemp("vlm"))
 
 
 def _p_yes_one_by_one(folder: Path, image: Image.Image, prompt: str) -> float:
