@@ -62,7 +62,9 @@ class Sample:
     For a clip, ``frames`` holds every frame in time order and ``image`` is its poster frame
     (the middle one, ``frames[len(frames) // 2]``), so image scorers can still read it;
     ``reference_frames`` is the baseline's clip of the same prompt and seed (paired video
-    metrics), ``reference`` its poster frame. Image samples leave both tuples empty.
+    metrics), ``reference`` its poster frame, and ``fps`` the clip's frame rate when known
+    (VBench's dynamic degree samples frames at about 8 per second). Image samples leave both
+    tuples empty.
     """
 
     image: Image.Image
@@ -72,6 +74,7 @@ class Sample:
     meta: Mapping[str, Any] = field(default_factory=dict)
     frames: Clip = ()
     reference_frames: Clip = ()
+    fps: float | None = None
 
 
 def poster_frame(frames: Sequence[Image.Image]) -> Image.Image:
