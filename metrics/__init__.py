@@ -2,6 +2,7 @@
 
 from metrics import (  # noqa: F401  (imports register the scorers)
     arniqa,
+    background_consistency,
     clip_iqa,
     clip_score,
     clip_score_video,
@@ -19,6 +20,7 @@ from metrics import (  # noqa: F401  (imports register the scorers)
     sharpness,
     ssim,
     ssim_video,
+    subject_consistency,
     temporal_flickering,
     vqascore,
     vqascore_video,
