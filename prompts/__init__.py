@@ -3,7 +3,16 @@
 Only the standard library is imported: ``datasets`` loads lazily, on the hub path.
 """
 
-from prompts import drawbench, geneval, hpsv2, parti, smoke, video_smoke  # noqa: F401  (imports register the sets)
+from prompts import (  # noqa: F401  (imports register the sets)
+    drawbench,
+    geneval,
+    hpsv2,
+    parti,
+    smoke,
+    vbench,
+    vbench2,
+    video_smoke,
+)
 from prompts.base import (
     MODALITIES,
     PROMPT_SETS,

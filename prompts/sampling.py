@@ -41,19 +41,23 @@ def dedupe(prompts: Sequence[Prompt]) -> list[Prompt]:
 def filter_categories(prompts: Sequence[Prompt], categories: Iterable[str]) -> list[Prompt]:
     """Keep the prompts whose category is one of ``categories``.
 
+    A prompt tagged with several categories (``meta["categories"]``: VBench's dimensions)
+    is kept when any of them is wanted.
+
     Raises:
         PromptError: a requested category matches no prompt (most likely a typo); the
             message lists the categories that exist.
     """
     wanted = list(categories)
-    present = {p.category for p in prompts}
+    tags = {p.id: {p.category, *p.meta.get("categories", ())} for p in prompts}
+    present = set().union(*tags.values()) if tags else set()
     for category in wanted:
         if category not in present:
             known = ", ".join(repr(c) for c in sorted(present))
             raise PromptError(f"prompts.categories: no selected prompt has category "
                               f"{category!r} (categories: {known})")
     keep = set(wanted)
-    return [p for p in prompts if p.category in keep]
+    return [p for p in prompts if tags[p.id] & keep]
 
 
 def allocate(prompts: Sequence[Prompt], limit: int, seed: int) -> list[Stratum]:
