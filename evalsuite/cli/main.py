@@ -16,15 +16,29 @@ from collections.abc import Callable, Sequence
 
 # Each command module imports only argparse and the errors at the top: what a command needs
 # it imports when it runs, so --help, list and validation errors stay instant.
-from evalsuite.cli import compare, export, gate, metric_card, recommend, report, run, score, serve, tune
+from evalsuite.cli import (
+    calibrate,
+    compare,
+    export,
+    gate,
+    metric_card,
+    recommend,
+    report,
+    run,
+    score,
+    serve,
+    tune,
+)
 from evalsuite.cli import list as listing
 from evalsuite.errors import EXIT_BAD_INPUT, EXIT_INTERNAL, EXIT_OK, UserError
 
 # One module per command, each with add_parser(sub) and its command function, in --help's order.
-_MODULES = (run, score, report, recommend, gate, export, tune, serve, compare, metric_card, listing)
+_MODULES = (run, score, report, recommend, gate, calibrate, export, tune, serve, compare, metric_card,
+            listing)
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "run": run.cmd_run, "score": score.cmd_score, "report": report.cmd_report,
-    "recommend": recommend.cmd_recommend, "gate": gate.cmd_gate, "export": export.cmd_export,
+    "recommend": recommend.cmd_recommend, "gate": gate.cmd_gate, "calibrate": calibrate.cmd_calibrate,
+    "export": export.cmd_export,
     "tune": tune.cmd_tune,
     "serve": serve.cmd_serve, "compare": compare.cmd_compare,
     "metric-card": metric_card.cmd_metric_card, "list": listing.cmd_list,

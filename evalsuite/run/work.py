@@ -45,6 +45,7 @@ class WorkerJob:
     telemetry: bool = True  # write the variant's telemetry file (not for the drift re-timing)
     trace_items: tuple[WorkItem, ...] = ()  # generate again, untimed, with trace hooks (tracing.py)
     trace_fn: tuple[int, ...] = ()  # cache-dit Fn values whose residual the trace records
+    trace_file: str = ""  # relative to run_dir; "" = the variant's trace file (a calibrate rank's own)
     turns: Any = None  # a generators.Turns: time each image only when the supervisor says (speed trial)
     # The baseline's first trace images, measured untimed before the warm-up when a technique
     # of the variant asks to "calibrate" its per-model numbers (evalsuite.models.calibration).

@@ -26,6 +26,8 @@ from evalsuite.suite.build import (
     sweep_name,
     variant_id,
 )
+from evalsuite.suite.calibrate_spec import CalibrateSpec, calibrate_dict, parse_calibrate
+from evalsuite.suite.calibration_ref import calibrated_params
 from evalsuite.suite.gate_spec import gate_dict, parse_gate
 from evalsuite.suite.model_spec import (
     VARIANT_MODEL_KEYS,
@@ -97,6 +99,7 @@ class Suite:
     report: ReportSpec = ReportSpec()
     tune: TuneSpec | None = None  # the [tune] table, for `evalsuite tune`
     gate: GateBudgets | None = None  # the [gate] table, for `evalsuite gate`
+    calibrate: CalibrateSpec | None = None  # the [calibrate] table, for `evalsuite calibrate`
 
     @property
     def baseline_variant(self) -> Variant:
@@ -120,6 +123,7 @@ class Suite:
             **({"report": report_dict(self.report)} if self.report != ReportSpec() else {}),
             **({"tune": tune_dict(self.tune)} if self.tune else {}),
             **({"gate": gate_dict(self.gate)} if self.gate else {}),
+            **({"calibrate": calibrate_dict(self.calibrate)} if self.calibrate else {}),
         }
 
 
@@ -185,7 +189,8 @@ def _expand_variant(source: str, index: int, raw: Mapping[str, Any]
     axes: list[tuple[str, str, list[Any]]] = []  # ("", key, values) for a generation setting
     generation: dict[str, Any] = {}
     for written, params in raw.items():
-        if written in ("name", "endpoint", *VARIANT_MODEL_KEYS):  # parsed by _endpoint_of, own_model_of
+        # parsed by _endpoint_of, own_model_of and calibrated_params
+        if written in ("name", "endpoint", "calibration", *VARIANT_MODEL_KEYS):
             continue
         if written in GENERATION_KEYS:
             values = params if isinstance(params, list) else [params]
@@ -256,7 +261,7 @@ def parse_suite(raw: Mapping[str, Any], source: str, base_dir: Path, resolver: M
     from metrics import SCORERS
 
     known = {"name", "description", "baseline", "model", "prompts", "hardware", "run",
-             "metrics", "variant", "report", "tune", "gate"}
+             "metrics", "variant", "report", "tune", "gate", "calibrate"}
     for key in raw:
         if key not in known:
             raise spec_error(source, key, f"unknown key (known: {', '.join(sorted(known))})")
@@ -336,6 +341,9 @@ def parse_suite(raw: Mapping[str, Any], source: str, base_dir: Path, resolver: M
             if vname in seen:
                 raise spec_error(source, f"variant.{vname}", "duplicate variant name")
             seen.add(vname)
+            if "calibration" in rv:  # numbers from `evalsuite calibrate`, identity checked
+                accs = calibrated_params(source, f"variant.{rv['name']}.calibration", rv["calibration"],
+                                         base_dir, apply_overrides(model, own), accs)
             if endpoint is not None and accs:
                 raise spec_error(source, f"variant.{vname}", "an endpoint variant takes no accelerators "
                                  "(the server applies its own; see `evalsuite serve --variant`)")
@@ -360,6 +368,8 @@ def parse_suite(raw: Mapping[str, Any], source: str, base_dir: Path, resolver: M
             if "tune" in raw else None)
     gate = (parse_gate(source, _table(source, raw, "gate"), {u.name for u in metric_uses})
             if "gate" in raw else None)
+    calibrate = (parse_calibrate(source, _table(source, raw, "calibrate"), tune.confirm if tune else ())
+                 if "calibrate" in raw else None)
     base_ep = next((v.endpoint for v in variants if v.name == baseline), None)  # an endpoint baseline too
     if report.noise_floor:
         noise_name = f"{baseline}~noise"
@@ -376,7 +386,7 @@ def parse_suite(raw: Mapping[str, Any], source: str, base_dir: Path, resolver: M
                                                          endpoint=base_ep),
                                 generation=fewer, role=FRONTIER_ROLE, endpoint=base_ep))
     return Suite(name, description, baseline, model, selection, hardware, run,
-                 tuple(metric_uses), tuple(variants), source, report, tune, gate)
+                 tuple(metric_uses), tuple(variants), source, report, tune, gate, calibrate)
 
 
 def with_variants(suite: Suite, settings: Sequence[VariantSettings], **model: Any) -> Suite:
