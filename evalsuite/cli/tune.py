@@ -106,7 +106,7 @@ def _check_fit(suite: Any) -> None:
     from evalsuite.models import families
 
     tune = suite.tune
-    for name, params in ((tune.accelerator, {}), *((a, dict(p)) for a, p in tune.fixed)):
+    for name, params in ((tune.accelerator, dict(tune.calibrated)), *((a, dict(p)) for a, p in tune.fixed)):
         if (why := families.support(name, suite.model.family, params)) is not None:
             title = families.get(suite.model.family).title
             raise UserError(f"{suite.source}: tune: {name} does not fit {suite.model.id} ({title}): {why}")

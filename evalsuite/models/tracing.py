@@ -96,8 +96,10 @@ def read_traces(path: Path) -> list[ImageTrace]:
 
 def _append(path: Path, trace: ImageTrace) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
+    # A worker killed mid-write left a torn last line: end it, or this trace would join it.
+    torn = path.is_file() and path.stat().st_size > 0 and not path.read_bytes().endswith(b"\n")
     with open(path, "a", encoding="utf-8") as fh:
-        fh.write(json.dumps(trace_to_json(trace), allow_nan=False) + "\n")
+        fh.write(("\n" if torn else "") + json.dumps(trace_to_json(trace), allow_nan=False) + "\n")
         fh.flush()
         os.fsync(fh.fileno())
 

@@ -100,7 +100,8 @@ def calibrated_params(source: str, where: str, value: Any, base_dir: Path, model
                              f"{', '.join(c.cache for c in cal.transformers[0].caches)})")
         if not fit.trusted and not force:
             written = value if isinstance(value, str) else value["path"]
-            raise spec_error(source, where, f"{path.name}'s {name} fit is {fit.verdict.split(';')[0]}; "
+            why = fit.verdict.split(";")[0].removeprefix("too poor to trust: ")
+            raise spec_error(source, where, f"{path.name}'s {name} fit is too poor to trust ({why}); "
                              f'use it anyway with calibration = {{ path = "{written}", force = true }}')
         out[name][key] = list(fit.params[key])
     return out

@@ -364,8 +364,8 @@ def parse_suite(raw: Mapping[str, Any], source: str, base_dir: Path, resolver: M
                          "steps/guidance/height/width, model or lora of its own (set them in [model])")
     report = parse_report(source, _table(source, raw, "report"), {u.name for u in metric_uses},
                           model.steps)
-    tune = (parse_tune(source, _table(source, raw, "tune"), {u.name for u in metric_uses}, report)
-            if "tune" in raw else None)
+    tune = (parse_tune(source, _table(source, raw, "tune"), {u.name for u in metric_uses}, report, model,
+                       base_dir) if "tune" in raw else None)
     gate = (parse_gate(source, _table(source, raw, "gate"), {u.name for u in metric_uses})
             if "gate" in raw else None)
     calibrate = (parse_calibrate(source, _table(source, raw, "calibrate"), tune.confirm if tune else ())

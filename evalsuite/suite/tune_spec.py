@@ -14,6 +14,7 @@ max_prompts = 64               # the largest prompt count per probe
 holdout = 16                   # prompts the search never sees, to confirm the winner on
 speed_prompts = 8              # search prompts of the speed trial (baseline and winner in turns)
 confirm = { steps = [20, 50] } # optional: certify at these settings too (each combination)
+calibration = "calibration.json"  # optional: the searched cache's numbers from `evalsuite calibrate`
 fewer_steps = true             # compare the winner with the baseline at fewer steps (holdout prompts)
 [[tune.budget]]                # default: the suite's [[report.budget]] tables
 metric = "ssim"
@@ -28,18 +29,22 @@ import itertools
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from evalsuite.accelerators import ACCELERATORS
 from evalsuite.errors import spec_error
 from evalsuite.suite.build import given_params, is_sweep
+from evalsuite.suite.calibration_ref import calibrated_params
 from evalsuite.suite.overrides import GENERATION_KEYS, check_override
 from evalsuite.suite.report_spec import ReportSpec, budget_table, parse_budgets
+from evalsuite.suite.types import ModelSpec
 from reports.records import Budget
 
 MAX_GRID_POINTS = 1001  # a finer grid than this is a typo, not a search
 _KEYS = ("accelerator", "parameter", "range", "step", "fixed", "objective", "confidence",
-         "first_prompts", "max_prompts", "holdout", "speed_prompts", "confirm", "fewer_steps", "budget")
+         "first_prompts", "max_prompts", "holdout", "speed_prompts", "confirm", "fewer_steps", "budget",
+         "calibration")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -62,6 +67,8 @@ class TuneSpec:
     confirm: tuple[tuple[tuple[str, Any], ...], ...] = ()  # other settings to certify at
     fewer_steps: bool = True  # compare the winner with the baseline at fewer steps
     speed_prompts: int = 8  # search prompts the speed trial times (baseline and winner in turns)
+    # The searched technique's numbers from `evalsuite calibrate` (``calibration = "..."``).
+    calibrated: tuple[tuple[str, Any], ...] = ()
 
     @property
     def n_points(self) -> int:
@@ -91,6 +98,8 @@ def tune_dict(t: TuneSpec) -> dict[str, Any]:
         out["fixed"] = t.companions()
     if t.max_prompts is not None:
         out["max_prompts"] = t.max_prompts
+    if t.calibrated:  # written out: the resolved suite holds the numbers, not the file's path
+        out["calibrated"] = dict(t.calibrated)
     if t.confirm:
         keys = dict.fromkeys(k for setting in t.confirm for k, _ in setting)
         out["confirm"] = {k: sorted({dict(c)[k] for c in t.confirm}) for k in keys}
@@ -186,10 +195,14 @@ def _fixed(source: str, raw: Any, searched: str) -> tuple[tuple[str, tuple[tuple
     return tuple(out)
 
 
-def parse_tune(source: str, table: Mapping[str, Any], used: set[str], report: ReportSpec) -> TuneSpec:
-    """Validate ``[tune]``; budgets and objective default to the ``[report]`` table's."""
+def parse_tune(source: str, table: Mapping[str, Any], used: set[str], report: ReportSpec,
+               model: ModelSpec | None = None, base_dir: Path | None = None) -> TuneSpec:
+    """Validate ``[tune]``; budgets and objective default to the ``[report]`` table's.
+
+    ``model`` and ``base_dir`` (the suite's ``[model]`` and folder) read ``calibration``.
+    """
     for key in table:
-        if key not in _KEYS:
+        if key not in (*_KEYS, "calibrated"):
             raise spec_error(source, f"tune.{key}", f"unknown key (known: {', '.join(_KEYS)})")
     acc, param, lo, hi, step, integer = _search(source, table)
     fixed = _fixed(source, table.get("fixed", {}), acc)
@@ -220,7 +233,25 @@ def parse_tune(source: str, table: Mapping[str, Any], used: set[str], report: Re
     fewer = table.get("fewer_steps", True)
     if not isinstance(fewer, bool):
         raise spec_error(source, "tune.fewer_steps", f"expected a boolean, got {type(fewer).__name__}")
+    calibrated = _calibrated(source, table, acc, model, base_dir)
     return TuneSpec(accelerator=acc, parameter=param, lo=lo, hi=hi, step=step, fixed=fixed,
                     budgets=budgets, objective=str(objective), confidence=confidence,
                     first_prompts=first, max_prompts=largest, holdout=holdout, integer=integer,
-                    confirm=confirm, fewer_steps=fewer, speed_prompts=speed)
+                    confirm=confirm, fewer_steps=fewer, speed_prompts=speed, calibrated=calibrated)
+
+
+def _calibrated(source: str, table: Mapping[str, Any], acc: str, model: ModelSpec | None,
+                base_dir: Path | None) -> tuple[tuple[str, Any], ...]:
+    """The searched technique's numbers: from ``calibration`` (identity and trust checked), or
+    as a resolved suite wrote them (``calibrated``)."""
+    if "calibrated" in table:
+        given = table["calibrated"]
+        if not isinstance(given, dict):
+            raise spec_error(source, "tune.calibrated", "expected a table of the searched cache's numbers")
+        return tuple(sorted(given_params(source, "tune", acc, given).items()))
+    if "calibration" not in table:
+        return ()
+    if model is None or base_dir is None:
+        raise spec_error(source, "tune.calibration", "needs the suite's model to check the file against")
+    params = calibrated_params(source, "tune.calibration", table["calibration"], base_dir, model, {acc: {}})
+    return tuple(sorted(params[acc].items()))

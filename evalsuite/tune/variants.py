@@ -27,7 +27,7 @@ def probe_settings(tune: TuneSpec, value: Any, values: Sequence[Any] = ()) -> Va
     group = "+".join([tune.accelerator, *(n for n, _ in tune.fixed)])
     axis = SweepAxis(tune.accelerator, tune.parameter, tuple(values) or (value,))
     return VariantSettings(sweep_name(group, (axis,), (value,)),
-                           ((tune.accelerator, ((tune.parameter, value),)), *tune.fixed),
+                           ((tune.accelerator, ((tune.parameter, value), *tune.calibrated)), *tune.fixed),
                            group=group, sweep=(axis,))
 
 

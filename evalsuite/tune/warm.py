@@ -83,4 +83,4 @@ def _params(tune: TuneSpec) -> dict:
     """What the prediction needs beyond the threshold (MagCache: its ratio table)."""
     from evalsuite.models.tracing import prediction_params
 
-    return prediction_params(tune.accelerator, {})
+    return prediction_params(tune.accelerator, dict(tune.calibrated))
