@@ -167,6 +167,8 @@ class SampleRecord:
     category: str | None = None
     energy_j: float | None = None  # the generation's joules (None: not measured)
     created: float | None = None  # time.time() when stored
+    clip: str | None = None  # a clip's lossless copy (.npz; ``image`` is its poster), or None
+    expert_steps: str | None = None  # JSON {transformer: [computed, skipped]} (Wan 2.2), or None
 
 
 @dataclass(frozen=True)

@@ -32,7 +32,14 @@ from reports.summary_records import (
     Summary,
     VariantResult,
 )
-from reports.telemetry import INERT_CHECK, cache_telemetry, cliff_notes, is_inert
+from reports.telemetry import (
+    INERT_CHECK,
+    cache_telemetry,
+    cliff_notes,
+    expert_steps,
+    inert_expert_check,
+    is_inert,
+)
 from reports.timing import add_timing, drift_of, mark_energy_front
 
 SCHEMA_VERSION = 3
@@ -67,7 +74,9 @@ def _result(v: VariantRun, rows: Sequence[SampleRecord], pricing: Pricing, expec
     if v.endpoint is not None:  # billed by the provider per image or megapixel, not per GPU-hour
         cost = v.endpoint.cost_per_image_usd
     inert = is_inert(v, len(ok), skipped)
-    checks = tuple(c for c in v.checks if c != INERT_CHECK) + ((INERT_CHECK,) if inert else ())
+    experts = expert_steps(v, ok)
+    checks = tuple(c for c in v.checks if c != INERT_CHECK) + ((INERT_CHECK,) if inert else ()) + tuple(
+        inert_expert_check(name) for name, e in experts.items() if e.inert and not inert)
     return VariantResult(
         name=v.name, id=v.id, status=v.status, error=v.error, accelerators=v.accelerators,
         cache=v.cache, is_baseline=is_baseline,
@@ -80,7 +89,7 @@ def _result(v: VariantRun, rows: Sequence[SampleRecord], pricing: Pricing, expec
         cost_per_1000_images_usd=cost * 1000 if cost is not None else None,
         images_per_usd=1.0 / cost if cost else None,
         steps=Steps(computed, skipped, skipped / (computed + skipped) if computed + skipped else None),
-        checks=checks, inert=inert, generation=v.generation, group=v.group, sweep=v.sweep,
+        checks=checks, inert=inert, experts=experts, generation=v.generation, group=v.group, sweep=v.sweep,
         endpoint=v.endpoint, model=v.model, calibration=v.calibration)
 
 

@@ -52,6 +52,16 @@ class Steps:
 
 
 @dataclass(frozen=True)
+class ExpertSteps:
+    """One transformer's steps of a model with several (Wan 2.2's experts), over the run."""
+
+    computed: int
+    skipped: int
+    skip_rate: float | None
+    inert: bool  # a cache variant whose cache skipped no step of this transformer
+
+
+@dataclass(frozen=True)
 class MetricEntry:
     """One variant's result on one metric (docs/SUMMARY.md, ``variants[].metrics[m]``)."""
 
@@ -135,6 +145,8 @@ class VariantResult:
     images_per_usd: float | None
     steps: Steps
     cache: CacheUse | None = None
+    # Per transformer where the model has several (Wan 2.2: "transformer", "transformer_2").
+    experts: Mapping[str, ExpertSteps] = field(default_factory=dict)
     flags: Mapping[str, int] = field(default_factory=dict)
     cold_s: float | None = None
     compile_s: float | None = None

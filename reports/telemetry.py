@@ -8,6 +8,7 @@ quality loss: the threshold just before it is where a user should stop.
 
 from __future__ import annotations
 
+import json
 import math
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
@@ -15,8 +16,8 @@ from typing import Any, NamedTuple
 
 from reports.metric_info import MetricInfo
 from reports.metric_stats import WORSE, oriented_loss
-from reports.records import SweepAxis, VariantRun
-from reports.summary_records import Cliff, Sweep, Telemetry, TelemetryPoint, VariantResult
+from reports.records import SampleRecord, SweepAxis, VariantRun
+from reports.summary_records import Cliff, ExpertSteps, Sweep, Telemetry, TelemetryPoint, VariantResult
 
 # A step is a cliff when it carries at least this share of the sweep's total loss ...
 CLIFF_MIN_SHARE = 0.5
@@ -34,6 +35,23 @@ def is_inert(v: VariantRun, ok_images: int, skipped: int) -> bool:
     may happen never to skip.
     """
     return v.cache is not None and ok_images > 0 and skipped == 0
+
+
+def inert_expert_check(name: str) -> str:
+    """The check of a cache that skipped steps of some transformers but none of ``name``'s."""
+    return f"inert on {name}: the cache skipped none of this transformer's steps in the whole run"
+
+
+def expert_steps(v: VariantRun, ok: Sequence[SampleRecord]) -> dict[str, ExpertSteps]:
+    """Computed and skipped steps per transformer (Wan 2.2's experts) over ``ok`` samples, each
+    flagged inert as :func:`is_inert` flags a variant; {} for a model with one transformer."""
+    totals: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for r in ok:
+        for name, (computed, skipped) in json.loads(r.expert_steps or "{}").items():
+            totals[name][0] += computed
+            totals[name][1] += skipped
+    return {name: ExpertSteps(c, s, s / (c + s) if c + s else None, is_inert(v, len(ok), s))
+            for name, (c, s) in sorted(totals.items())}
 
 
 class SweepPoint(NamedTuple):

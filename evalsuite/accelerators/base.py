@@ -10,7 +10,7 @@ here: one worker may see only part of a run, so the report decides it over the w
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Protocol
 
@@ -57,11 +57,16 @@ class Param:
 
 @dataclass
 class StepCounter:
-    """Denoising steps computed and skipped for the image being generated."""
+    """Denoising steps computed and skipped for the image being generated.
+
+    A counter of one transformer of several (Wan 2.2's experts) has the technique's overall
+    counter as ``parent``, which counts every decision too.
+    """
 
     computed: int = 0
     skipped: int = 0
     total_skipped: int = field(default=0, repr=False)
+    parent: StepCounter | None = field(default=None, repr=False)
 
     def reset(self) -> None:
         """Start counting a new image."""
@@ -75,6 +80,14 @@ class StepCounter:
         else:
             self.skipped += 1
             self.total_skipped += 1
+        if self.parent is not None:
+            self.parent.record(computed)
+
+
+def expert_counters(names: Iterable[str]) -> tuple[StepCounter, dict[str, StepCounter]]:
+    """An overall counter and one per named transformer, each feeding the overall one."""
+    total = StepCounter()
+    return total, {name: StepCounter(parent=total) for name in names}
 
 
 @dataclass
@@ -83,6 +96,9 @@ class Applied:
 
     counter: StepCounter | None = None
     notes: dict[str, Any] = field(default_factory=dict)
+    # Per transformer (pipeline attribute) when the technique hooks each of several (Wan 2.2's
+    # experts); their decisions also reach ``counter``.
+    experts: dict[str, StepCounter] = field(default_factory=dict)
 
     def check(self) -> str | None:
         """After the run: a reason the technique had no effect, or None if it did."""
@@ -128,6 +144,10 @@ class ModelFamily(Protocol):
 
     def transformers(self, pipe: Any) -> tuple[Any, ...]:
         """The denoising transformer(s) of a loaded pipeline."""
+        ...
+
+    def named_transformers(self, pipe: Any) -> dict[str, Any]:
+        """The denoising transformer(s) by pipeline attribute (Wan 2.2: two experts)."""
         ...
 
     def block_lists(self, transformer: Any) -> tuple[tuple[str, Any], ...]:
@@ -186,6 +206,12 @@ def unresolved(key: str) -> str:
     """Why ``apply`` got a parameter still saying "calibrate" (a caller skipped the fit)."""
     return (f'{key} = "calibrate" must be fitted before the technique is applied '
             "(evalsuite.models.calibration.resolve_uses); it reached apply unresolved")
+
+
+def transformers_of(family: ModelFamily | None, pipe: Any) -> dict[str, Any]:
+    """The transformers a technique applies to, by pipeline attribute: the family's (each of
+    Wan 2.2's experts), or ``pipe.transformer`` where no family is known."""
+    return family.named_transformers(pipe) if family is not None else {"transformer": pipe.transformer}
 
 
 def unchecked(family: ModelFamily, technique: str) -> str | None:

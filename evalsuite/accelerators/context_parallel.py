@@ -23,6 +23,7 @@ from evalsuite.accelerators.base import (
     ModelFamily,
     Param,
     register,
+    transformers_of,
     unchecked,
 )
 
@@ -100,11 +101,12 @@ class ContextParallel(Accelerator):
         backend = params["attention_backend"]
         if backend == "auto" and params["ring"] > 1:
             backend = RING_BACKEND
-        if backend != "auto":
-            pipe.transformer.set_attention_backend(backend)
         config = ContextParallelConfig(ulysses_degree=params["ulysses"], ring_degree=params["ring"])
-        with _cpu_device_count():
-            pipe.transformer.enable_parallelism(config=config)
+        for transformer in transformers_of(self.model_family, pipe).values():  # Wan 2.2: both experts
+            if backend != "auto":
+                transformer.set_attention_backend(backend)
+            with _cpu_device_count():
+                transformer.enable_parallelism(config=config)
         return Applied(notes={"cp_degree": degree(params), "attention_backend": backend})
 
 

@@ -17,7 +17,9 @@ from evalsuite.accelerators.base import (
     ModelFamily,
     Param,
     StepCounter,
+    expert_counters,
     register,
+    transformers_of,
     unhookable,
 )
 
@@ -68,7 +70,9 @@ class DiffusersFirstBlockCache(Accelerator):
     def apply(self, pipe: Any, params: Mapping[str, Any]) -> Applied:
         from diffusers.hooks import FirstBlockCacheConfig
 
-        pipe.transformer.enable_cache(FirstBlockCacheConfig(threshold=params["threshold"]))
-        counter = StepCounter()
-        count_fbc_decisions(pipe.transformer, counter)
-        return Applied(counter=counter)
+        named = transformers_of(self.model_family, pipe)
+        counter, experts = expert_counters(named)
+        for name, transformer in named.items():  # Wan 2.2: each expert caches on its own
+            transformer.enable_cache(FirstBlockCacheConfig(threshold=params["threshold"]))
+            count_fbc_decisions(transformer, experts[name])
+        return Applied(counter=counter, experts=experts if len(named) > 1 else {})

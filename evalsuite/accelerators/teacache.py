@@ -32,7 +32,9 @@ from evalsuite.accelerators.base import (
     ModelFamily,
     Param,
     StepCounter,
+    expert_counters,
     register,
+    transformers_of,
     unchecked,
     unresolved,
 )
@@ -40,6 +42,8 @@ from reports.traces import FLUX_TEACACHE_COEFFICIENTS as FLUX_COEFFICIENTS
 from reports.traces import polyval
 
 HOOK_NAME = "evalsuite_teacache"
+# (block 0, its hidden_states, its temb) -> the modulated input TeaCache decides on.
+Modulate = Callable[[Any, Any, Any], Any]
 
 if TYPE_CHECKING:  # torch is imported lazily: the suite parser imports this package
     import torch
@@ -83,6 +87,8 @@ def _hook_classes() -> tuple[type, type, type]:
             return self.state_manager.get_state()
 
         def passthrough(self, args: tuple, kwargs: dict, hidden: torch.Tensor) -> Any:
+            if self.meta.return_encoder_hidden_states_index is None:  # Wan: a block returns one tensor
+                return hidden
             encoder = self.meta._get_parameter_from_args_kwargs("encoder_hidden_states", args, kwargs)
             out: list[Any] = [None, None]
             out[self.meta.return_hidden_states_index] = hidden
@@ -93,15 +99,15 @@ def _hook_classes() -> tuple[type, type, type]:
         _is_stateful = True
 
         def __init__(self, state_manager: Any, threshold: float, steps: Callable[[], int | None],
-                     counter: StepCounter, coefficients: tuple[float, ...]) -> None:
+                     counter: StepCounter, coefficients: tuple[float, ...], modulate: Modulate) -> None:
             super().__init__(state_manager)
             self.threshold, self.steps, self.counter = threshold, steps, counter
-            self.coefficients = coefficients
+            self.coefficients, self.modulate = coefficients, modulate
 
         def new_forward(self, module: torch.nn.Module, *args: Any, **kwargs: Any) -> Any:
             hidden = self.meta._get_parameter_from_args_kwargs("hidden_states", args, kwargs)
             temb = self.meta._get_parameter_from_args_kwargs("temb", args, kwargs)
-            modulated = module.norm1(hidden, emb=temb)[0]
+            modulated = self.modulate(module, hidden, temb)
             state = self.state()
             compute = self._decide(state, modulated)
             if not compute:
@@ -112,7 +118,11 @@ def _hook_classes() -> tuple[type, type, type]:
         @torch.compiler.disable
         def _decide(self, state: Any, modulated: torch.Tensor) -> bool:
             n = self.steps()
-            if state.step == 0 or state.residual is None or (n is not None and state.step >= n - 1):
+            # Where the pipeline says which step this is (Wan), first and last are the image's,
+            # not this transformer's: Wan 2.2's low-noise expert starts mid-image.
+            context = self.state_manager._context
+            step = state.step if getattr(context, "step_index", None) is None else context.step_index
+            if step == 0 or state.residual is None or (n is not None and step >= n - 1):
                 compute, state.accumulated = True, 0.0
             else:
                 prev = state.previous_modulated
@@ -145,18 +155,26 @@ def _hook_classes() -> tuple[type, type, type]:
                 return self.passthrough(args, kwargs, hidden)
             out = self.fn_ref.original_forward(*args, **kwargs)
             if self.is_tail:
-                state.residual = out[self.meta.return_hidden_states_index] - state.head_input
+                hidden = out if torch.is_tensor(out) else out[self.meta.return_hidden_states_index]
+                state.residual = hidden - state.head_input
                 state.head_input = None
             return out
 
     return TeaCacheState, TeaCacheHeadHook, TeaCacheBlockHook
 
 
+def flux_modulated_input(block: Any, hidden: Any, temb: Any) -> Any:
+    """Block 0's modulated input the FLUX.1 way (SD3.5's too)."""
+    return block.norm1(hidden, emb=temb)[0]
+
+
 def apply_teacache(transformer: torch.nn.Module, threshold: float, steps: Callable[[], int | None],
                    counter: StepCounter, coefficients: tuple[float, ...] = FLUX_COEFFICIENTS,
-                   block_lists: Sequence[tuple[str, Any]] | None = None) -> None:
-    """Hook TeaCache onto a FLUX transformer's blocks (``block_lists``, from the model's family;
-    default FLUX.1's double then single blocks)."""
+                   block_lists: Sequence[tuple[str, Any]] | None = None,
+                   modulate: Modulate = flux_modulated_input) -> None:
+    """Hook TeaCache onto a transformer's blocks (``block_lists``, from the model's family;
+    default FLUX.1's double then single blocks); ``modulate`` computes block 0's modulated input
+    (the family's ``modulated_input``, default FLUX.1's)."""
     from diffusers.hooks.hooks import HookRegistry, StateManager
 
     state_cls, head_cls, block_cls = _hook_classes()
@@ -168,17 +186,23 @@ def apply_teacache(transformer: torch.nn.Module, threshold: float, steps: Callab
         raise ValueError(f"TeaCache's FLUX rule needs FLUX blocks; {type(transformer).__name__} has none")
     manager = StateManager(state_cls)
     HookRegistry.check_if_exists_or_initialize(blocks[0]).register_hook(
-        head_cls(manager, threshold, steps, counter, tuple(coefficients)), HOOK_NAME)
+        head_cls(manager, threshold, steps, counter, tuple(coefficients), modulate), HOOK_NAME)
     for i, block in enumerate(blocks[1:], 1):
         HookRegistry.check_if_exists_or_initialize(block).register_hook(
             block_cls(manager, is_tail=i == len(blocks) - 1), HOOK_NAME)
+    # diffusers caches which blocks carry hooks the first time a pipeline opens a cache context
+    # (a calibration pass, a warm-up): without this, later contexts never reach our hooks, and
+    # Wan's cond and uncond calls would share one state.
+    HookRegistry.check_if_exists_or_initialize(transformer).invalidate_child_registries_cache()
 
 
 def remove_teacache(transformer: torch.nn.Module) -> None:
     """Remove the hooks; the transformer computes exactly as before."""
     from diffusers.hooks.hooks import HookRegistry
 
-    HookRegistry.check_if_exists_or_initialize(transformer).remove_hook(HOOK_NAME, recurse=True)
+    registry = HookRegistry.check_if_exists_or_initialize(transformer)
+    registry.remove_hook(HOOK_NAME, recurse=True)
+    registry.invalidate_child_registries_cache()
 
 
 @register
@@ -223,9 +247,14 @@ class TeaCache(Accelerator):
     def apply(self, pipe: Any, params: Mapping[str, Any]) -> Applied:
         if params["coefficients"] == CALIBRATE:
             raise ValueError(unresolved("teacache.coefficients"))
-        counter = StepCounter()
         coefficients = tuple(float(c) for c in params["coefficients"]) or FLUX_COEFFICIENTS
-        lists = self.model_family.block_lists(pipe.transformer) if self.model_family is not None else None
-        apply_teacache(pipe.transformer, params["threshold"], lambda: num_steps(pipe), counter,
-                       coefficients, lists)
-        return Applied(counter=counter, notes={"coefficients": list(coefficients)})
+        family = self.model_family
+        modulate = getattr(family, "modulated_input", flux_modulated_input)
+        named = transformers_of(family, pipe)
+        counter, experts = expert_counters(named)
+        for name, transformer in named.items():  # Wan 2.2: each expert decides on its own
+            lists = family.block_lists(transformer) if family is not None else None
+            apply_teacache(transformer, params["threshold"], lambda: num_steps(pipe), experts[name],
+                           coefficients, lists, modulate)
+        return Applied(counter=counter, notes={"coefficients": list(coefficients)},
+                       experts=experts if len(named) > 1 else {})

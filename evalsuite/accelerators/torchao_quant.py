@@ -18,7 +18,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from evalsuite.accelerators.base import ORDER_QUANTIZE, Accelerator, Applied, Environment, Param, register
+from evalsuite.accelerators.base import (
+    ORDER_QUANTIZE,
+    Accelerator,
+    Applied,
+    Environment,
+    Param,
+    register,
+    transformers_of,
+)
 
 SCHEMES = ("float8dq-tensor", "float8dq-row", "float8wo", "int8dq", "int8wo")
 ENCODER_SCHEMES = ("none", "int8wo", "float8wo")
@@ -95,7 +103,8 @@ class TorchAOQuantization(Accelerator):
 
     def apply(self, pipe: Any, params: Mapping[str, Any]) -> Applied:
         notes: dict[str, Any] = {"scheme": params["scheme"]}
-        notes.update(quantize(pipe.transformer, params["scheme"], "transformer"))
+        for name, transformer in transformers_of(self.model_family, pipe).items():  # Wan 2.2: both experts
+            notes.update(quantize(transformer, params["scheme"], name))
         if params["text_encoders"] != "none":
             for attr in ("text_encoder", "text_encoder_2"):
                 if getattr(pipe, attr, None) is not None:

@@ -63,15 +63,15 @@ def apply_accelerators(pipe: Any, model: ModelSpec, uses: Sequence[AcceleratorUs
     return family, applied
 
 
-def count_denoiser_calls(pipe: Any, family: Family) -> list[int]:
-    """A one-item counter of calls of the family's transformer(s), reset by the caller.
+def count_denoiser_calls(pipe: Any, family: Family) -> dict[str, int]:
+    """Calls of each of the family's transformers (by pipeline attribute), reset by the caller.
 
     With two transformers (Wan 2.2's experts) each step calls one of them, so the sum is
-    still the steps computed.
+    still the steps computed, and each expert's count is its own.
     """
-    calls = [0]
-    for transformer in family.transformers(pipe):
-        transformer.register_forward_pre_hook(lambda *_: calls.__setitem__(0, calls[0] + 1))
+    calls = dict.fromkeys(family.named_transformers(pipe), 0)
+    for name, transformer in family.named_transformers(pipe).items():
+        transformer.register_forward_pre_hook(lambda *_, n=name: calls.__setitem__(n, calls[n] + 1))
     return calls
 
 
@@ -83,29 +83,55 @@ def synchronize(device: str) -> None:
 
 @dataclass(frozen=True)
 class Generation:
-    """One generated image with its timing; ``flag`` says why it must not be scored."""
+    """One generated image (or clip) with its timing; ``flag`` says why it must not be scored.
+
+    For a clip, ``frames`` holds every frame (``F x H x W x 3`` uint8) and ``image`` is its
+    poster, the middle frame.
+    """
 
     image: Image.Image
     latency_s: float
     flag: str | None
+    frames: np.ndarray | None = None
+
+    @property
+    def is_clip(self) -> bool:
+        """Whether this is a clip (frames) rather than one image."""
+        return self.frames is not None
+
+
+def _flag(array: np.ndarray) -> str | None:
+    """Why a decoded image (``H x W x 3``) or clip (``F x H x W x 3``) must not be scored."""
+    what = "clip" if array.ndim == 4 else "image"
+    if not np.isfinite(array).all():
+        return f"non-finite values (NaN/inf) in the decoded {what}"
+    if array.ndim == 3:
+        return "all-black image" if float(np.max(array)) < 1.0 / 255.0 else None
+    black = [i for i, frame in enumerate(array) if float(np.max(frame)) < 1.0 / 255.0]
+    if black:
+        return f"all-black frame(s) {', '.join(map(str, black[:5]))} of {len(array)} in the clip"
+    return None
+
+
+def to_uint8(array: np.ndarray) -> np.ndarray:
+    """[0, 1] floats as uint8 pixels (NaN as 0), rounded as PNG writers expect."""
+    return (np.clip(np.nan_to_num(array), 0.0, 1.0) * 255).round().astype(np.uint8)
 
 
 def generate(pipe: Any, model: ModelSpec, device: str, prompt: str, seed: int,
              family: Family | None = None) -> Generation:
-    """Generate one image from ``seed``'s noise, timed and device-synchronised.
+    """Generate one image (or clip) from ``seed``'s noise, timed and device-synchronised.
 
     ``family`` calls the pipeline (default: ``model``'s, else the one serving ``pipe``'s class).
     """
-    kwargs = (family or family_of(model, pipe)).call_kwargs(model, prompt, seed)
+    family = family or family_of(model, pipe)
+    kwargs = family.call_kwargs(model, prompt, seed)
     synchronize(device)
     start = time.perf_counter()
-    array = pipe(**kwargs).images[0]
+    array = np.asarray(family.decoded(pipe(**kwargs)))
     synchronize(device)
     latency = time.perf_counter() - start
-    flag = None
-    if not np.isfinite(array).all():
-        flag = "non-finite values (NaN/inf) in the decoded image"
-    elif float(np.max(array)) < 1.0 / 255.0:
-        flag = "all-black image"
-    pixels = (np.clip(np.nan_to_num(array), 0.0, 1.0) * 255).round().astype(np.uint8)
-    return Generation(Image.fromarray(pixels), latency, flag)
+    pixels = to_uint8(array)
+    if pixels.ndim == 4:  # a clip: the middle frame is its poster
+        return Generation(Image.fromarray(pixels[len(pixels) // 2]), latency, _flag(array), pixels)
+    return Generation(Image.fromarray(pixels), latency, _flag(array))

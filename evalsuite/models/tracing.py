@@ -15,6 +15,7 @@ on the device until the image ends, ~25 MB per step for FLUX at 1024x1024 in bfl
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
@@ -22,6 +23,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from evalsuite.accelerators.teacache import flux_modulated_input
 from evalsuite.store.paths import trace_path
 from reports.traces import ImageTrace
 
@@ -109,16 +111,41 @@ def _rel(current: torch.Tensor, previous: torch.Tensor) -> float:
     return ((current - previous).abs().mean() / previous.abs().mean()).item()
 
 
-class Tracer:
-    """Read-only hooks on a FLUX-style transformer that record per-step decision signals."""
+class _Stream:
+    """One sequence of transformer calls whose consecutive calls are compared: the calls of
+    one transformer in one cache context (Wan's "cond" and "uncond" alternate within a step)."""
 
-    def __init__(self, transformer: Any, fn_blocks: Iterable[int] = ()) -> None:
+    def __init__(self, fn_blocks: Sequence[int]) -> None:
+        self.calls = 0
+        self.step: dict[str, Any] = {}
+        self.history: dict[str, list[Any]] = {"first_block": [], "mag": [], "modulated": [], "output": [],
+                                              **{f"fn{k}": [] for k in fn_blocks}}
+        self.signals: dict[str, list[Any]] = {"first_block": [], "modulated": [math.nan],
+                                              "output": [math.nan], "mag_ratio": [1.0],
+                                              **{f"fn{k}": [] for k in fn_blocks}}
+
+
+class Tracer:
+    """Read-only hooks on a transformer that record per-step decision signals.
+
+    Each cache context the pipeline opens on the transformer (``cache_context("cond")``, and
+    "uncond" where classifier-free guidance calls it twice per step) is a stream of its own, as
+    it is to the caches; a pipeline that opens none has one stream, "".
+    """
+
+    def __init__(self, transformer: Any, fn_blocks: Iterable[int] = (), family: Any = None) -> None:
         from diffusers.hooks._helpers import TransformerBlockRegistry
 
-        doubles = list(getattr(transformer, "transformer_blocks", []))
-        blocks = [*doubles, *getattr(transformer, "single_transformer_blocks", [])]
+        if family is not None:
+            lists = family.block_lists(transformer)
+            doubles = list(lists[0][1]) if lists else []
+            blocks = [b for _, blocks in lists for b in blocks]
+        else:
+            doubles = list(getattr(transformer, "transformer_blocks", []))
+            blocks = [*doubles, *getattr(transformer, "single_transformer_blocks", [])]
         if not blocks or not hasattr(blocks[0], "norm1"):
             raise ValueError(f"tracing needs FLUX-style blocks; {type(transformer).__name__} has none")
+        self.modulate = getattr(family, "modulated_input", flux_modulated_input)
         self.n_blocks = len(blocks)
         self.fn_blocks = sorted({k for k in fn_blocks if 1 <= k < len(doubles)})
         self._head = TransformerBlockRegistry.get(type(blocks[0]))
@@ -132,32 +159,46 @@ class Tracer:
             *(doubles[k - 1].register_forward_hook(self._out_hook(f"fn{k}", metas[k]), with_kwargs=True)
               for k in self.fn_blocks),
         ]
+        self._transformer, self.context = transformer, ""
+        if hasattr(transformer, "cache_context"):  # which stream a call belongs to
+            opened = transformer.cache_context
+
+            @contextlib.contextmanager
+            def named(name: str, **kwargs: Any) -> Any:
+                self.context = name
+                with opened(name, **kwargs):
+                    yield
+            transformer.cache_context = named
         self.active = False
 
     def start(self) -> None:
         """Begin recording one image."""
-        import math
+        self.active, self.streams = True, {}
 
-        self.active, self.calls = True, 0
-        self.step: dict[str, Any] = {}
-        self.history: dict[str, list[Any]] = {"first_block": [], "mag": [], "modulated": [], "output": [],
-                                              **{f"fn{k}": [] for k in self.fn_blocks}}
-        self.signals: dict[str, list[Any]] = {"first_block": [], "modulated": [math.nan],
-                                              "output": [math.nan], "mag_ratio": [1.0],
-                                              **{f"fn{k}": [] for k in self.fn_blocks}}
+    @property
+    def _stream(self) -> _Stream:
+        if self.context not in self.streams:
+            self.streams[self.context] = _Stream(self.fn_blocks)
+        return self.streams[self.context]
+
+    @property
+    def calls(self) -> int:
+        """Transformer calls of the main stream (the first context opened) so far."""
+        return next(iter(self.streams.values())).calls if self.streams else 0
 
     def _head_in(self, module: Any, args: tuple, kwargs: dict) -> None:
         if not self.active:
             return
         hidden = self._head._get_parameter_from_args_kwargs("hidden_states", args, kwargs)
         temb = self._head._get_parameter_from_args_kwargs("temb", args, kwargs)
-        self.step = {"input": hidden, "modulated": module.norm1(hidden, emb=temb)[0]}
+        self._stream.step = {"input": hidden, "modulated": self.modulate(module, hidden, temb)}
 
     def _out_hook(self, name: str, meta: Any) -> Any:
         def hook(_module: Any, _args: tuple, _kwargs: dict, output: Any) -> None:
-            if self.active and "input" in self.step:
+            stream = self._stream if self.active else None
+            if stream is not None and "input" in stream.step:
                 out = output[meta.return_hidden_states_index] if isinstance(output, tuple) else output
-                self.step[name] = out - self.step["input"]  # image tokens: the residual so far
+                stream.step[name] = out - stream.step["input"]  # image tokens: the residual so far
         return hook
 
     def _step_end(self, _module: Any, _args: tuple, output: Any) -> None:
@@ -165,38 +206,46 @@ class Tracer:
 
         if not self.active:
             return
-        self.calls += 1
+        s = self._stream
+        s.calls += 1
         out = output[0] if isinstance(output, tuple) else getattr(output, "sample", output)
-        current = {**self.step, "output": out}
+        current = {**s.step, "output": out}
         for name in ("first_block", *(f"fn{k}" for k in self.fn_blocks)):
-            self.signals[name].append(tuple(_rel(current[name], prev) for prev in self.history[name]))
-        if self.history["modulated"]:
-            self.signals["modulated"].append(_rel(current["modulated"], self.history["modulated"][-1]))
-            self.signals["output"].append(_rel(current["output"], self.history["output"][-1]))
-            prev = self.history["mag"][-1]  # MagCache's own calibration formula
+            s.signals[name].append(tuple(_rel(current[name], prev) for prev in s.history[name]))
+        if s.history["modulated"]:
+            s.signals["modulated"].append(_rel(current["modulated"], s.history["modulated"][-1]))
+            s.signals["output"].append(_rel(current["output"], s.history["output"][-1]))
+            prev = s.history["mag"][-1]  # MagCache's own calibration formula
             ratio = torch.linalg.norm(current["mag"].float(), dim=-1) / (
                 torch.linalg.norm(prev.float(), dim=-1) + 1e-8)
-            self.signals["mag_ratio"].append(ratio.mean().item())
-        for name in self.history:
+            s.signals["mag_ratio"].append(ratio.mean().item())
+        for name in s.history:
             if name in ("modulated", "output", "mag"):
-                self.history[name][:] = [current[name]]  # consecutive signals need one step back
+                s.history[name][:] = [current[name]]  # consecutive signals need one step back
             else:
-                self.history[name].append(current[name])
-        self.step = {}
+                s.history[name].append(current[name])
+        s.step = {}
 
     def finish(self, prompt_id: str, seed: int, steps: int) -> ImageTrace | None:
-        """Stop recording; the image's trace, or None if calls and steps disagree."""
+        """Stop recording; the image's trace (its main stream), or None if calls and steps
+        disagree."""
+        traces = self.finish_streams(prompt_id, seed)
+        main = next(iter(traces.values()), None)
+        return main if main is not None and main.steps == steps else None
+
+    def finish_streams(self, prompt_id: str, seed: int) -> dict[str, ImageTrace]:
+        """Stop recording; one trace per stream (its ``steps``: the stream's calls)."""
         self.active = False
-        signals, self.history = self.signals, {}
-        if self.calls != steps:
-            return None
-        return ImageTrace(prompt_id, seed, steps, self.n_blocks,
-                          {k: tuple(v) for k, v in signals.items()})
+        streams, self.streams = self.streams, {}
+        return {name: ImageTrace(prompt_id, seed, s.calls, self.n_blocks,
+                                 {k: tuple(v) for k, v in s.signals.items()})
+                for name, s in streams.items()}
 
     def remove(self) -> None:
-        """Remove the hooks."""
+        """Remove the hooks (and the cache-context wrapper)."""
         for h in self._handles:
             h.remove()
+        self._transformer.__dict__.pop("cache_context", None)
 
 
 def record_traces(pipe: Any, model: ModelSpec, device: str, items: Sequence[Any], path: Path,
@@ -239,7 +288,9 @@ def record_traces(pipe: Any, model: ModelSpec, device: str, items: Sequence[Any]
 def trace_images(pipe: Any, model: Any, family: Any, items: Sequence[tuple[str, str, int]],
                  device: str) -> list[ImageTrace]:
     """Traces of ``items`` ((prompt id, text, seed)) generated on ``pipe``, kept in memory (a
-    variant's ``"calibrate"``: evalsuite.models.calibration).
+    variant's ``"calibrate"``: evalsuite.models.calibration): one per image, or for a model
+    with several transformers (Wan 2.2's experts) or several guidance passes per step (Wan's
+    cond and uncond calls), one per transformer and pass, pooled by the fit.
 
     Raises:
         ValueError: the tracer cannot hook this model, or an image called the transformer other
@@ -249,20 +300,25 @@ def trace_images(pipe: Any, model: Any, family: Any, items: Sequence[tuple[str, 
 
     from evalsuite.models.pipeline import generate
 
-    tracer = Tracer(pipe.transformer)
+    named = family.named_transformers(pipe) if family is not None else {"transformer": pipe.transformer}
+    tracers = [Tracer(t, family=family) for t in named.values()]
     out = []
     try:
         for prompt_id, text, seed in items:
-            tracer.start()
+            for tracer in tracers:
+                tracer.start()
             with torch.no_grad():
                 generate(pipe, model, device, text, seed, family)
-            trace = tracer.finish(prompt_id, seed, model.steps)
-            if trace is None:
-                raise ValueError(f"{tracer.calls} transformer calls for {model.steps} steps (tracing "
+            streams = [t for tracer in tracers for t in tracer.finish_streams(prompt_id, seed).values()]
+            calls = sum(t.steps for t in streams)
+            if len(named) == 1 and len(streams) == 1 and calls != model.steps:
+                raise ValueError(f"{calls} transformer calls for {model.steps} steps (tracing "
                                  "needs one per step)")
-            out.append(trace)
+            # Each expert and each guidance pass (cond, uncond) is a stream of its own.
+            out += [t for t in streams if t.steps > 1]
     finally:
-        tracer.remove()
+        for tracer in tracers:
+            tracer.remove()
     return out
 
 

@@ -28,6 +28,7 @@ from evalsuite.models.families import family_of
 from evalsuite.models.pipeline import apply_accelerators, count_denoiser_calls, generate, load_pipeline
 from evalsuite.run.work import WorkerJob, WorkItem
 from evalsuite.store.atomic import write_png_atomically
+from evalsuite.store.clips import clip_paths, write_clip_atomically
 from evalsuite.store.db import SampleRow, Store
 from evalsuite.store.paths import telemetry_path, trace_path
 from evalsuite.store.schema import SampleStatus, VariantStatus
@@ -99,6 +100,15 @@ def _record_failure(store: Store, vid: str, exc: BaseException) -> None:
         os.write(2, _UNRECORDED)
 
 
+def _expert_steps(calls: dict[str, int], experts: list[dict[str, Any]]
+                  ) -> dict[str, tuple[int, int]] | None:
+    """(computed, skipped) per transformer, for a model with several (Wan 2.2), else None."""
+    if len(calls) < 2:
+        return None
+    skipped = {name: sum(e[name].skipped for e in experts if name in e) for name in calls}
+    return {name: (n - skipped[name], skipped[name]) for name, n in calls.items()}
+
+
 def run_worker(job: WorkerJob, conn: Any) -> None:
     """Entry point of the worker process."""
     # Freed first when anything fails: recording the failure must not need memory the
@@ -127,6 +137,9 @@ def run_worker(job: WorkerJob, conn: Any) -> None:
                 if use.name in fits:
                     a.notes["calibration"] = dict(fits[use.name])
             counters = [a.counter for a in applied if a.counter is not None]
+            experts = [a.experts for a in applied if a.experts]
+            counters += [c for e in experts for c in e.values()]
+            totals = [a.counter for a in applied if a.counter is not None]
             calls = count_denoiser_calls(pipe, family)
 
             cold_s = None
@@ -150,7 +163,7 @@ def run_worker(job: WorkerJob, conn: Any) -> None:
                     job.turns.wait()
                 for c in counters:
                     c.reset()
-                calls[0] = 0
+                calls.update(dict.fromkeys(calls, 0))
                 if job.device.startswith("cuda"):
                     torch.cuda.reset_peak_memory_stats(job.device)
                 # The noise-floor variant draws other seeds but stores under the original keys.
@@ -159,13 +172,18 @@ def run_worker(job: WorkerJob, conn: Any) -> None:
                                    family)
                 if job.group is not None and not job.group.leader:
                     continue  # every member holds the same image; the group's leader stores it
-                skipped = sum(c.skipped for c in counters)
+                skipped = sum(c.skipped for c in totals)
                 rel = f"{job.image_dir}/{item.prompt_id}-{item.seed}.png"
-                write_png_atomically(gen.image, Path(job.run_dir) / rel)
+                clip = None
+                if gen.frames is not None:  # lossless copy, MP4, then the poster, each atomic
+                    write_clip_atomically(gen.frames, model.fps or 1, gen.image, Path(job.run_dir), rel)
+                    clip = clip_paths(rel)[0]
+                else:
+                    write_png_atomically(gen.image, Path(job.run_dir) / rel)
                 store.put_sample(SampleRow(
                     vid, item.prompt_id, item.seed, SampleStatus.FLAGGED if gen.flag else SampleStatus.OK,
-                    gen.latency_s, _peak_memory(job.device), calls[0] - skipped, skipped, rel, gen.flag,
-                    measure.joules,
+                    gen.latency_s, _peak_memory(job.device), sum(calls.values()) - skipped, skipped, rel,
+                    gen.flag, measure.joules, clip, _expert_steps(calls, experts),
                 ))
                 if job.turns is not None:
                     job.turns.finished()

@@ -19,12 +19,13 @@ from typing import Any, Protocol
 from PIL import Image
 
 from evalsuite.errors import UserError
+from evalsuite.score.clips import CLIP_RESIZE, clip_sample, load_clip, paired_clip_sample
 from evalsuite.store.records import SampleRecord, Score, SetScore
 from evalsuite.store.schema import DONE_SAMPLE_STATUSES, SampleStatus
 from evalsuite.suite.overrides import effective_model, same_model
 from evalsuite.suite.spec import Suite
 from evalsuite.suite.types import MetricUse
-from metrics import SCORERS, BaseScorer, Kind, Sample
+from metrics import SCORERS, BaseScorer, Kind, Modality, Sample
 from metrics._weights import MissingWeights
 from reports.metric_stats import NOT_APPLICABLE
 
@@ -74,7 +75,9 @@ PAIR_RESIZE = "variant image resized to the baseline's size (PIL bicubic) where 
 def scorer_identity(scorer: BaseScorer) -> dict[str, Any]:
     """The scorer's identity plus what the scoring phase does to its inputs."""
     ident = scorer.identity()
-    return {**ident, "pair_resize": PAIR_RESIZE} if scorer.kind == Kind.PAIRED else ident
+    if scorer.kind != Kind.PAIRED:
+        return ident
+    return {**ident, "pair_resize": CLIP_RESIZE if scorer.modality == Modality.VIDEO else PAIR_RESIZE}
 
 
 def stored_identity(metric: str, score_rows: Iterable[Score | SetScore]) -> dict[str, Any] | None:
@@ -135,6 +138,18 @@ def _load(run_dir: Path, rel: str) -> Image.Image:
         return im.convert("RGB")
 
 
+def _media(r: SampleRecord, video: bool) -> str | None:
+    """What a scorer reads of ``r``: its clip's lossless copy (video), or its image (a clip's poster)."""
+    return r.clip if video else r.image
+
+
+def _baseline_media(rows: Sequence[SampleRecord], baseline_id: str, video: bool
+                    ) -> dict[tuple[str, int], str]:
+    """(prompt, seed) -> the baseline's image (or clip) that paired and set scorers compare with."""
+    return {(r.prompt_id, r.seed): media for r in rows if r.variant_id == baseline_id
+            and r.status == SampleStatus.OK and (media := _media(r, video))}
+
+
 def score_run(suite: Suite, run_dir: Path, store: ScoringStore, device: str,
               progress: Callable[[str], None] = print,
               keep: dict[str, BaseScorer] | None = None) -> int:
@@ -158,8 +173,6 @@ def score_run(suite: Suite, run_dir: Path, store: ScoringStore, device: str,
     baseline_id = suite.baseline_variant.id
     rows = store.samples(list(ids))
     meta = store.prompt_meta()
-    baseline_images = {(r.prompt_id, r.seed): r.image for r in rows
-                       if r.variant_id == baseline_id and r.status == SampleStatus.OK and r.image}
     other_model = {v.id for v in suite.variants
                    if not same_model(effective_model(suite.model, v), suite.model)}
     for use in suite.metrics:
@@ -171,9 +184,11 @@ def score_run(suite: Suite, run_dir: Path, store: ScoringStore, device: str,
         if keep is not None:
             keep[key] = scorer
         ident = identity_key(scorer)
+        video = scorer.modality == Modality.VIDEO
+        baseline_images = _baseline_media(rows, baseline_id, video)
         if scorer.kind == Kind.SET:
             stored += _score_sets(scorer, ident, suite, run_dir, store, rows, baseline_id,
-                                  baseline_images)
+                                  baseline_images, load_clip if video else _load)
             del scorer
             if keep is None:
                 free_memory()
@@ -194,7 +209,7 @@ def score_run(suite: Suite, run_dir: Path, store: ScoringStore, device: str,
         batch: list[tuple[SampleRecord, Sample]] = []
         try:
             for r in todo:
-                results += _score_row(scorer, r, run_dir, meta, baseline_images, batch)
+                results += _score_row(scorer, r, run_dir, meta, baseline_images, batch, video)
             results += _flush(scorer, batch)
         except MissingWeights as exc:
             progress(str(exc))
@@ -212,21 +227,32 @@ def score_run(suite: Suite, run_dir: Path, store: ScoringStore, device: str,
 
 def _score_row(scorer: BaseScorer, r: SampleRecord, run_dir: Path, meta: dict[str, dict[str, Any]],
                baseline_images: dict[tuple[str, int], str],
-               batch: list[tuple[SampleRecord, Sample]]) -> list[tuple[str, str, int, float, str | None]]:
+               batch: list[tuple[SampleRecord, Sample]], video: bool = False
+               ) -> list[tuple[str, str, int, float, str | None]]:
     """Queue one sample row in ``batch`` (scoring it when full); rows that cannot be scored
-    come back at once as NaN with the reason."""
+    come back at once as NaN with the reason. ``video``: the scorer reads clips
+    (``baseline_images`` then holds the baseline's clips)."""
     key = (r.variant_id, r.prompt_id, r.seed)
+    what = "clip" if video else "image"
     if r.status == SampleStatus.FLAGGED:
-        return [(*key, math.nan, f"image not scored: {r.reason}")]
-    sample = Sample(_load(run_dir, str(r.image)), r.text, None, r.category or "", meta.get(r.prompt_id, {}))
+        return [(*key, math.nan, f"{what} not scored: {r.reason}")]
+    if (media := _media(r, video)) is None:
+        return [(*key, math.nan, f"no {what} stored for this sample")]
+    meta_row = meta.get(r.prompt_id, {})
+    sample = (clip_sample(load_clip(run_dir, media), r.text, r.category or "", meta_row) if video
+              else Sample(_load(run_dir, media), r.text, None, r.category or "", meta_row))
     if (why := scorer.skip_reason(sample)) is not None:
         return [(*key, math.nan, why)]
     if scorer.kind == Kind.PAIRED:
         ref_path = baseline_images.get((r.prompt_id, r.seed))
         if ref_path is None:
-            return [(*key, math.nan, "no baseline image for this prompt and seed")]
-        sample = paired_sample(sample.image, sample.prompt, _load(run_dir, ref_path), sample.category,
-                               dict(sample.meta))
+            return [(*key, math.nan, f"no baseline {what} for this prompt and seed")]
+        try:
+            sample = (paired_clip_sample(sample, load_clip(run_dir, ref_path)) if video else
+                      paired_sample(sample.image, sample.prompt, _load(run_dir, ref_path), sample.category,
+                                    dict(sample.meta)))
+        except ValueError as exc:
+            return [(*key, math.nan, _one_line(exc))]
     batch.append((r, sample))
     if len(batch) < scorer.batch_size:
         return []
@@ -246,24 +272,27 @@ def _flush(scorer: BaseScorer, batch: list[tuple[SampleRecord, Sample]]
 
 def _score_sets(scorer: BaseScorer, ident: str, suite: Suite, run_dir: Path, store: ScoringStore,
                 rows: Sequence[SampleRecord], baseline_id: str,
-                baseline_images: dict[tuple[str, int], str]) -> int:
-    """Set-level metrics: each variant's images against the baseline's, same prompts and seeds.
+                baseline_images: dict[tuple[str, int], str],
+                load: Callable[[Path, str], Any] = _load) -> int:
+    """Set-level metrics: each variant's images (or clips, read by ``load``) against the
+    baseline's, same prompts and seeds.
 
     Returns the number of variants scored.
     """
     stored = 0
     existing = {(r.variant_id, r.identity): r.n for r in store.set_scores() if r.metric == scorer.name}
     for v in suite.variants:
-        pairs = [(str(r.image), baseline_images[(r.prompt_id, r.seed)]) for r in rows
-                 if r.variant_id == v.id and r.status == SampleStatus.OK
+        video = load is not _load
+        pairs = [(str(_media(r, video)), baseline_images[(r.prompt_id, r.seed)]) for r in rows
+                 if r.variant_id == v.id and r.status == SampleStatus.OK and _media(r, video)
                  and (r.prompt_id, r.seed) in baseline_images]
         if v.id == baseline_id or existing.get((v.id, ident)) == len(pairs):
             continue
         try:
             if len(pairs) < 2:
                 raise ValueError(f"needs at least 2 images paired with the baseline, has {len(pairs)}")
-            value, reason = scorer.score_set([_load(run_dir, a) for a, _ in pairs],
-                                             [_load(run_dir, b) for _, b in pairs]), None
+            value, reason = scorer.score_set([load(run_dir, a) for a, _ in pairs],
+                                             [load(run_dir, b) for _, b in pairs]), None
         except Exception as exc:  # noqa: BLE001
             value, reason = None, _one_line(exc)
         store.put_set_score(v.id, scorer.name, value, reason, len(pairs), ident)

@@ -60,6 +60,9 @@ class SampleRow:
     image: str | None = None  # path relative to the run folder
     reason: str | None = None
     energy_j: float | None = None  # joules of the generation; None: not measured (never 0)
+    clip: str | None = None  # a clip's lossless copy (.npz), relative to the run folder
+    # Per transformer of a model with several (Wan 2.2's experts): name -> (computed, skipped).
+    expert_steps: dict[str, tuple[int, int]] | None = None
 
 
 class Store:
@@ -201,7 +204,9 @@ class Store:
             SAMPLES.insert(),
             (row.variant_id, row.prompt_id, row.seed, SampleStatus(row.status).value, row.latency_s,
              row.peak_mem_bytes, row.steps_computed, row.steps_skipped, row.image, row.reason,
-             time.time(), row.energy_j),
+             time.time(), row.energy_j, row.clip,
+             None if row.expert_steps is None else json.dumps(
+                 {k: list(v) for k, v in row.expert_steps.items()}, sort_keys=True)),
         )
         self.db.commit()
 

@@ -73,8 +73,11 @@ SAMPLES = Table("samples", (
     ("status", "TEXT NOT NULL"), ("latency_s", "REAL"), ("peak_mem_bytes", "INTEGER"),
     ("steps_computed", "INTEGER"), ("steps_skipped", "INTEGER"), ("image", "TEXT"),
     ("reason", "TEXT"), ("created", "REAL"),
-    # Added after the first release: Store adds it to older stores (see Store.__init__).
-    ("energy_j", "REAL")), key=("variant_id", "prompt_id", "seed"))
+    # Added after the first release: Store adds them to older stores (see Store.__init__).
+    # clip: a clip's lossless copy (.npz; its MP4 shares the stem, ``image`` is its poster);
+    # expert_steps: JSON {transformer: [computed, skipped]} where a model has several (Wan 2.2).
+    ("energy_j", "REAL"), ("clip", "TEXT"), ("expert_steps", "TEXT")),
+    key=("variant_id", "prompt_id", "seed"))
 SCORES = Table("scores", (
     ("variant_id", "TEXT NOT NULL"), ("prompt_id", "TEXT NOT NULL"), ("seed", "INTEGER NOT NULL"),
     ("metric", "TEXT NOT NULL"), ("value", "REAL"), ("reason", "TEXT"), ("identity", "TEXT NOT NULL")),

@@ -28,7 +28,7 @@ Params = tuple[tuple[str, Any], ...]
 # ModelSpec fields added after runs were stored: hashed only when set, so older variants keep
 # their ids. ``family`` is never hashed: it is a fact about the model (found from its
 # model_index.json), and the same suite parsed with or without that lookup must agree.
-_HASHED_WHEN_SET = ("negative_prompt", "lora")
+_HASHED_WHEN_SET = ("negative_prompt", "lora", "frames", "fps")
 
 
 def model_identity(model: ModelSpec) -> dict[str, Any]:

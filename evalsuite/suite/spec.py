@@ -29,6 +29,7 @@ from evalsuite.suite.build import (
 from evalsuite.suite.calibrate_spec import CalibrateSpec, calibrate_dict, parse_calibrate
 from evalsuite.suite.calibration_ref import calibrated_params
 from evalsuite.suite.gate_spec import gate_dict, parse_gate
+from evalsuite.suite.modality import IMAGE_METRICS, VIDEO_METRICS, check_modality, makes_clips
 from evalsuite.suite.model_spec import (
     VARIANT_MODEL_KEYS,
     own_model_of,
@@ -162,6 +163,8 @@ def _check_model(source: str, m: ModelSpec) -> None:
         "width": m.width >= 16 and m.width % 16 == 0,
         "device": m.device in ("auto", "cpu", "cuda") or m.device.startswith("cuda:"),
         "max_sequence_length": m.max_sequence_length is None or 1 <= m.max_sequence_length <= 512,
+        "frames": m.frames is None or m.frames >= 1,
+        "fps": m.fps is None or m.fps >= 1,
     }
     for key, ok in checks.items():
         if not ok:
@@ -298,7 +301,7 @@ def parse_suite(raw: Mapping[str, Any], source: str, base_dir: Path, resolver: M
         raise UserError(f"{source}: {exc}") from None
 
     metrics_table = _table(source, raw, "metrics")
-    use = metrics_table.get("use", ["sharpness", "psnr", "ssim"])
+    use = metrics_table.get("use", list(VIDEO_METRICS if makes_clips(model) else IMAGE_METRICS))
     if not isinstance(use, list) or not all(isinstance(m, str) for m in use):
         raise spec_error(source, "metrics.use", "expected a list of metric names")
     try:
@@ -323,6 +326,7 @@ def parse_suite(raw: Mapping[str, Any], source: str, base_dir: Path, resolver: M
         except TypeError as exc:
             raise spec_error(source, f"metrics.{m}", f"bad option ({exc})") from None
         metric_uses.append(MetricUse(m, tuple(sorted(options.items()))))
+    check_modality(source, model, [u.name for u in metric_uses], selection)
 
     raw_variants = raw.get("variant", [])
     if not isinstance(raw_variants, list) or not raw_variants:

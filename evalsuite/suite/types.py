@@ -41,6 +41,10 @@ class ModelSpec:
     family: str | None = None  # the family adapter (None: found from model_index.json)
     negative_prompt: str | None = None  # None: the family's default, if it takes one
     lora: LoraSpec | None = None
+    # A video family's clip: frames per clip and the rate it plays at (None for image families;
+    # a video family's resolver fills its defaults, so set frames means "this makes clips").
+    frames: int | None = None
+    fps: int | None = None
 
 
 # What a variant may change about the model itself (``model = "..."`` in a ``[[variant]]``

@@ -21,6 +21,7 @@ from evalsuite.models.families import (  # noqa: F401  (importing registers them
     qwen_image,
     sana,
     sd35,
+    wan,
     z_image,
 )
 from evalsuite.models.families.base import FAMILIES, Defaults, Family
@@ -28,7 +29,8 @@ from evalsuite.models.families.base import FAMILIES, Defaults, Family
 if TYPE_CHECKING:
     from evalsuite.suite.types import ModelSpec
 
-__all__ = ["FAMILIES", "Defaults", "Family", "family_for_class", "family_of", "get", "names", "support"]
+__all__ = ["FAMILIES", "Defaults", "Family", "family_for_class", "family_for_index", "family_of", "get",
+           "index_of", "names", "support"]
 
 
 def names() -> list[str]:
@@ -44,11 +46,23 @@ def get(name: str) -> Family:
 
 
 def family_for_class(pipeline_class: str) -> Family:
-    """The adapter serving ``pipeline_class``, or the generic one."""
+    """The adapter serving ``pipeline_class`` (with no more of its index known), or the generic one."""
+    return family_for_index({"_class_name": pipeline_class})
+
+
+def family_for_index(index: Mapping[str, Any]) -> Family:
+    """The adapter serving the pipeline ``index`` (its ``model_index.json``) describes, or the
+    generic one."""
     for name in FAMILIES.names():
-        if pipeline_class in FAMILIES.get(name).pipelines:
+        if FAMILIES.get(name)().serves(index):
             return FAMILIES.get(name)()
     return FAMILIES.get("generic")()
+
+
+def index_of(pipe: Any) -> dict[str, Any]:
+    """A loaded pipeline's ``model_index.json`` as diffusers keeps it (``pipe.config``)."""
+    return {**{k: v for k, v in dict(getattr(pipe, "config", {})).items()},
+            "_class_name": type(pipe).__name__}
 
 
 def family_of(model: ModelSpec, pipe: Any = None) -> Family:
@@ -57,10 +71,10 @@ def family_of(model: ModelSpec, pipe: Any = None) -> Family:
     if model.family is not None:
         return get(model.family)
     if pipe is not None:
-        return family_for_class(type(pipe).__name__)
-    from evalsuite.models.families.detect import pipeline_class
+        return family_for_index(index_of(pipe))
+    from evalsuite.models.families.detect import model_index
 
-    return family_for_class(pipeline_class(model.id, model.revision))
+    return family_for_index(model_index(model.id, model.revision))
 
 
 def support(accelerator_name: str, family_name: str, params: Mapping[str, Any] | None = None) -> str | None:

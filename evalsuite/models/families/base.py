@@ -16,6 +16,7 @@ Importing an adapter stays cheap (no torch): suites are validated with these fac
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -52,7 +53,7 @@ class Family:
     pipelines: ClassVar[tuple[str, ...]]  # diffusers pipeline classes (model_index.json _class_name)
     defaults: ClassVar[Defaults]
     block_attrs: ClassVar[tuple[str, ...]] = ("transformer_blocks",)  # in call order
-    output: ClassVar[str] = "image"  # or "video" (frames with fps), for later families
+    output: ClassVar[str] = "image"  # or "video": frames at ``fps`` (see Video below)
     # The pipeline argument the suite's ``guidance`` goes to (also the endpoint field name).
     guidance_name: ClassVar[str] = "guidance_scale"
     takes_negative_prompt: ClassVar[bool] = False
@@ -71,6 +72,14 @@ class Family:
     # Techniques measured to fail (or do nothing) on this family although its facts say they
     # fit, with the reason: refused before anything runs, like any misfit.
     refused: ClassVar[dict[str, str]] = {}
+
+    def serves(self, index: Mapping[str, Any]) -> bool:
+        """Whether this adapter serves the pipeline of ``index`` (a ``model_index.json``)."""
+        return index.get("_class_name") in self.pipelines
+
+    def decoded(self, output: Any) -> Any:
+        """The one image (``H x W x 3`` in [0, 1]) of a pipeline call's output."""
+        return output.images[0]
 
     def call_kwargs(self, model: ModelSpec, prompt: str, seed: int) -> dict[str, Any]:
         """The pipeline's keyword arguments for one image of ``prompt`` from ``seed``'s noise."""
@@ -95,8 +104,17 @@ class Family:
         return model.negative_prompt if model.negative_prompt is not None else self.default_negative_prompt
 
     def transformers(self, pipe: Any) -> tuple[Any, ...]:
-        """The denoising transformer(s): one for every image family here."""
-        return (pipe.transformer,)
+        """The denoising transformer(s), in the order the denoising loop first calls them."""
+        return tuple(self.named_transformers(pipe).values())
+
+    def named_transformers(self, pipe: Any) -> dict[str, Any]:
+        """The denoising transformer(s) by pipeline attribute (``transformer``; Wan 2.2 adds
+        ``transformer_2``, its low-noise expert), so steps are counted per transformer."""
+        return {"transformer": pipe.transformer}
+
+    def check_frames(self, frames: int) -> str | None:
+        """Why ``frames`` frames do not fit this family's model, or None (image families: never)."""
+        return f"{self.title} makes images, not clips (frames is for video families)"
 
     def block_lists(self, transformer: Any) -> tuple[tuple[str, Any], ...]:
         """(attribute, ``ModuleList``) of the blocks caches hook, in call order."""
@@ -112,10 +130,11 @@ class Family:
 
         for tiny_id in tiny.TINY_IDS:
             try:
-                if tiny.family_module(tiny_id).PIPELINE in self.pipelines:
-                    return tiny_id
+                module = tiny.family_module(tiny_id)
             except ImportError:  # a tiny built-in registered before its module lands
                 continue
+            if self.serves({"_class_name": module.PIPELINE, **getattr(module, "INDEX", {})}):
+                return tiny_id
         return None
 
 

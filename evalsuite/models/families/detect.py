@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 from evalsuite.models import tiny
 from evalsuite.models.families.base import FAMILIES
@@ -22,14 +23,15 @@ def looks_local(model_id: str) -> bool:
     return model_id.startswith(("/", ".", "~")) or model_id.count("/") != 1 or Path(model_id).exists()
 
 
-def _class_name(index: Path) -> str:
+def _read_index(index: Path) -> dict[str, Any]:
     try:
-        name = json.loads(index.read_text(encoding="utf-8")).get("_class_name")
+        found = json.loads(index.read_text(encoding="utf-8"))
+        name = found.get("_class_name")
     except (OSError, ValueError, AttributeError) as exc:
         raise ValueError(f"{index}: unreadable ({type(exc).__name__})") from None
     if not isinstance(name, str) or not name:
         raise ValueError(f"{index}: no _class_name (not a diffusers pipeline)")
-    return name
+    return found
 
 
 def _family_hint() -> str:
@@ -38,11 +40,19 @@ def _family_hint() -> str:
 
 def pipeline_class(model_id: str, revision: str | None = None) -> str:
     """The pipeline class ``model_id`` loads as; ValueError (one line) when it cannot be told."""
+    return str(model_index(model_id, revision)["_class_name"])
+
+
+def model_index(model_id: str, revision: str | None = None) -> dict[str, Any]:
+    """``model_id``'s ``model_index.json`` (a tiny built-in's: its class and ``INDEX`` entries);
+    ValueError (one line) when it cannot be read. Wan 2.1 and 2.2 share a pipeline class and
+    differ in their index (``transformer_2``)."""
     if is_random_model(model_id):  # bench/'s full-size random FLUX.1
-        return "FluxPipeline"
+        return {"_class_name": "FluxPipeline"}
     if tiny.is_tiny(model_id):
         try:
-            return tiny.family_module(model_id).PIPELINE
+            module = tiny.family_module(model_id)
+            return {"_class_name": module.PIPELINE, **getattr(module, "INDEX", {})}
         except ImportError:
             raise ValueError(f"tiny model {model_id!r} is not built in this version yet") from None
     if model_id.startswith("tiny") and "/" not in model_id and not Path(model_id).exists():
@@ -53,8 +63,8 @@ def pipeline_class(model_id: str, revision: str | None = None) -> str:
             raise ValueError(f"{model_id}: no such folder (a hub id is written owner/name)")
         if not (folder / INDEX).is_file():
             raise ValueError(f"{model_id}: no {INDEX} in this folder (not a diffusers pipeline)")
-        return _class_name(folder / INDEX)
-    return _class_name(_hub_index(model_id, revision))
+        return _read_index(folder / INDEX)
+    return _read_index(_hub_index(model_id, revision))
 
 
 def _hub_index(model_id: str, revision: str | None) -> Path:

@@ -26,7 +26,6 @@ class Generic(Family):
     takes_negative_prompt = True  # only sent when [model] negative_prompt gives one
     known = False
 
-    def transformers(self, pipe: Any) -> tuple[Any, ...]:
+    def named_transformers(self, pipe: Any) -> dict[str, Any]:
         """Its transformer, or its UNet for an older pipeline."""
-        return tuple(m for m in (getattr(pipe, "transformer", None), getattr(pipe, "unet", None))
-                     if m is not None)
+        return {name: m for name in ("transformer", "unet") if (m := getattr(pipe, name, None)) is not None}

@@ -16,7 +16,8 @@ from typing import Any
 
 from evalsuite.models import families, tiny
 from evalsuite.models.families.base import Defaults, Family
-from evalsuite.models.families.detect import looks_local, pipeline_class
+from evalsuite.models.families.detect import looks_local, model_index, pipeline_class
+from evalsuite.models.families.video import TINY_FRAMES, TINY_SIZE, VideoFamily
 from evalsuite.suite.types import ModelSpec
 
 SETTINGS = ("steps", "guidance", "height", "width")
@@ -24,12 +25,13 @@ SETTINGS = ("steps", "guidance", "height", "width")
 
 def defaults_for(model_id: str, family: Family) -> Defaults:
     """The settings ``[model]`` falls back on: the family's, or for a tiny built-in the tiny
-    size and steps (``ModelSpec``'s own defaults) at the family's guidance."""
+    size and steps (``ModelSpec``'s own defaults; 32² for a video family) at the family's guidance."""
     if not tiny.is_tiny(model_id):
         return family.defaults
     small = ModelSpec()
-    return Defaults(steps=small.steps, guidance=family.defaults.guidance, height=small.height,
-                    width=small.width)
+    side = TINY_SIZE if isinstance(family, VideoFamily) else None
+    return Defaults(steps=small.steps, guidance=family.defaults.guidance, height=side or small.height,
+                    width=side or small.width)
 
 
 class FamilyResolver:
@@ -41,7 +43,7 @@ class FamilyResolver:
             family = families.get(model.family)
             self._check_local(model.id)  # a named family skips detection, not the obvious checks
         else:
-            family = families.family_for_class(pipeline_class(model.id, model.revision))
+            family = families.family_for_index(model_index(model.id, model.revision))
         if model.negative_prompt is not None and not family.takes_negative_prompt:
             raise ValueError(f"negative_prompt: {family.title} takes no negative prompt")
         if model.lora is not None:
@@ -50,7 +52,26 @@ class FamilyResolver:
             check_lora(dataclasses.replace(model, family=family.name), family)
         defaults = defaults_for(model.id, family)
         fill = {key: getattr(defaults, key) for key in SETTINGS if key not in given}
+        fill.update(self._clip(model, family))
         return dataclasses.replace(model, family=family.name, **fill)
+
+    @staticmethod
+    def _clip(model: ModelSpec, family: Family) -> dict[str, int]:
+        """A video family's frames and fps (its defaults where ``[model]`` gives none; a tiny
+        built-in's 9 frames), checked; frames or fps on an image family is refused."""
+        if not isinstance(family, VideoFamily):
+            if model.frames is not None or model.fps is not None:
+                raise ValueError(f"{'frames' if model.frames is not None else 'fps'}: {family.title} "
+                                 "makes images, not clips (frames and fps are for video families)")
+            return {}
+        frames = model.frames if model.frames is not None else (
+            TINY_FRAMES if tiny.is_tiny(model.id) else family.video.frames)
+        if (why := family.check_frames(frames)) is not None:
+            raise ValueError(f"frames: {why}")
+        fps = model.fps if model.fps is not None else family.video.fps
+        if fps < 1:
+            raise ValueError(f"fps: must be at least 1, got {fps}")
+        return {"frames": frames, "fps": fps}
 
     @staticmethod
     def _check_local(model_id: str) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from evalsuite.models.families import family_for_class, support
+from evalsuite.models.families import family_for_index, support
 from evalsuite.models.support.probes import PROBES, Probe
 from evalsuite.models.tiny import TINY_IDS, family_module
 
@@ -56,10 +56,10 @@ def columns() -> tuple[Column, ...]:
     out = []
     for tiny_id in TINY_IDS:
         try:
-            pipeline = family_module(tiny_id).PIPELINE
+            module = family_module(tiny_id)
         except ImportError:
             continue
-        family = family_for_class(pipeline)
+        family = family_for_index({"_class_name": module.PIPELINE, **getattr(module, "INDEX", {})})
         out.append(Column(family.name, family.title, tiny_id))
     return tuple(out)
 

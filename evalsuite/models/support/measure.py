@@ -48,11 +48,14 @@ class FamilyRun:
 
 def _model(column: Column) -> Any:
     from evalsuite.models.families import get
+    from evalsuite.models.families.video import TINY_FRAMES, VideoFamily
     from evalsuite.suite.types import ModelSpec
 
     family = get(column.family)
+    video = isinstance(family, VideoFamily)  # a 9-frame clip at 32x32
     return ModelSpec(id=column.tiny_id, steps=STEPS, height=SIZE, width=SIZE, family=column.family,
-                     guidance=family.defaults.guidance, device="cpu")
+                     guidance=family.defaults.guidance, device="cpu",
+                     frames=TINY_FRAMES if video else None, fps=family.video.fps if video else None)
 
 
 def latents(pipe: Any, model: Any, family: Any, prompt: str = PROMPTS[0]) -> Any:
@@ -62,7 +65,8 @@ def latents(pipe: Any, model: Any, family: Any, prompt: str = PROMPTS[0]) -> Any
     kwargs = family.call_kwargs(model, prompt, 0)
     kwargs["output_type"] = "latent"
     with torch.no_grad():
-        out = pipe(**kwargs).images
+        result = pipe(**kwargs)
+        out = result.frames if family.output == "video" else result.images
     return out.detach().to(torch.float64).cpu().numpy().copy()
 
 

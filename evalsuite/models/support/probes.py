@@ -29,14 +29,22 @@ RANKS = ("needs a group of >= 2 ranks started by torchrun (the matrix runs in on
          "its CPU path (Ulysses over gloo) is tested in tests/evalsuite/run")
 
 
+def _transformers(pipe: Any) -> list[Any]:
+    """The pipeline's transformer, and Wan 2.2's second expert where it has one."""
+    return [t for t in (pipe.transformer, getattr(pipe, "transformer_2", None)) if t is not None]
+
+
 def _disable_cache(pipe: Any) -> None:
-    pipe.transformer.disable_cache()
+    for transformer in _transformers(pipe):
+        if transformer.is_cache_enabled:
+            transformer.disable_cache()
 
 
 def _remove_teacache(pipe: Any) -> None:
     from evalsuite.accelerators.teacache import remove_teacache
 
-    remove_teacache(pipe.transformer)
+    for transformer in _transformers(pipe):
+        remove_teacache(transformer)
 
 
 def _remove_para_attn(pipe: Any) -> None:

@@ -40,6 +40,8 @@ FAMILIES: dict[str, str] = {
     "tiny-sana": "sana",
     "tiny-chroma": "chroma",
     "tiny-hidream": "hidream",
+    "tiny-wan": "wan",
+    "tiny-wan22": "wan22",
 }
 TINY_IDS: tuple[str, ...] = tuple(FAMILIES)
 # "tiny" predates the other families and stays the default model id.

@@ -1,4 +1,5 @@
-"""A real worker that holds after storing N images until a file appears: an order, not a race.
+"""A real worker that holds after storing N images (or clips) until a file appears: an order,
+not a race.
 
 A test that must stop a worker (or kill a run) mid-sweep cannot rely on the worker being
 slower than the test's poll: on a quiet machine the tiny worker stores every image before
@@ -48,6 +49,11 @@ def wait_for(gate: Path) -> None:
         time.sleep(POLL_S)
 
 
+def held_by(gate: Path) -> Path:
+    """Where a worker held mid-clip writes its pid (beside ``gate``)."""
+    return gate.with_name(gate.name + ".held")
+
+
 def gated_worker_main(gate: str, hold_after: int, spare: tuple[str, ...], job: Any, conn: Any) -> None:
     """A worker process's target: :func:`run_worker`, held before image ``hold_after + 1``
     unless its variant is one of ``spare``."""
@@ -62,6 +68,20 @@ def gated_worker_main(gate: str, hold_after: int, spare: tuple[str, ...], job: A
         return real(*args, **kwargs)
 
     worker.write_png_atomically = write  # the worker's module global, in this process only
+    real_clip, clips = worker.write_clip_atomically, [0]
+
+    def write_clip(frames: Any, fps: int, poster: Any, run_dir: Path, rel: str) -> None:
+        # A clip is held between its lossless copy and its MP4: a kill then lands mid-clip.
+        if clips[0] == hold_after and job.variant.name not in spare:
+            from evalsuite.store.clips import clip_paths, write_npz_atomically
+
+            write_npz_atomically(frames, fps, run_dir / clip_paths(rel)[0])
+            held_by(Path(gate)).write_text(str(os.getpid()))  # who to kill, for a test in process
+            wait_for(Path(gate))
+        clips[0] += 1
+        real_clip(frames, fps, poster, run_dir, rel)
+
+    worker.write_clip_atomically = write_clip
     worker.run_worker(job, conn)
 
 

@@ -115,8 +115,9 @@ def test_an_old_accelerator_spelling_still_works_with_a_deprecation_warning() ->
         old = parse(new.replace("fuse_qkv =", "fuse-qkv ="))
     assert old.variants[-1] == parse(new).variants[-1]  # same key, settings and identity
     # The identity hashes the first spelling, so runs made before the rename still resume; the
-    # model fields added since (family, negative_prompt, lora) are not hashed while unset.
-    before = {k: v for k, v in asdict(old.model).items() if k not in ("family", "negative_prompt", "lora")}
+    # model fields added since (family, negative_prompt, lora, frames, fps) are not hashed while unset.
+    added = ("family", "negative_prompt", "lora", "frames", "fps")
+    before = {k: v for k, v in asdict(old.model).items() if k not in added}
     assert old.variants[-1].id == hashlib.sha256(json.dumps(
         {"model": before, "accelerators": [["fuse-qkv", {"vae": False}]]},
         sort_keys=True, separators=(",", ":")).encode()).hexdigest()[:16]
