@@ -4,7 +4,9 @@ Shape: cache-dit 1.5.3, src/cache_dit/caching/load_configs.py ``load_cache_confi
 file whose ``cache_config`` section updates a ``DBCacheConfig`` (src/cache_dit/caching/
 cache_contexts/cache_config.py: ``Fn_compute_blocks``, ``Bn_compute_blocks``,
 ``residual_diff_threshold``, ``max_warmup_steps``, ``warmup_interval``, ``max_cached_steps``,
-``max_continuous_cached_steps``, ``num_inference_steps``). cache-dit has no TeaCache or MagCache;
+``max_continuous_cached_steps``, ``num_inference_steps``) and, with ``enable_taylorseer`` and
+``taylorseer_order`` in the same section, a ``TaylorSeerCalibratorConfig`` (load_configs.py,
+``load_cache_options_from_dict``). cache-dit has no TeaCache or MagCache;
 its threshold -> skip-rate curve is what calibrating ``cache_dit`` measures. The tests load
 the file with cache_dit itself.
 """
@@ -12,7 +14,7 @@ the file with cache_dit itself.
 from __future__ import annotations
 
 from reports.calibrate_records import CalibrationFile
-from reports.calibration_exports.common import header, single, yaml_lines
+from reports.calibration_exports.common import header, single, taylorseer, yaml_lines
 
 FILENAME = "cache_dit.yaml"
 KEYS = ("Fn_compute_blocks", "Bn_compute_blocks", "max_warmup_steps", "warmup_interval", "max_cached_steps",
@@ -28,4 +30,5 @@ def render(cal: CalibrationFile) -> dict[str, str]:
     config = {k: int(b[k]) for k in KEYS if k in b}
     config["residual_diff_threshold"] = pick.threshold
     config["num_inference_steps"] = int(cal.settings["steps"])
+    config.update(taylorseer(b))
     return {FILENAME: header(cal, "cache-dit") + "\n".join(yaml_lines({"cache_config": config})) + "\n"}

@@ -75,3 +75,11 @@ def yaml_lines(value: Mapping[str, Any], indent: int = 0) -> list[str]:
         else:
             out.append(f"{pad}{key}: {json.dumps(v)}")
     return out
+
+
+def taylorseer(base: Mapping[str, Any]) -> dict[str, Any]:
+    """cache-dit's TaylorSeer calibrator as cache-dit, vLLM-Omni and TensorRT-LLM spell it
+    (``enable_taylorseer``, ``taylorseer_order``); empty when the cache ran without it."""
+    if not base.get("taylorseer"):
+        return {}
+    return {"enable_taylorseer": True, "taylorseer_order": int(base.get("taylorseer_order", 1))}

@@ -4,7 +4,8 @@ Shape: NVIDIA/TensorRT-LLM, tensorrt_llm/_torch/visual_gen/config.py: ``VisualGe
 one of ``TeaCacheConfig(cache_backend="teacache", teacache_thresh: float > 0, use_ret_steps:
 bool, coefficients: list[float])`` and ``CacheDiTConfig(cache_backend="cache_dit",
 Fn_compute_blocks, Bn_compute_blocks, max_warmup_steps, max_cached_steps,
-max_continuous_cached_steps, residual_diff_threshold, ...)``; extra keys are refused
+max_continuous_cached_steps, residual_diff_threshold, enable_taylorseer, taylorseer_order, ...)``;
+extra keys are refused
 (StrictBaseModel). One cache per file. VisualGen has no MagCache. Not installed here: the tests
 check :data:`SHAPE`.
 """
@@ -14,11 +15,12 @@ from __future__ import annotations
 from typing import Any
 
 from reports.calibrate_records import CalibrationFile
-from reports.calibration_exports.common import floats, header, single, yaml_lines
+from reports.calibration_exports.common import floats, header, single, taylorseer, yaml_lines
 
 SHAPE = {"teacache": ("cache_backend", "teacache_thresh", "use_ret_steps", "coefficients"),
          "cache_dit": ("cache_backend", "Fn_compute_blocks", "Bn_compute_blocks", "max_warmup_steps",
-                       "max_cached_steps", "max_continuous_cached_steps", "residual_diff_threshold")}
+                       "max_cached_steps", "max_continuous_cached_steps", "residual_diff_threshold",
+                       "enable_taylorseer", "taylorseer_order")}
 
 
 def render(cal: CalibrationFile) -> dict[str, str]:
@@ -33,8 +35,9 @@ def render(cal: CalibrationFile) -> dict[str, str]:
     if (p := single(cal, "cache_dit")) is not None:
         b = p.fit.base
         section: dict[str, Any] = {"cache_backend": "cache_dit"}
-        section.update({k: int(b[k]) for k in SHAPE["cache_dit"][1:-1] if k in b})
+        section.update({k: int(b[k]) for k in SHAPE["cache_dit"][1:6] if k in b})
         section["residual_diff_threshold"] = p.threshold
+        section.update(taylorseer(b))
         sections["cache_dit"] = section
     head = header(cal, "TensorRT-LLM VisualGen")
     return {f"trtllm_{name}.yaml": head + "\n".join(yaml_lines({"cache": section})) + "\n"

@@ -5,8 +5,9 @@ Shape: vllm-project/vllm-omni, vllm_omni/diffusion/data.py ``DiffusionCacheConfi
 '<json>'`` take): TeaCache ``rel_l1_thresh``, ``coefficients``; MagCache ``mag_threshold``,
 ``mag_max_skip_steps``, ``mag_retention_ratio``, ``mag_ratios``; cache-dit ``Fn_compute_blocks``,
 ``Bn_compute_blocks``, ``max_warmup_steps``, ``max_cached_steps``, ``max_continuous_cached_steps``,
-``residual_diff_threshold``. Backends are named "tea_cache", "mag_cache", "cache_dit"
-(vllm_omni/diffusion/cache/selector.py). Not installed here: the tests check :data:`SHAPE`.
+``residual_diff_threshold``, ``enable_taylorseer``, ``taylorseer_order``. Backends are named
+"tea_cache", "mag_cache", "cache_dit" (vllm_omni/diffusion/cache/selector.py). Not installed
+here: the tests check :data:`SHAPE`.
 """
 
 from __future__ import annotations
@@ -14,13 +15,14 @@ from __future__ import annotations
 from typing import Any
 
 from reports.calibrate_records import CalibrationFile
-from reports.calibration_exports.common import dumps, floats, single
+from reports.calibration_exports.common import dumps, floats, single, taylorseer
 
 FILENAME = "vllm_omni_cache.json"
 SHAPE = {"tea_cache": ("rel_l1_thresh", "coefficients"),
          "mag_cache": ("mag_threshold", "mag_max_skip_steps", "mag_retention_ratio", "mag_ratios"),
          "cache_dit": ("Fn_compute_blocks", "Bn_compute_blocks", "max_warmup_steps", "max_cached_steps",
-                       "max_continuous_cached_steps", "residual_diff_threshold")}
+                       "max_continuous_cached_steps", "residual_diff_threshold", "enable_taylorseer",
+                       "taylorseer_order")}
 
 
 def render(cal: CalibrationFile) -> dict[str, str]:
@@ -37,9 +39,9 @@ def render(cal: CalibrationFile) -> dict[str, str]:
                             "mag_ratios": floats(p.fit.params["mag_ratios"])}
     if (p := single(cal, "cache_dit")) is not None:
         b = p.fit.base
-        out["cache_dit"] = {k: int(b[k]) for k in SHAPE["cache_dit"][:-1] if k in b}
-        out["cache_dit"]["residual_diff_threshold"] = (p.threshold if p.threshold is not None
-                                                       else b["residual_diff_threshold"])
+        out["cache_dit"] = {k: int(b[k]) for k in SHAPE["cache_dit"][:5] if k in b}
+        out["cache_dit"]["residual_diff_threshold"] = p.threshold
+        out["cache_dit"].update(taylorseer(b))
     if not out:
         return {}
     body = {"model": cal.model.id,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 import json
+from dataclasses import replace
 
 import yaml
 
@@ -106,3 +107,22 @@ def test_per_expert_numbers_are_left_to_consumers_that_take_them() -> None:
     files = render_all(_cal(("transformer", "transformer_2")))
     assert files["diffusers"] == {} and files["vllm-omni"] == {} and files["tensorrt-llm"] == {}
     assert files["sglang"]  # TeaCacheParams.expert_coefficients
+
+
+def test_taylorseer_reaches_cache_dit_as_its_calibrator_and_the_engines_as_their_flags(tmp_path) -> None:
+    import cache_dit
+
+    cal = _cal()
+    tea, mag, dbcache = cal.transformers[0].caches
+    with_seer = replace(dbcache, base={**dbcache.base, "taylorseer": True, "taylorseer_order": 2})
+    cal = replace(cal, transformers=(TransformerCalibration("transformer", 4, (tea, mag, with_seer)),))
+    files = render_all(cal)
+    path = tmp_path / "cache_dit.yaml"
+    path.write_text(files["cache-dit"]["cache_dit.yaml"])
+    config, calibrator = cache_dit.load_cache_config(str(path))
+    assert config.residual_diff_threshold == 0.12
+    assert isinstance(calibrator, cache_dit.TaylorSeerCalibratorConfig) and calibrator.taylorseer_order == 2
+    vllm = json.loads(files["vllm-omni"][vllm_omni_json.FILENAME])["backends"]["cache_dit"]["cache_config"]
+    assert vllm["enable_taylorseer"] is True and vllm["taylorseer_order"] == 2
+    trt = yaml.safe_load(files["tensorrt-llm"]["trtllm_cache_dit.yaml"])["cache"]
+    assert trt["enable_taylorseer"] is True and set(trt) <= set(trtllm_yaml.SHAPE["cache_dit"])
