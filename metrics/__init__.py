@@ -8,6 +8,7 @@ from metrics import (  # noqa: F401  (imports register the scorers)
     clip_score_video,
     cmmd,
     dynamic_degree,
+    fvd,
     geneval,
     hpsv2,
     image_reward,
