@@ -128,11 +128,16 @@ def stability(cache: str, fit: Sequence[ImageTrace], holdout: Sequence[ImageTrac
     sizes = sorted({n for n in (*(2**k for k in range(1, 12)), 50) if MIN_FIT_PROMPTS <= n < len(groups)}
                    | {len(groups)})
     full = fit_numbers(cache, fit)
-    changes, r2s = [], []
+    changes, r2s, fitted = [], [], []
     for n in sizes:
-        numbers = fit_numbers(cache, [t for g in groups[:n] for t in g])
+        try:
+            numbers = fit_numbers(cache, [t for g in groups[:n] for t in g])
+        except ValueError:  # too few points yet (few steps per image: a Wan 2.2 expert)
+            continue
+        fitted.append(n)
         changes.append(_change(cache, numbers, full, holdout))
         r2s.append(r_squared(cache, holdout, numbers))
+    sizes = fitted
     settled = None
     for i in range(len(sizes) - 1, -1, -1):
         if changes[i] > tolerance:

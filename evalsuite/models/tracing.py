@@ -19,7 +19,7 @@ import contextlib
 import json
 import math
 import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -282,6 +282,51 @@ def record_traces(pipe: Any, model: ModelSpec, device: str, items: Sequence[Any]
             _append(path, trace)
     finally:
         tracer.remove()
+    return notes
+
+
+def record_expert_traces(pipe: Any, model: ModelSpec, device: str, items: Sequence[Any],
+                         paths: Callable[[str], Path], family: Any,
+                         fn_blocks: Iterable[int] = ()) -> list[str]:
+    """Generate ``items`` again with a tracer on each of the family's transformers (Wan 2.2's two
+    experts; one elsewhere), appending each transformer's trace of its main stream (the first
+    cache context its calls open) to ``paths(name)`` (``evalsuite calibrate``).
+
+    An item is traced again unless every transformer's file holds it. Returns notes about
+    what could not be traced.
+    """
+    import torch
+
+    from evalsuite.models.pipeline import generate
+
+    named = family.named_transformers(pipe)
+    done = set.intersection(*({(t.prompt_id, t.seed) for t in read_traces(paths(name))} for name in named))
+    try:
+        tracers = {name: Tracer(t, fn_blocks, family=family) for name, t in named.items()}
+    except (AttributeError, ValueError) as exc:
+        return [f"cache traces not recorded: {exc}"]
+    notes: list[str] = []
+    try:
+        for item in items:
+            if (item.prompt_id, item.seed) in done:
+                continue
+            for tracer in tracers.values():
+                tracer.start()
+            try:
+                with torch.no_grad():
+                    generate(pipe, model, device, item.text, item.seed, family)
+            except (KeyError, TypeError, ValueError) as exc:  # the hooks met another block layout
+                return [*notes, f"cache traces not recorded: {str(exc).splitlines()[0][:200]}"]
+            for name, tracer in tracers.items():
+                main = next(iter(tracer.finish_streams(item.prompt_id, item.seed).values()), None)
+                if main is None or main.steps < 2:
+                    calls = 0 if main is None else main.steps
+                    notes.append(f"{item.prompt_id}-{item.seed}: {name} made {calls} calls; not traced")
+                    continue
+                _append(paths(name), main)
+    finally:
+        for tracer in tracers.values():
+            tracer.remove()
     return notes
 
 

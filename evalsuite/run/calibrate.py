@@ -17,7 +17,7 @@ The output folder is a run folder of its own (locked, with its suite.toml and st
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -71,8 +71,8 @@ def validate_calibrate(suite: Suite, spec: CalibrateSpec) -> list[prompt_sets.Pr
     check_counts(suite.source, spec.prompts, spec.holdout, len(selected))
     family = families.get(suite.model.family or "generic")
     if not family.modulated_norm1:
-        raise UserError(f"{suite.source}: calibrate: the tracer reads FLUX.1-style blocks (FLUX.1, SD3.5), "
-                        f"and {family.title}'s are built otherwise; in a run, magcache = "
+        raise UserError(f"{suite.source}: calibrate: the tracer reads block 0's modulated input (FLUX.1, "
+                        f"SD3.5, Wan), and {family.title}'s blocks are built otherwise; in a run, magcache = "
                         '{ mag_ratios = "calibrate" } measures MagCache\'s ratios on any model it runs on')
     for cache in spec.caches:
         params = {**spec.given(cache), **({FITTED[cache]: "calibrate"} if cache in FITTED else {})}
@@ -138,10 +138,11 @@ def run_calibrate(suite: Suite, spec: CalibrateSpec, out_dir: Path, progress: Pr
         if world.rank != 0:
             return CalibrateOutcome(out_dir, None)
         assert folder is not None
-        base = ordered(traced(out_dir, suite.baseline_variant), items)
-        if len(base) < len(items):
-            raise UserError(f"calibrate: {len(items) - len(base)} of {len(items)} baseline images could not "
-                            f"be traced ({'; '.join(notes) or 'no reason recorded'}); rerun to resume")
+        base = {name: ordered(ts, items) for name, ts in traced(out_dir, suite.baseline_variant).items()}
+        if not base or any(len(ts) < len(items) for ts in base.values()):
+            missing = len(items) - min((len(ts) for ts in base.values()), default=0)
+            raise UserError(f"calibrate: {missing} of {len(items)} baseline images could not be traced "
+                            f"({'; '.join(notes) or 'no reason recorded'}); rerun to resume")
         cal = _fit(suite, spec, base, items, folder, device, progress)
         if settings:
             cal = replace(cal, transfer=_transfer(cal, base, settings, out_dir, items, spec.min_r2))
@@ -155,26 +156,35 @@ def run_calibrate(suite: Suite, spec: CalibrateSpec, out_dir: Path, progress: Pr
             folder.close()
 
 
-def _fit(suite: Suite, spec: CalibrateSpec, traces: Sequence[ImageTrace], items: Sequence[WorkItem],
-         folder: RunFolder, device: str, progress: Progress) -> CalibrationFile:
-    """Fit every cache on the fit prompts, then measure its checks on the held-out ones."""
+def _fit(suite: Suite, spec: CalibrateSpec, traces: Mapping[str, Sequence[ImageTrace]],
+         items: Sequence[WorkItem], folder: RunFolder, device: str, progress: Progress) -> CalibrationFile:
+    """Fit every cache per transformer on the fit prompts; measure its checks on the held-out ones.
+
+    A cache runs with one set of numbers on every expert, so per-expert fits (Wan 2.2) keep
+    their checks predicted only.
+    """
     held = set(list(dict.fromkeys(i.prompt_id for i in items))[-spec.holdout:])  # the last prompts
-    fit = [t for t in traces if t.prompt_id not in held]
-    holdout = [t for t in traces if t.prompt_id in held]
-    fits = []
-    for cache in spec.caches:
-        try:
-            fits.append(calibrate_cache(cache, fit, holdout, base_params(suite, spec, cache), spec.min_r2,
-                                        spec.skip_rates))
-        except (KeyError, ValueError) as exc:
-            raise UserError(f"calibrate: {cache}: the traces cannot give its fit: {exc}") from None
-    fits = _measure(suite, fits, holdout, [i for i in items if i.prompt_id in held], folder, device, progress)
+    out = []
+    for name, ts in traces.items():
+        fit = [t for t in ts if t.prompt_id not in held]
+        holdout = [t for t in ts if t.prompt_id in held]
+        fits = []
+        for cache in spec.caches:
+            try:
+                fits.append(calibrate_cache(cache, fit, holdout, base_params(suite, spec, cache), spec.min_r2,
+                                            spec.skip_rates))
+            except (KeyError, ValueError) as exc:
+                raise UserError(f"calibrate: {cache} on {name}: the traces cannot give its fit: "
+                                f"{exc}") from None
+        if len(traces) == 1:
+            fits = _measure(suite, fits, holdout, [i for i in items if i.prompt_id in held], folder, device,
+                            progress)
+        out.append(TransformerCalibration(name, ts[0].steps, tuple(fits)))
     m = suite.model
     return CalibrationFile(
         ModelIdentity(m.id, m.revision, m.family, m.dtype),
         {"steps": m.steps, "guidance": m.guidance, "height": m.height, "width": m.width},
-        spec.prompts, spec.holdout, tuple(suite.prompts.seeds), spec.min_r2,
-        (TransformerCalibration("transformer", m.steps, tuple(fits)),))
+        spec.prompts, spec.holdout, tuple(suite.prompts.seeds), spec.min_r2, tuple(out))
 
 
 def check_variant(suite: Suite, fit: CacheFit, threshold: float) -> Variant:
@@ -209,18 +219,18 @@ def _measure(suite: Suite, fits: Sequence[CacheFit], holdout: Sequence[ImageTrac
     return out
 
 
-def _transfer(cal: CalibrationFile, base: Sequence[ImageTrace],
+def _transfer(cal: CalibrationFile, base: Mapping[str, Sequence[ImageTrace]],
               settings: Sequence[tuple[dict[str, Any], Variant]], out_dir: Path, items: Sequence[WorkItem],
               min_r2: float) -> tuple[TransferCheck, ...]:
     checks = []
     for setting, variant in settings:
-        traces = ordered(traced(out_dir, variant), items)
-        if not traces:
-            raise UserError(f"calibrate --check-transfer: {variant.name} could not be traced; "
-                            "rerun to resume")
+        there = {name: ordered(ts, items) for name, ts in traced(out_dir, variant).items()}
         for t in cal.transformers:
+            if not there.get(t.name):
+                raise UserError(f"calibrate --check-transfer: {variant.name} could not be traced on "
+                                f"{t.name}; rerun to resume")
             for fit in t.caches:
-                checks.append(transfer_check(setting, t.name, fit, base, traces, min_r2))
+                checks.append(transfer_check(setting, t.name, fit, base[t.name], there[t.name], min_r2))
     return tuple(checks)
 
 

@@ -6,8 +6,9 @@ are generated again in a worker of its own with the tracer's read-only hooks on
 (``evalsuite.models.tracing``), one JSON line per image, fsynced: a run killed at any point
 (``kill -9`` included) keeps every finished trace, and the next run traces only the rest.
 
-Under torchrun every rank traces its share of what no rank has traced yet into a file of
-its own (``traces/<variant>.rank<r>.jsonl``, so no two processes append to one file), and
+Each of the family's transformers (Wan 2.2's two experts; one elsewhere) has a file of its own,
+``traces/<variant>.<transformer>.rank<r>.jsonl``: under torchrun every rank traces its share of
+what no rank has traced yet into files of its own (no two processes append to one file), and
 rank 0 reads them all.
 """
 
@@ -30,26 +31,31 @@ from evalsuite.suite.types import Variant
 from reports.traces import ImageTrace
 
 
-def rank_file(variant: Variant, rank: int) -> str:
-    """The trace file ``rank`` appends ``variant``'s traces to, relative to the folder."""
-    return f"{TRACES}/{variant_folder(variant.name, variant.id)}.rank{rank}.jsonl"
+def rank_file(variant: Variant, rank: int, transformer: str = "{transformer}") -> str:
+    """The file ``rank`` appends ``variant``'s traces of ``transformer`` to, relative to the folder
+    (by default with the name left for the worker to fill in)."""
+    return f"{TRACES}/{variant_folder(variant.name, variant.id)}.{transformer}.rank{rank}.jsonl"
 
 
-def traced(out_dir: Path, variant: Variant) -> list[ImageTrace]:
-    """Every trace of ``variant`` any rank wrote, each image once."""
-    seen, out = set(), []
-    for path in sorted((out_dir / TRACES).glob(f"{variant_folder(variant.name, variant.id)}.rank*.jsonl")):
+def traced(out_dir: Path, variant: Variant) -> dict[str, list[ImageTrace]]:
+    """Transformer name -> every trace of ``variant`` any rank wrote for it, each image once."""
+    stem = variant_folder(variant.name, variant.id)
+    out: dict[str, list[ImageTrace]] = {}
+    seen: set[tuple[str, str, int]] = set()
+    for path in sorted((out_dir / TRACES).glob(f"{stem}.*.rank*.jsonl")):
+        name = path.name[len(stem) + 1:].rsplit(".rank", 1)[0]
         for t in read_traces(path):
-            if (t.prompt_id, t.seed) not in seen:
-                seen.add((t.prompt_id, t.seed))
-                out.append(t)
+            if (name, t.prompt_id, t.seed) not in seen:
+                seen.add((name, t.prompt_id, t.seed))
+                out.setdefault(name, []).append(t)
     return out
 
 
 def trace_share(suite: Suite, out_dir: Path, variant: Variant, items: Sequence[WorkItem], world: World,
                 device: str, fn_blocks: tuple[int, ...], progress: Progress) -> str | None:
     """Trace this rank's share of ``items`` not traced yet (worker of its own); why it failed, or None."""
-    done = {(t.prompt_id, t.seed) for t in traced(out_dir, variant)}
+    per = traced(out_dir, variant)
+    done = set.intersection(*({(t.prompt_id, t.seed) for t in ts} for ts in per.values())) if per else set()
     pending = [i for i in items if i.key not in done]
     mine = tuple(pending[world.rank::world.size])
     if not mine:
@@ -62,7 +68,7 @@ def trace_share(suite: Suite, out_dir: Path, variant: Variant, items: Sequence[W
         progress(f"{variant.name}: tracing {len(mine)} images (untimed)")
         job = WorkerJob.build(str(out_dir), variant, suite.model, device, (), 0, store_path=rel)
         job = replace(job, telemetry=False, trace_items=mine, trace_fn=fn_blocks,
-                      trace_file=rank_file(variant, world.rank))
+                      trace_file=rank_file(variant, world.rank), trace_experts=True)
         reason = generator_for(variant).run(job, store, suite.run.timeout_s, progress)
         if reason is None:  # the worker ran, but an image could not be traced: it says why
             reason = "; ".join(store.variant(variant.id).checks) or None

@@ -46,6 +46,9 @@ class WorkerJob:
     trace_items: tuple[WorkItem, ...] = ()  # generate again, untimed, with trace hooks (tracing.py)
     trace_fn: tuple[int, ...] = ()  # cache-dit Fn values whose residual the trace records
     trace_file: str = ""  # relative to run_dir; "" = the variant's trace file (a calibrate rank's own)
+    # Trace every transformer of the family into trace_file with "{transformer}" replaced by its
+    # name (evalsuite calibrate; Wan 2.2's experts), rather than pipe.transformer alone.
+    trace_experts: bool = False
     turns: Any = None  # a generators.Turns: time each image only when the supervisor says (speed trial)
     # The baseline's first trace images, measured untimed before the warm-up when a technique
     # of the variant asks to "calibrate" its per-model numbers (evalsuite.models.calibration).

@@ -192,9 +192,17 @@ def run_worker(job: WorkerJob, conn: Any) -> None:
             if job.trace_items and job.group is None:  # untimed, after any timed images
                 from evalsuite.models.tracing import record_traces
 
-                into = (Path(job.run_dir) / job.trace_file if job.trace_file
-                        else trace_path(Path(job.run_dir), job.variant.name, vid))
-                checks += record_traces(pipe, model, job.device, job.trace_items, into, job.trace_fn)
+                if job.trace_experts:  # evalsuite calibrate: a file per transformer
+                    from evalsuite.models.tracing import record_expert_traces
+
+                    checks += record_expert_traces(
+                        pipe, model, job.device, job.trace_items,
+                        lambda name: Path(job.run_dir) / job.trace_file.replace("{transformer}", name),
+                        family, job.trace_fn)
+                else:
+                    into = (Path(job.run_dir) / job.trace_file if job.trace_file
+                            else trace_path(Path(job.run_dir), job.variant.name, vid))
+                    checks += record_traces(pipe, model, job.device, job.trace_items, into, job.trace_fn)
             if (job.group is None or job.group.leader) and job.telemetry:
                 _write_telemetry(Path(job.run_dir), job, applied, measure.telemetry(), load_s=load_s,
                                  cold_s=cold_s)

@@ -43,6 +43,8 @@ def render(cal: CalibrationFile) -> dict[str, str]:
                                  "calibration": {"path": CALIBRATION_FROM_EXPORTS, "force": not fit.trusted}})
                 params[_FITTED[fit.cache]] = floats(fit.params[_FITTED[fit.cache]])
             variants.append({"name": f"{fit.cache}-{pick.threshold:g}", fit.cache: params})
+    if len(variants) == 1:  # per-expert numbers: evalsuite's caches take one set for every expert
+        return {}
     suite = {"name": f"calibrated-{m.id.replace('/', '-')}", "baseline": "baseline", "model": model,
              "prompts": {"sets": ["smoke"], "seeds": list(cal.seeds)}, "variant": variants}
     return {FILENAME: header(cal, "evalsuite") + tomli_w.dumps(suite)}

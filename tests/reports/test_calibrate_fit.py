@@ -99,3 +99,9 @@ def test_a_table_made_at_other_steps_does_not_transfer_and_a_polynomial_does() -
     assert bad.refit_r2 is not None and bad.refit_r2 > 0.8
     good = transfer_check({"steps": 20}, "transformer", tea, base, other, 0.8)
     assert good.serves and good.r2 is not None and good.r2 > 0.95, good.verdict
+
+
+def test_stability_starts_where_the_first_prompts_give_a_fit() -> None:
+    traces = _traces(8, noise=0.01, steps=3)  # two points per image, as a Wan 2.2 expert at 8 steps
+    stab = stability("teacache", traces[:6], traces[6:])
+    assert stab.n_prompts == (4, 6)  # 2 prompts have 4 points: too few for a degree-4 polynomial

@@ -193,11 +193,42 @@ def test_tune_searches_with_the_calibrated_numbers(calibrated, tmp_path: Path) -
     assert dict(settings)["coefficients"] == fit.params["coefficients"]
 
 
+def test_wan22_is_calibrated_per_expert(tmp_path: Path) -> None:
+    """Each of Wan 2.2's experts gets its own numbers under its pipeline attribute's name."""
+    import ast
+
+    wan = (SUITE.format(model="tiny-wan22").replace('use = ["psnr"]', 'use = ["psnr_video"]')
+           .replace("max_sequence_length = 64", "frames = 5").replace("steps = 6", "steps = 8"))
+    suite = tmp_path / "suite.toml"
+    suite.write_text(wan + '[calibrate]\ncaches = ["teacache"]\nprompts = 6\nholdout = 2\n')
+    out = tmp_path / "out"
+    proc = run_cli_here("calibrate", str(suite), "--out", str(out))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    cal = read_calibration(out / "calibration.json")
+    assert [t.name for t in cal.transformers] == ["transformer", "transformer_2"]
+    assert sum(t.steps for t in cal.transformers) == 8  # each expert its own share of the steps
+    fits = [t.cache("teacache") for t in cal.transformers]
+    assert all(f is not None and f.r2 is not None and len(f.params["coefficients"]) == 5 for f in fits)
+    assert fits[0].params != fits[1].params
+    assert all(c.measured is None for f in fits for c in f.checks)  # evalsuite runs one polynomial on both
+    text = (out / "exports" / "sglang_caches.py").read_text()
+    call = next(n for n in ast.walk(ast.parse(text))
+                if isinstance(n, ast.Call) and getattr(n.func, "id", "") == "TeaCacheParams")
+    experts = ast.literal_eval(next(k.value for k in call.keywords if k.arg == "expert_coefficients"))
+    assert experts == {"high": fits[0].params["coefficients"], "low": fits[1].params["coefficients"]}
+    variant = tmp_path / "variant.toml"
+    variant.write_text(wan + f'[[variant]]\nname = "c"\nteacache = {{ threshold = 0.1 }}\n'
+                       f'calibration = "{out / "calibration.json"}"\n')
+    refused = run_cli_here("run", str(variant), "--out", str(tmp_path / "run"))
+    assert refused.returncode == 2, refused.stderr
+    assert "holds per-expert numbers (transformer, transformer_2)" in refused.stderr
+
+
 @pytest.mark.parametrize(("extra", "model", "expected"), [
     ('[calibrate]\ncaches = ["torchao"]\n', "tiny", "calibrate.caches: torchao has nothing to calibrate"),
     ('[calibrate]\nprompts = 3\nholdout = 2\n', "tiny", "the fit needs at least 2"),
     ('[calibrate]\nprompts = 100\n', "tiny", "asks for 100 prompts and [prompts] selects 64"),
-    ("", "tiny-qwen-image", "the tracer reads FLUX.1-style blocks"),
+    ("", "tiny-qwen-image", "the tracer reads block 0's modulated input"),
 ])
 def test_bad_input_is_one_line_and_writes_nothing(tmp_path: Path, extra: str, model: str,
                                                   expected: str) -> None:
