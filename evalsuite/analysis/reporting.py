@@ -181,11 +181,11 @@ def summarize(suite: Suite, run_dir: Path, store: Store, tables: RunTables | Non
     """Build the summary (with the suite's own recommendation, if it sets budgets): everything
     it needs gathered first, then one call into ``reports``."""
     t = tables or collect(suite, run_dir, store)
+    evidence = run_evidence(suite, run_dir, t.variants)
     return run_summary(
         suite=suite.name, baseline=suite.baseline, variants=t.variants, samples=t.samples,
         scores=t.scores, set_scores=t.set_scores, metrics=t.metrics, pricing=t.pricing,
-        expected_per_variant=t.expected, drift_samples=t.drift_samples,
-        evidence=run_evidence(suite, run_dir, t.variants))
+        expected_per_variant=t.expected, drift_samples=t.drift_samples, evidence=evidence)
 
 
 def write_summary(run_dir: Path, summary: Summary) -> Path:
@@ -194,26 +194,25 @@ def write_summary(run_dir: Path, summary: Summary) -> Path:
     return write_atomic(run_dir / SUMMARY, text)
 
 
-def _gallery(suite: Suite, t: RunTables) -> list[dict[str, Any]]:
-    scores_by, _ = index_scores(t.scores)
-    return gallery_rows(t.samples, scores_by, t.metrics, t.variants, suite.baseline_variant.id)
-
-
 def write_reports(suite: Suite, run_dir: Path, store: Store) -> Summary:
     """Write summary.json and report/ (index.html, plotly.js, thumbnails); return the summary.
 
-    Every file is written atomically, and a report folder left broken by a killed run
-    (e.g. an empty plotly.min.js) is repaired.
+    Everything the page needs is gathered from the store and the run folder first; then the
+    ``reports`` leaf builds and writes it. Every file is written atomically, and a report
+    folder left broken by a killed run (e.g. an empty plotly.min.js) is repaired.
     """
     from reports.html import render_report  # jinja2 and plotly: only the page needs them, not export
 
     tables = collect(suite, run_dir, store)
+    geneval = geneval_summary(tables.variants, tables.samples, tables.scores)
+    card = _metric_card(run_dir)
     summary = summarize(suite, run_dir, store, tables)
     write_summary(run_dir, summary)
-    rows = _gallery(suite, tables)
+    scores_by, _ = index_scores(tables.scores)
+    rows = gallery_rows(tables.samples, scores_by, tables.metrics, tables.variants,
+                        suite.baseline_variant.id)
     write_thumbnails(run_dir, run_dir / REPORT, rows)
-    render_report(summary, run_dir / REPORT, gallery=rows, card=_metric_card(run_dir),
-                  geneval=geneval_summary(tables.variants, tables.samples, tables.scores))
+    render_report(summary, run_dir / REPORT, gallery=rows, card=card, geneval=geneval)
     return summary
 
 
