@@ -77,10 +77,12 @@ def run_cli_here(*args: str) -> subprocess.CompletedProcess:
 
 @pytest.fixture(scope="session")
 def smoke_cli(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, subprocess.CompletedProcess]:
-    """The default suite run once into a fresh folder with the real CLI: the folder and what
-    ``evalsuite run`` printed."""
+    """The default suite run once into a fresh folder through the CLI's ``main``: the folder
+    and what ``evalsuite run`` printed. In process (see :func:`run_cli_here`): a fresh
+    interpreter's ``run`` end to end is the torchrun launches' (tests/evalsuite/run/test_distributed.py)
+    and the gated kill tests'."""
     out = tmp_path_factory.mktemp("smoke") / "run"
-    proc = run_cli("run", "--out", str(out))
+    proc = run_cli_here("run", "--out", str(out))
     assert proc.returncode == 0, proc.stderr
     return out, proc
 

@@ -28,18 +28,20 @@ from typing import Any
 
 from tests.conftest import hang_guard
 
-# JSON {"gate": PATH, "hold_after": N, "rank": R or null, "spare": [NAME, ...]}: hold after N
-# stored images until PATH exists (only on torchrun rank R when R is given; never in the
+# JSON {"gate": PATH, "hold_after": N, "rank": R or null, "spare": [NAME, ...], "per_rank":
+# {R: N}}: hold after N stored images until PATH exists (only on torchrun rank R when R is
+# given; on a rank named in "per_rank", after that rank's own N instead; never in the
 # workers of the variants named in "spare").
 GATE_ENV = "EVALSUITE_TEST_GATE"
 POLL_S = 0.02
 
 
-def gate_env(gate: Path, hold_after: int, rank: int | None = None,
-             spare: tuple[str, ...] = ()) -> dict[str, str]:
+def gate_env(gate: Path, hold_after: int, rank: int | None = None, spare: tuple[str, ...] = (),
+             per_rank: dict[int, int] | None = None) -> dict[str, str]:
     """The environment entry that makes :func:`main` hold its workers."""
     return {GATE_ENV: json.dumps({"gate": str(gate), "hold_after": hold_after, "rank": rank,
-                                  "spare": list(spare)})}
+                                  "spare": list(spare),
+                                  "per_rank": {str(r): n for r, n in (per_rank or {}).items()}})}
 
 
 def wait_for(gate: Path) -> None:
@@ -97,8 +99,11 @@ def main() -> int:
     """``python -m evalsuite`` with :data:`GATE_ENV` applied."""
     from evalsuite.cli.main import main as cli_main
 
-    held = json.loads(os.environ[GATE_ENV])
-    if held["rank"] is None or str(held["rank"]) == os.environ.get("RANK"):
+    held, rank = json.loads(os.environ[GATE_ENV]), os.environ.get("RANK")
+    per_rank = held.get("per_rank", {})
+    if rank in per_rank:
+        install(Path(held["gate"]), per_rank[rank], tuple(held["spare"]))
+    elif held["rank"] is None or str(held["rank"]) == rank:
         install(Path(held["gate"]), held["hold_after"], tuple(held["spare"]))
     return cli_main(sys.argv[1:])
 

@@ -1,7 +1,11 @@
 """torchrun end to end on CPU (gloo), two ranks on the tiny pipeline.
 
-One launch per scenario, because starting torchrun and two ranks (each importing torch and
-diffusers in its runner and its forkserver) costs most of a test's time on two cores.
+Starting torchrun and two ranks (each importing torch and diffusers in its runner and its
+forkserver) costs most of a test's time on two cores, so one launch sequence serves every
+test here: a launch killed mid-run (one rank's worker, SIGKILL), then the rerun that
+completes it. The checks of a finished launch (merged store, context parallelism, drift,
+traces) are made on that resumed run, against a single-process run that was never
+interrupted: resuming must give the same images, byte for byte.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import pytest
@@ -84,21 +89,58 @@ def scores(run: Path) -> dict[tuple, float]:
             "SELECT variant_id, prompt_id, seed, metric, value FROM scores")}
 
 
+class DistRun(NamedTuple):
+    two: Path  # the 2-rank run, killed once and rerun to the end
+    one: Path  # the same suite without the context-parallel variant, one process, uninterrupted
+    partial: frozenset[tuple[str, str, int]]  # (variant id, prompt, seed) the killed launch stored
+    rerun_stderr: str
+
+
+def _launch_and_kill(suite: Path, run: Path, tmp: Path) -> frozenset[tuple[str, str, int]]:
+    """Launch ``suite`` under torchrun and SIGKILL rank 1's runner mid-run; return the samples
+    the launch's shards hold when everything of it is gone."""
+    # Rank 1's workers hold after one stored image (the gate is never opened), so rank 1 is
+    # always killed mid-run, however fast the machine. Rank 0's hold before their first: the
+    # rerun then times both of rank 0's baseline images, as its drift check needs
+    # (evalsuite/run/drift.py), whichever rank was faster.
+    marker = new_marker()
+    env = marked_env(marker, **ENV_ONLY, **gate_env(tmp / "never-opened", hold_after=1, rank=1,
+                                                    per_rank={0: 0}))
+    launch = subprocess.Popen(torchrun_cmd(suite, run, module="tests.evalsuite.run._gated_worker"),
+                              cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    shard, deadline = run / "shards" / "rank-1.sqlite", time.monotonic() + hang_guard()
+    while not _stored(shard):
+        assert launch.poll() is None and time.monotonic() < deadline, "the launch ended before holding"
+        time.sleep(0.05)
+    (pid,) = marked_pids(marker, RANK="1", cmd="_gated_worker\0run")
+    assert launch.poll() is None, "the launch ended before holding"
+    os.kill(pid, signal.SIGKILL)
+    assert launch.wait(timeout=hang_guard()) != 0  # torchrun stops the other rank and fails
+    wait_until_gone(marker)  # no worker of the killed launch may write beside the rerun
+    stored: set[tuple[str, str, int]] = set()
+    for path in (run / "shards").glob("rank-*.sqlite"):
+        with sqlite3.connect(path) as db:
+            stored |= set(db.execute("SELECT variant_id, prompt_id, seed FROM samples"))
+    return frozenset(stored)
+
+
 @pytest.fixture(scope="module")
-def dist_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    """A 2-rank launch with a context-parallel variant, and a 1-process run without it."""
+def dist_run(tmp_path_factory: pytest.TempPathFactory) -> DistRun:
+    """A 2-rank launch with a context-parallel variant, killed mid-run and rerun to the end;
+    and a 1-process run without that variant."""
     tmp = tmp_path_factory.mktemp("dist")
     (tmp / "one.toml").write_text(SUITE.format(steps=4, limit=2))
     (tmp / "two.toml").write_text(SUITE.format(steps=4, limit=2) + CP_VARIANT)
+    partial = _launch_and_kill(tmp / "two.toml", tmp / "two", tmp)
     proc = torchrun(tmp / "two.toml", tmp / "two")
     assert proc.returncode == 0, proc.stderr[-3000:]
     single = run_cli_here("run", str(tmp / "one.toml"), "--out", str(tmp / "one"))
     assert single.returncode == 0, single.stderr[-3000:]
-    return tmp / "two", tmp / "one"
+    return DistRun(tmp / "two", tmp / "one", partial, proc.stderr)
 
 
-def test_merged_store_equals_single_process_run(dist_run: tuple[Path, Path]) -> None:
-    two, one = dist_run
+def test_merged_store_equals_single_process_run(dist_run: DistRun) -> None:
+    two, one = dist_run.two, dist_run.one
     merged, single = rows(two), rows(one)
     assert len(single) == 2 * 2 * 2
     assert {k: v for k, v in merged.items() if k in single} == single  # same ids, same PNG bytes
@@ -109,8 +151,8 @@ def test_merged_store_equals_single_process_run(dist_run: tuple[Path, Path]) -> 
     assert single_scores and all(merged_scores[k] == pytest.approx(v) for k, v in single_scores.items())
 
 
-def test_context_parallel_image_matches_one_rank(dist_run: tuple[Path, Path]) -> None:
-    two, _ = dist_run
+def test_context_parallel_image_matches_one_rank(dist_run: DistRun) -> None:
+    two = dist_run.two
     summary = json.loads((two / "summary.json").read_text())
     by_name = {v["name"]: v for v in summary["variants"]}
     with sqlite3.connect(two / "results.sqlite") as db:
@@ -130,12 +172,13 @@ def test_context_parallel_image_matches_one_rank(dist_run: tuple[Path, Path]) ->
     assert cp["metrics"]["psnr"]["n_valid"] == 4
 
 
-def test_rank_0_drift_checks_its_own_images_then_traces(dist_run: tuple[Path, Path]) -> None:
-    two, _ = dist_run
+def test_rank_0_drift_checks_its_own_images_then_traces(dist_run: DistRun) -> None:
+    two = dist_run.two
     suite = load_suite(str(two / "suite.toml"))
     base = suite.variants[0]
     items = suite_items(prompts.resolve_prompts(suite.prompts), suite.prompts.seeds)
-    rank0 = make_plan(suite.variants, items, {}, {}, 2).keys_for(base.id, 0)  # the launch's split
+    done = {base.id: {(p, sd) for v, p, sd in dist_run.partial if v == base.id}}
+    rank0 = make_plan(suite.variants, items, done, {}, 2).keys_for(base.id, 0)  # the rerun's split
     with sqlite3.connect(two / "drift.sqlite") as db:
         retimed = db.execute("SELECT variant_id, prompt_id, seed, status, latency_s FROM samples").fetchall()
     assert {(v, s, lat > 0) for v, _, _, s, lat in retimed} == {(base.id, "ok", True)}
@@ -148,37 +191,12 @@ def test_rank_0_drift_checks_its_own_images_then_traces(dist_run: tuple[Path, Pa
     assert timings["drift_s"] > 0 and timings["traces_s"] > 0
 
 
-def test_killing_one_rank_then_rerunning_completes_without_duplicates(tmp_path: Path) -> None:
-    suite, run = tmp_path / "kill.toml", tmp_path / "run"
-    # No end-of-sweep steps (they cost a worker each): the dist_run launch checks them. Two
-    # steps: images no other test makes (at 8 they were test_runner's kill test's own).
-    suite.write_text(SUITE.format(steps=2, limit=4) + "[run]\ndrift_images = 0\ntrace_images = 0\n")
-    # Rank 1's workers hold after one stored image (the gate is never opened), so rank 1 is
-    # always killed mid-run, however fast the machine.
-    marker = new_marker()
-    env = marked_env(marker, **ENV_ONLY, **gate_env(tmp_path / "never-opened", hold_after=1, rank=1))
-    launch = subprocess.Popen(torchrun_cmd(suite, run, module="tests.evalsuite.run._gated_worker"),
-                              cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    shard, deadline = run / "shards" / "rank-1.sqlite", time.monotonic() + hang_guard()
-    while not _stored(shard):
-        assert launch.poll() is None and time.monotonic() < deadline, "the launch ended before holding"
-        time.sleep(0.05)
-    (pid,) = marked_pids(marker, RANK="1", cmd="_gated_worker\0run")
-    assert launch.poll() is None, "the launch ended before holding"
-    os.kill(pid, signal.SIGKILL)
-    assert launch.wait(timeout=hang_guard()) != 0  # torchrun stops the other rank and fails
-    wait_until_gone(marker)  # no worker of the killed launch may write beside the rerun
-    partial = 0
-    for path in (run / "shards").glob("rank-*.sqlite"):
-        with sqlite3.connect(path) as db:
-            partial += db.execute("SELECT count(*) FROM samples").fetchone()[0]
-    assert 0 < partial < 2 * 4 * 2
-
-    done = torchrun(suite, run)
-    assert done.returncode == 0, done.stderr[-3000:]
-    assert "recovered" in done.stderr
+def test_killing_one_rank_then_rerunning_completes_without_duplicates(dist_run: DistRun) -> None:
+    run, total = dist_run.two, 3 * 2 * 2  # variants x prompts x seeds
+    assert len(dist_run.partial) == 1  # rank 1's first image; rank 0 held before its first
+    assert "recovered" in dist_run.rerun_stderr
     final = rows(run)
-    assert len(final) == 2 * 4 * 2 and all(s == "ok" for s, _ in final.values())
+    assert len(final) == total and all(s == "ok" for s, _ in final.values())
     with sqlite3.connect(run / "results.sqlite") as db:
         assert db.execute("SELECT count(*) FROM samples").fetchone()[0] == len(final)  # no duplicates
     for path in (run / "images").rglob("*.png"):
