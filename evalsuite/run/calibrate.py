@@ -206,17 +206,27 @@ def _measure(suite: Suite, fits: Sequence[CacheFit], holdout: Sequence[ImageTrac
             progress(f"measuring {name} failed: its check stays unmeasured")
     with folder.open_store() as store:
         rows = store.samples([v.id for v in variants.values()])
+    steps = holdout[0].steps if holdout else 0
     out = []
     for f in fits:
         checks = []
         for c in f.checks:
             vid = variants[(f.cache, c.threshold)].id
-            skipped = {(r.prompt_id, r.seed): int(r.steps_skipped) for r in rows
-                       if r.variant_id == vid and r.steps_skipped is not None and r.status != "failed"}
+            skipped = {(r.prompt_id, r.seed): per_stream(r.steps_skipped, r.steps_computed, steps)
+                       for r in rows if r.variant_id == vid and r.steps_skipped is not None
+                       and r.steps_computed is not None and r.status != "failed"}
             checks.append(check_skips(holdout, f.cache, {**f.base, **f.params}, c.threshold, c.target,
                                       skipped or None))
         out.append(replace(f, checks=tuple(checks)))
     return out
+
+
+def per_stream(skipped: int, computed: int, steps: int) -> int:
+    """Skipped calls as skipped steps of one stream: a pipeline with classifier-free guidance
+    calls the transformer twice a step (Wan's "cond" and "uncond" streams, each cached apart),
+    and the traces follow one stream."""
+    calls = skipped + computed
+    return round(skipped * steps / calls) if calls else 0
 
 
 def _transfer(cal: CalibrationFile, base: Mapping[str, Sequence[ImageTrace]],

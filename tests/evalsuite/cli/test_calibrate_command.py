@@ -193,12 +193,28 @@ def test_tune_searches_with_the_calibrated_numbers(calibrated, tmp_path: Path) -
     assert dict(settings)["coefficients"] == fit.params["coefficients"]
 
 
+def _wan(model: str) -> str:
+    return (SUITE.format(model=model).replace('use = ["psnr"]', 'use = ["psnr_video"]')
+            .replace("max_sequence_length = 64", "frames = 5").replace("steps = 6", "steps = 8"))
+
+
+def test_wan_measures_skips_per_guidance_stream_as_the_traces_follow_one(tmp_path: Path) -> None:
+    # Wan calls the transformer twice a step (cond, uncond); the stored count is of calls.
+    suite = tmp_path / "suite.toml"
+    suite.write_text(_wan("tiny-wan") + '[calibrate]\ncaches = ["fbcache"]\nprompts = 4\nholdout = 2\n'
+                     "skip_rates = [0.5]\n")
+    proc = run_cli_here("calibrate", str(suite), "--out", str(tmp_path / "out"))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    check = read_calibration(tmp_path / "out" / "calibration.json").transformers[0].caches[0].checks[0]
+    assert check.measured is not None and check.measured.value == pytest.approx(check.predicted.value)
+    assert check.agreement == 1.0
+
+
 def test_wan22_is_calibrated_per_expert(tmp_path: Path) -> None:
     """Each of Wan 2.2's experts gets its own numbers under its pipeline attribute's name."""
     import ast
 
-    wan = (SUITE.format(model="tiny-wan22").replace('use = ["psnr"]', 'use = ["psnr_video"]')
-           .replace("max_sequence_length = 64", "frames = 5").replace("steps = 6", "steps = 8"))
+    wan = _wan("tiny-wan22")
     suite = tmp_path / "suite.toml"
     suite.write_text(wan + '[calibrate]\ncaches = ["teacache"]\nprompts = 6\nholdout = 2\n')
     out = tmp_path / "out"
