@@ -16,18 +16,21 @@ import hashlib
 import io
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Generic, TypeVar
 
 import numpy as np
 from PIL import Image, ImageFilter
 
+Media = TypeVar("Media")  # an image, or a clip (``metrics.degrade_video``)
+
 
 @dataclass(frozen=True)
-class Degradation:
-    """A named, deterministic image degradation."""
+class Degradation(Generic[Media]):
+    """A named, deterministic degradation of an image (or, in ``metrics.degrade_video``, of a clip)."""
 
     name: str
     description: str
-    apply: Callable[[Image.Image], Image.Image]
+    apply: Callable[[Media], Media]
 
 
 def gaussian_blur(sigma: float) -> Callable[[Image.Image], Image.Image]:
@@ -82,7 +85,7 @@ def colour_shift(gains: tuple[float, float, float]) -> Callable[[Image.Image], I
 
 
 #: The card's degradations, mildest to strongest within each family.
-DEGRADATIONS: tuple[Degradation, ...] = (
+DEGRADATIONS: tuple[Degradation[Image.Image], ...] = (
     Degradation("blur-0.5", "Gaussian blur, sigma 0.5 px", gaussian_blur(0.5)),
     Degradation("blur-1", "Gaussian blur, sigma 1 px", gaussian_blur(1.0)),
     Degradation("blur-2", "Gaussian blur, sigma 2 px", gaussian_blur(2.0)),

@@ -111,10 +111,14 @@ def _cell(degradation: str, value: float | None, response: float | None, n: int,
 
 
 def card_json(rows: Sequence[MetricRow], degradations: Mapping[str, str], *, images: int,
-              caveat: str) -> dict[str, Any]:
-    """The card as JSON-ready data (``metric-card --json``, ``metric_card.json``)."""
+              caveat: str, media: str = "images") -> dict[str, Any]:
+    """The card as JSON-ready data (``metric-card --json``, ``metric_card.json``).
+
+    ``images``: how many baseline samples were degraded; ``media``: what they were ("images",
+    or "clips" for a video run).
+    """
     return {
-        "images": images, "caveat": caveat, "degradations": dict(degradations),
+        "images": images, "media": media, "caveat": caveat, "degradations": dict(degradations),
         "metrics": [{"metric": r.metric, "kind": r.kind, "higher_is_better": r.higher_is_better,
                      "floor": r.floor, "blind_to": list(r.blind_to),
                      "cells": [c.__dict__ for c in r.cells]} for r in rows],

@@ -1,4 +1,5 @@
-"""``python -m evalsuite metric-card RUN_DIR``: which metrics see blur, JPEG, noise, resampling, colour."""
+"""``python -m evalsuite metric-card RUN_DIR``: which metrics see blur, JPEG, noise, resampling, colour
+(a video run: frame drops, temporal blur, flicker, per-frame JPEG)."""
 
 from __future__ import annotations
 
@@ -15,14 +16,17 @@ from evalsuite.store.paths import RESULTS
 
 def add_parser(sub: Any) -> None:
     """Register the ``metric-card`` subcommand on the CLI's subparsers."""
-    card = sub.add_parser("metric-card", help="which metrics see blur, JPEG, noise, resampling, colour",
+    card = sub.add_parser("metric-card", help="which metrics see blur, JPEG, noise, resampling, colour "
+                          "(video: frame drops, temporal blur, flicker, per-frame JPEG)",
                           description="Degrades the baseline's images (blur x3, JPEG x3, noise, "
-                          "down-up scaling, colour shift), scores them with the run's metrics and "
-                          "reports each response in units of the metric's seed-noise floor; writes "
-                          "RUN_DIR/metric_card.json and re-renders the report. Image-space proxies, "
-                          "not cache artifacts.")
+                          "down-up scaling, colour shift; a video run's clips: frame drops x3, "
+                          "temporal blur x3, flicker x3, per-frame JPEG x3), scores them with the "
+                          "run's metrics and reports each response in units of the metric's "
+                          "seed-noise floor; writes RUN_DIR/metric_card.json and re-renders the "
+                          "report. Pixel- and frame-level proxies, not cache artifacts.")
     card.add_argument("run_dir", type=Path)
-    card.add_argument("--limit", type=int, default=50, help="baseline images to degrade (default 50)")
+    card.add_argument("--limit", type=int, default=50,
+                      help="baseline images (or clips) to degrade (default 50)")
     card.add_argument("--json", action="store_true", help="print JSON")
 
 

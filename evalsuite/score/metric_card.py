@@ -1,13 +1,15 @@
 """``evalsuite metric-card RUN``: which of the run's metrics can see which kind of damage.
 
-Takes the baseline's images of a finished run, applies controlled degradations
-(``metrics.degrade``), scores the degraded images with the run's own metrics (same options,
-same identities) and reads each response against the metric's seed-noise floor
-(``reports.metric_card``). The card goes to ``RUN/metric_card.json``, which the report
-shows as a section, and to the terminal (``--json`` prints the JSON).
+Takes the baseline's images (a video run: its clips, from their lossless copies) of a finished
+run, applies controlled degradations (``metrics.degrade``; for clips ``metrics.degrade_video``:
+frame drops, temporal blur, flicker, per-frame JPEG), scores the degraded media with the run's
+own metrics (same options, same identities, clips built as the scoring phase builds them) and
+reads each response against the metric's seed-noise floor (``reports.metric_card``). The card
+goes to ``RUN/metric_card.json``, which the report shows as a section, and to the terminal
+(``--json`` prints the JSON).
 
-Caveat, also in the card: the degradations are image-space proxies (blur, JPEG, noise,
-resampling, colour cast), not cache artifacts.
+Caveat, also in the card: the degradations are pixel- or frame-level proxies, not cache
+artifacts.
 """
 
 from __future__ import annotations
@@ -20,13 +22,16 @@ from typing import Any
 
 from PIL import Image
 
+from evalsuite.score.clips import clip_sample, load_clip, paired_clip_sample
 from evalsuite.score.scoring import build_scorer, free_memory, identity_key, score_batch
 from evalsuite.store.db import Store
-from evalsuite.store.records import Score, SetScore
+from evalsuite.store.records import SampleRecord, Score, SetScore
 from evalsuite.store.schema import SampleStatus
 from evalsuite.suite.spec import Suite
 from metrics import BaseScorer, Kind, Sample
+from metrics.base import Clip
 from metrics.degrade import DEGRADATIONS, Degradation
+from metrics.degrade_video import VIDEO_DEGRADATIONS
 from reports.metric_card import MetricRow, card_json, paired_cell, per_image_cell, set_cell
 from reports.metric_info import MetricInfo
 from reports.metric_stats import noise_entry
@@ -35,6 +40,9 @@ CARD_FILE = "metric_card.json"
 CAVEAT = ("Image-space proxies (blur, JPEG, noise, resampling, colour cast), not cache artifacts: "
           "a metric blind here is blind to that kind of damage, and one that sees it may still "
           "miss a cache's own errors.")
+VIDEO_CAVEAT = ("Clip-level proxies (frame drops, temporal blur, flicker, per-frame JPEG), not cache "
+                "artifacts: a metric blind here is blind to that kind of damage, and one that sees "
+                "it may still miss a cache's own errors.")
 Key = tuple[str, int]
 
 
@@ -51,25 +59,51 @@ def _score_all(scorer: BaseScorer, samples: Sequence[Sample]) -> list[float | No
     return values
 
 
+def _original(run_dir: Path, r: SampleRecord, meta: dict[str, Any], video: bool) -> Sample:
+    """A baseline sample as the scoring phase hands it to a scorer (a clip: every frame)."""
+    if video:
+        return clip_sample(load_clip(run_dir, str(r.clip)), r.text, r.category or "", meta)
+    return Sample(_load(run_dir, str(r.image)), r.text, None, r.category or "", meta)
+
+
+def degraded_sample(d: Degradation, s: Sample, paired: bool) -> Sample:
+    """``s`` damaged by ``d`` (its clip, if it has one), paired with the original where asked."""
+    if s.frames:
+        out = clip_sample(d.apply(s.frames), s.prompt, s.category, s.meta)
+        return paired_clip_sample(out, s.frames) if paired else out
+    return Sample(d.apply(s.image), s.prompt, s.image if paired else None, s.category, s.meta)
+
+
+def _media(s: Sample) -> Image.Image | Clip:
+    return s.frames or s.image
+
+
 def build_card(suite: Suite, run_dir: Path, store: Store, device: str, limit: int | None = 50,
-               degradations: Sequence[Degradation] = DEGRADATIONS,
+               degradations: Sequence[Degradation] | None = None,
                progress: Callable[[str], None] = print) -> dict[str, Any]:
-    """The card for the suite's metrics over (at most ``limit``) baseline images."""
+    """The card for the suite's metrics over (at most ``limit``) baseline images or clips.
+
+    ``degradations``: by default the image ones (``metrics.degrade``), or for a run of clips
+    the clip ones (``metrics.degrade_video``).
+    """
     baseline = suite.baseline_variant
     noise = next((v for v in suite.variants if v.seed_offset), None)
     rows = sorted((r for r in store.samples([baseline.id]) if r.status == SampleStatus.OK),
                   key=lambda r: (r.prompt_id, r.seed))[:limit]
+    video = bool(rows) and all(r.clip for r in rows)
+    what = "clips" if video else "images"
     if not rows:
         raise ValueError(f"{run_dir}: the baseline has no finished images")
+    if degradations is None:
+        degradations = VIDEO_DEGRADATIONS if video else DEGRADATIONS
     meta = store.prompt_meta()
-    originals = {(r.prompt_id, r.seed): Sample(_load(run_dir, str(r.image)), r.text, None,
-                                               r.category or "", meta.get(r.prompt_id, {}))
+    originals = {(r.prompt_id, r.seed): _original(run_dir, r, meta.get(r.prompt_id, {}), video)
                  for r in rows}
     stored = _Stored(store.scores(), store.set_scores(), baseline.id, noise.id if noise else None)
     out: list[MetricRow] = []
     for use in suite.metrics:
         scorer = build_scorer(use, device)
-        progress(f"metric card: {use.name} under {len(degradations)} degradations, {len(rows)} images")
+        progress(f"metric card: {use.name} under {len(degradations)} degradations, {len(rows)} {what}")
         ident = identity_key(scorer)
         if scorer.kind == Kind.SET:
             out.append(_set_row(scorer, ident, originals, degradations, stored, progress))
@@ -77,7 +111,8 @@ def build_card(suite: Suite, run_dir: Path, store: Store, device: str, limit: in
             out.append(_image_row(scorer, ident, originals, degradations, stored))
         del scorer
         free_memory()
-    card = card_json(out, {d.name: d.description for d in degradations}, images=len(rows), caveat=CAVEAT)
+    card = card_json(out, {d.name: d.description for d in degradations}, images=len(rows),
+                     caveat=VIDEO_CAVEAT if video else CAVEAT, media=what)
     return _finite_only(card)
 
 
@@ -100,7 +135,7 @@ def _set_row(scorer: BaseScorer, ident: str, originals: dict[Key, Sample],
              degradations: Sequence[Degradation], stored: _Stored,
              progress: Callable[[str], None]) -> MetricRow:
     floor = stored.noise_set_value(scorer.name, ident)
-    refs = [s.image for s in originals.values()]
+    refs = [_media(s) for s in originals.values()]
     cells = []
     for d in degradations:
         try:
@@ -127,8 +162,7 @@ def _image_row(scorer: BaseScorer, ident: str, originals: dict[Key, Sample],
         original = {k: base.get(k) for k in originals}
     cells = []
     for d in degradations:
-        degraded = [Sample(d.apply(s.image), s.prompt, s.image if paired else None, s.category, s.meta)
-                    for s in originals.values()]
+        degraded = [degraded_sample(d, s, paired) for s in originals.values()]
         values = dict(zip(originals, _score_all(scorer, degraded), strict=True))
         cells.append(paired_cell(d.name, values, scorer.ideal, floor, scorer.perfect) if paired
                      else per_image_cell(d.name, original, values, floor))
@@ -158,7 +192,8 @@ def write_card(run_dir: Path, card: dict[str, Any]) -> Path:
 def format_card(card: dict[str, Any]) -> str:
     """The card as a plain-text table: response in floor units, '!' where inside the floor."""
     names = list(card["degradations"])
-    lines = [f"metric card over {card['images']} baseline images (response / seed-noise floor; "
+    lines = [f"metric card over {card['images']} baseline {card.get('media', 'images')} "
+             "(response / seed-noise floor; "
              "'!' = inside the floor, '=' = no change)",
              "metric".ljust(14) + "".join(n.rjust(13) for n in names)]
     for m in card["metrics"]:
