@@ -126,6 +126,7 @@ def generate(pipe: Any, model: ModelSpec, device: str, prompt: str, seed: int,
     """
     family = family or family_of(model, pipe)
     kwargs = family.call_kwargs(model, prompt, seed)
+    family.prepare(pipe, model)
     synchronize(device)
     start = time.perf_counter()
     array = np.asarray(family.decoded(pipe(**kwargs)))

@@ -205,7 +205,7 @@ def score_run(suite: Suite, run_dir: Path, store: ScoringStore, device: str,
         if not todo and not results:
             continue
         if todo:
-            progress(f"scoring {use.name}: {len(todo)} images")
+            progress(f"scoring {use.name}: {len(todo)} {'clips' if video else 'images'}")
         batch: list[tuple[SampleRecord, Sample]] = []
         try:
             for r in todo:

@@ -35,6 +35,8 @@ def model_identity(model: ModelSpec) -> dict[str, Any]:
     """The model settings a variant's id hashes (the model, its revision and LoRA included)."""
     body = asdict(model)
     body.pop("family", None)
+    if body.get("lora") and body["lora"].get("weight_name_2") is None:  # added later, hashed when set
+        body["lora"].pop("weight_name_2")
     for key in _HASHED_WHEN_SET:
         if body.get(key) is None:
             body.pop(key, None)

@@ -102,7 +102,9 @@ def plan(suite: Suite, gpu: str | None = None) -> Plan:
         if _on_hub(mine.id):
             downloads[mine.id] = MODEL_SIZES_GB.get(mine.id)
         if mine.lora is not None and _on_hub(mine.lora.path) and not mine.lora.path.endswith(".safetensors"):
-            downloads[f"{mine.lora.path} (LoRA {mine.lora.weight_name or 'default file'})"] = None
+            names = (mine.lora.weight_name or "default file", mine.lora.weight_name_2)
+            files = " + ".join(f for f in names if f)
+            downloads[f"{mine.lora.path} (LoRA {files})"] = None
     for use in suite.metrics:
         if WEIGHT_OPTIONS & {k for k, _ in use.options}:
             continue  # the suite points this scorer at its own copy

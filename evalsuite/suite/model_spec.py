@@ -21,7 +21,7 @@ from evalsuite.suite.types import LoraSpec, ModelResolver, ModelSpec, Variant
 
 # The keys a [[variant]] writes for its own model (``model`` is ModelSpec.id).
 VARIANT_MODEL_KEYS = ("model", "revision", "family", "lora")
-_LORA_KEYS = {"path": str, "weight_name": str, "scale": float, "fuse": bool}
+_LORA_KEYS = {"path": str, "weight_name": str, "scale": float, "fuse": bool, "weight_name_2": str}
 
 
 def parse_lora(source: str, where: str, value: Any) -> LoraSpec:

@@ -326,7 +326,8 @@ def parse_suite(raw: Mapping[str, Any], source: str, base_dir: Path, resolver: M
         except TypeError as exc:
             raise spec_error(source, f"metrics.{m}", f"bad option ({exc})") from None
         metric_uses.append(MetricUse(m, tuple(sorted(options.items()))))
-    check_modality(source, model, [u.name for u in metric_uses], selection)
+    if resolver is not None or makes_clips(model):  # unresolved, an unset frames says nothing yet
+        check_modality(source, model, [u.name for u in metric_uses], selection)
 
     raw_variants = raw.get("variant", [])
     if not isinstance(raw_variants, list) or not raw_variants:

@@ -22,6 +22,9 @@ class LoraSpec:
     weight_name: str | None = None  # the file inside a folder or repository
     scale: float = 1.0
     fuse: bool = True  # fused into the weights (base-model speed), adapter layers unloaded
+    # Wan 2.2: the low-noise expert's file (loaded into transformer_2), beside weight_name's for
+    # the high-noise expert, as two-expert LoRAs ship (Wan2.2-Lightning's high/low_noise_model).
+    weight_name_2: str | None = None
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ from evalsuite.models.families import (  # noqa: F401  (importing registers them
     flux2,
     generic,
     hidream,
+    hunyuan_video15,
     qwen_image,
     sana,
     sd35,

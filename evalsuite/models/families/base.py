@@ -56,6 +56,9 @@ class Family:
     output: ClassVar[str] = "image"  # or "video": frames at ``fps`` (see Video below)
     # The pipeline argument the suite's ``guidance`` goes to (also the endpoint field name).
     guidance_name: ClassVar[str] = "guidance_scale"
+    takes_max_sequence_length: ClassVar[bool] = True  # the pipeline has a max_sequence_length argument
+    # False where the guidance is set on the pipeline instead (``prepare``: HunyuanVideo-1.5's guider).
+    guidance_in_call: ClassVar[bool] = True
     takes_negative_prompt: ClassVar[bool] = False
     default_negative_prompt: ClassVar[str | None] = None  # sent when [model] gives none
     extra_kwargs: ClassVar[dict[str, Any]] = {}  # fixed call arguments (see each family)
@@ -90,12 +93,17 @@ class Family:
             prompt=prompt, height=model.height, width=model.width, num_inference_steps=model.steps,
             generator=torch.Generator(device="cpu").manual_seed(seed), output_type="np",
         )
-        kwargs[self.guidance_name] = model.guidance
+        if self.guidance_in_call:
+            kwargs[self.guidance_name] = model.guidance
         if (negative := self.negative_prompt(model)) is not None:
             kwargs["negative_prompt"] = negative
-        if model.max_sequence_length is not None:
+        if model.max_sequence_length is not None and self.takes_max_sequence_length:
             kwargs["max_sequence_length"] = model.max_sequence_length
         return {**kwargs, **self.extra_kwargs}
+
+    def prepare(self, pipe: Any, model: ModelSpec) -> None:
+        """Set on ``pipe`` what ``model`` asks for that is not a call argument (before each call;
+        HunyuanVideo-1.5's guider holds its guidance). Nothing for most families."""
 
     def negative_prompt(self, model: ModelSpec) -> str | None:
         """The negative prompt sent with ``model`` (its own, else the family's), or None."""

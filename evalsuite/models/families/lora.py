@@ -15,6 +15,7 @@ loaded, and so checked, by the worker.
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -105,8 +106,15 @@ def _misfit(state: dict[str, Any], transformer: Any, title: str) -> str | None:
 def check_lora(model: ModelSpec, family: Family) -> None:
     """Raise ValueError (one line) if ``model.lora`` is missing or does not fit ``model``."""
     lora = model.lora
-    if lora is None or not is_local(lora):
+    if lora is None:
         return
+    if lora.weight_name_2 is not None and not getattr(family, "two_experts", False):
+        raise ValueError(f"lora.weight_name_2: {family.title} has one transformer (weight_name_2 is the "
+                         "low-noise expert's file of a two-expert model such as Wan 2.2)")
+    if not is_local(lora):
+        return
+    if lora.weight_name_2 is not None:
+        lora_file(replace(lora, weight_name=lora.weight_name_2))  # raises when missing
     file = lora_file(lora)
     cls = _pipeline_class(family)
     try:
@@ -122,18 +130,28 @@ def check_lora(model: ModelSpec, family: Family) -> None:
 
 
 def load_lora(pipe: Any, lora: LoraSpec) -> dict[str, Any]:
-    """Load ``lora`` into ``pipe`` (fused at its scale unless ``fuse = false``); what was done."""
-    if is_local(lora):
-        file = lora_file(lora)
-        pipe.load_lora_weights(str(file.parent), weight_name=file.name, adapter_name=ADAPTER)
-    else:
-        kwargs = {"weight_name": lora.weight_name} if lora.weight_name else {}
-        pipe.load_lora_weights(lora.path, adapter_name=ADAPTER, **kwargs)
+    """Load ``lora`` into ``pipe`` (fused at its scale unless ``fuse = false``); what was done.
+
+    With ``weight_name_2`` (Wan 2.2), that file goes into the low-noise expert
+    (``load_into_transformer_2``, diffusers' WanLoraLoaderMixin) under the same adapter name.
+    """
+    files = [(lora.weight_name, {})]
+    if lora.weight_name_2 is not None:
+        files.append((lora.weight_name_2, {"load_into_transformer_2": True}))
+    for weight_name, into in files:
+        if is_local(lora):
+            file = lora_file(replace(lora, weight_name=weight_name))
+            pipe.load_lora_weights(str(file.parent), weight_name=file.name, adapter_name=ADAPTER, **into)
+        else:
+            kwargs = {"weight_name": weight_name} if weight_name else {}
+            pipe.load_lora_weights(lora.path, adapter_name=ADAPTER, **kwargs, **into)
     adapters = {c: a for c, a in pipe.get_list_adapters().items() if ADAPTER in a}
     if not adapters:
         raise ValueError(f"lora {lora.path}: diffusers placed none of its weights in the model")
     if lora.fuse:
-        pipe.fuse_lora(lora_scale=lora.scale, adapter_names=[ADAPTER])
+        # diffusers fuses into ``transformer`` only unless told: name the second expert too.
+        both = {"components": ["transformer", "transformer_2"]} if lora.weight_name_2 is not None else {}
+        pipe.fuse_lora(lora_scale=lora.scale, adapter_names=[ADAPTER], **both)
         pipe.unload_lora_weights()  # the fused weights stay; the adapter layers go
     else:
         pipe.set_adapters([ADAPTER], [lora.scale])

@@ -46,6 +46,8 @@ class FamilyResolver:
             family = families.family_for_index(model_index(model.id, model.revision))
         if model.negative_prompt is not None and not family.takes_negative_prompt:
             raise ValueError(f"negative_prompt: {family.title} takes no negative prompt")
+        if model.max_sequence_length is not None and not family.takes_max_sequence_length:
+            raise ValueError(f"max_sequence_length: {family.title}'s pipeline takes none (it fixes its own)")
         if model.lora is not None:
             from evalsuite.models.families.lora import check_lora
 

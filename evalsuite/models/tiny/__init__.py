@@ -42,6 +42,7 @@ FAMILIES: dict[str, str] = {
     "tiny-hidream": "hidream",
     "tiny-wan": "wan",
     "tiny-wan22": "wan22",
+    "tiny-hunyuan-video15": "hunyuan_video15",
 }
 TINY_IDS: tuple[str, ...] = tuple(FAMILIES)
 # "tiny" predates the other families and stays the default model id.

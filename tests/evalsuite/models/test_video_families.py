@@ -92,3 +92,75 @@ def test_teacache_keeps_cond_and_uncond_apart_after_an_earlier_call(tmp_path: Pa
     generate(pipe, model, "cpu", "a cat", 0, family)
     assert seen == ["cond", "uncond"] * 3
     assert (applied.counter.computed, applied.counter.skipped) == (4, 2)  # first and last steps of each
+
+
+def _wan_lora(path: Path, seed: int) -> Path:
+    """A diffusers-format LoRA on block 0's self-attention query of a tiny Wan expert."""
+    import torch
+    from safetensors.torch import save_file
+
+    gen = torch.Generator().manual_seed(seed)
+    save_file({"transformer.blocks.0.attn1.to_q.lora_A.weight": torch.randn(2, 24, generator=gen),
+               "transformer.blocks.0.attn1.to_q.lora_B.weight": torch.randn(24, 2, generator=gen)}, str(path))
+    return path
+
+
+def test_a_two_expert_lora_fuses_one_file_into_each_expert(tmp_path: Path,
+                                                          wan22: tuple[Any, ModelSpec]) -> None:
+    """As Wan2.2-Lightning ships it: high_noise_model and low_noise_model files, one per expert."""
+    import dataclasses
+
+    import torch
+
+    from evalsuite.models.families.lora import check_lora
+    from evalsuite.models.pipeline import load_pipeline
+    from evalsuite.suite.types import LoraSpec
+
+    _wan_lora(tmp_path / "high_noise_model.safetensors", 0)
+    _wan_lora(tmp_path / "low_noise_model.safetensors", 1)
+    lora = LoraSpec(str(tmp_path), weight_name="high_noise_model.safetensors",
+                    weight_name_2="low_noise_model.safetensors")
+    plain, model = wan22
+    check_lora(dataclasses.replace(model, lora=lora), families.get("wan22"))
+    fused = load_pipeline(dataclasses.replace(model, lora=lora), "cpu")
+    q = "blocks.0.attn1.to_q.weight"
+    for name in ("transformer", "transformer_2"):
+        before, after = getattr(plain, name).state_dict()[q], getattr(fused, name).state_dict()[q]
+        assert not torch.equal(before, after), name  # fused into both experts
+        assert not any("lora" in n for n, _ in getattr(fused, name).named_modules())
+    with pytest.raises(ValueError, match="weight_name_2: Wan 2.1 has one transformer"):
+        check_lora(dataclasses.replace(model, lora=lora), families.get("wan"))
+
+
+def test_tiny_hunyuan_video15_takes_its_guidance_through_the_guider() -> None:
+    from evalsuite.models.pipeline import generate, load_pipeline
+
+    model = RESOLVER.resolve(ModelSpec(id="tiny-hunyuan-video15", steps=2, guidance=3.0, device="cpu"),
+                             {"steps", "guidance"})
+    assert (model.family, model.frames, model.fps) == ("hunyuan_video15", 9, 24)
+    family = families.get("hunyuan_video15")
+    assert "guidance_scale" not in family.call_kwargs(model, "p", 0)  # not a call argument
+    pipe = load_pipeline(model, "cpu")
+    assert pipe.guider.guidance_scale == 6.0  # as the checkpoint ships it
+    clip = generate(pipe, model, "cpu", "a cat", 0, family)
+    assert pipe.guider.guidance_scale == 3.0 and clip.frames.shape == (9, 32, 32, 3) and clip.flag is None
+
+
+def test_the_real_video_suites_validate_offline(monkeypatch: pytest.MonkeyPatch) -> None:
+    from huggingface_hub import constants
+
+    from evalsuite.suite.sweep import load_suites
+
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
+    _, [wan] = load_suites("wan22-t2v", RESOLVER)
+    suite = wan.suite
+    model = suite.model
+    assert (model.family, model.frames, model.height, model.steps) == ("wan22", 81, 720, 40)
+    uses = {(a.name, tuple(sorted(dict(a.params).items()))) for v in suite.variants for a in v.accelerators}
+    assert {name for name, _ in uses} == {"fbcache", "teacache", "torchao", "context_parallel"}
+    assert {dict(p)["ulysses"] for n, p in uses if n == "context_parallel"} == {2, 4}
+    lightning = next(v for v in suite.variants if v.name == "lightning-4step")
+    lora = dict(lightning.model)["lora"]
+    assert lora.weight_name_2 and dict(lightning.generation) == {"steps": 4, "guidance": 1.0}
+    _, [hunyuan] = load_suites("hunyuan-video15", RESOLVER)
+    assert (hunyuan.suite.model.family, hunyuan.suite.model.frames) == ("hunyuan_video15", 121)
