@@ -3,8 +3,9 @@
 A thin ASGI app (Starlette on uvicorn) around the same pipeline loading, accelerators and
 timed generation the worker uses, so a team can benchmark its own deployment and the
 tests get a real server. ``POST /v1/images/generations`` takes the ``openai-images``
-protocol's fields and answers ``b64_json`` PNGs, with ``seed`` and ``timings`` (queue and
-inference seconds) as extension fields.
+protocol's fields and answers ``b64_json`` PNGs, with ``seed``, ``timings`` (queue and
+inference seconds) and ``cache`` (the generation's denoiser calls: ``steps_computed`` and
+``steps_skipped``, counted as the sweep's worker counts them) as extension fields.
 
 Generation runs on one worker thread, off the event loop (a pipeline is not safe to call
 from two threads at once). Requests beyond that queue up to ``max_queue`` admitted at a
@@ -62,6 +63,7 @@ class PipelineRunner:
         import transformers
 
         from evalsuite.models.pipeline import apply_accelerators, generate, load_pipeline
+        from evalsuite.models.steps import DenoiserSteps
 
         # Loading bars would bury the one line that says the server is up.
         diffusers.utils.logging.disable_progress_bar()
@@ -70,17 +72,26 @@ class PipelineRunner:
         self._generate = generate
         self.pipe = load_pipeline(config.model, config.device)
         self.family, self.applied = apply_accelerators(self.pipe, config.model, config.accelerators)
+        self.steps = DenoiserSteps(self.pipe, self.family, self.applied)
         for _ in range(config.warmup):  # compile and caches warm up before the first request
             generate(self.pipe, config.model, config.device, "a photo of a cat", 0, self.family)
         for a in self.applied:
             a.warmed_up()
+        self.steps.forget_warmup()
 
-    def run(self, prompt: str, seed: int, model: ModelSpec) -> tuple[bytes, float]:
-        """(PNG bytes, inference seconds) for one request."""
+    def run(self, prompt: str, seed: int, model: ModelSpec) -> tuple[bytes, float, dict[str, int]]:
+        """(PNG bytes, inference seconds, the generation's denoiser calls) for one request.
+
+        The calls are counted as the sweep's worker counts them (:mod:`evalsuite.models.steps`):
+        a client compares a served cache with its local twin at equal work.
+        """
+        self.steps.reset()
         gen = self._generate(self.pipe, model, self.config.device, prompt, seed, self.family)
+        counted = self.steps.counts()
         buf = io.BytesIO()
         gen.image.save(buf, format="PNG")
-        return buf.getvalue(), gen.latency_s
+        return buf.getvalue(), gen.latency_s, {"steps_computed": counted.computed,
+                                               "steps_skipped": counted.skipped}
 
 
 def _bad(message: str, status: int = 400, headers: dict[str, str] | None = None) -> JSONResponse:
@@ -145,13 +156,14 @@ def build_app(runner: PipelineRunner) -> Starlette:
     state = {"admitted": 0, "served": 0, "busy_s": 0.0}
     lock = threading.Lock()
 
-    def work(prompt: str, seed: int, model: ModelSpec, enqueued: float) -> tuple[bytes, float, float]:
+    def work(prompt: str, seed: int, model: ModelSpec, enqueued: float
+             ) -> tuple[bytes, float, float, dict[str, int]]:
         queue_s = time.perf_counter() - enqueued
-        png, inference_s = runner.run(prompt, seed, model)
+        png, inference_s, cache = runner.run(prompt, seed, model)
         with lock:
             state["served"] += 1
             state["busy_s"] += inference_s
-        return png, queue_s, inference_s
+        return png, queue_s, inference_s, cache
 
     async def generations(request: Request) -> JSONResponse:
         if config.api_key and request.headers.get("authorization") != f"Bearer {config.api_key}":
@@ -166,7 +178,7 @@ def build_app(runner: PipelineRunner) -> Starlette:
             return _bad(f"queue full ({config.max_queue} requests admitted)", 429, {"Retry-After": str(wait)})
         state["admitted"] += 1  # the event loop is single-threaded: no lock needed here
         try:
-            png, queue_s, inference_s = await asyncio.get_running_loop().run_in_executor(
+            png, queue_s, inference_s, cache = await asyncio.get_running_loop().run_in_executor(
                 executor, work, prompt, seed, model, time.perf_counter())
         except Exception as exc:  # noqa: BLE001 - the client gets the reason, the server stays up
             return JSONResponse({"error": {"message": f"{type(exc).__name__}: {exc}"[:500],
@@ -175,7 +187,8 @@ def build_app(runner: PipelineRunner) -> Starlette:
             state["admitted"] -= 1
         return JSONResponse({"created": int(time.time()), "seed": seed,
                              "data": [{"b64_json": base64.b64encode(png).decode()}],
-                             "timings": {"queue_s": queue_s, "inference_s": inference_s}})
+                             "timings": {"queue_s": queue_s, "inference_s": inference_s},
+                             "cache": cache})
 
     async def models(_: Request) -> JSONResponse:
         return JSONResponse({"object": "list", "data": [{"id": config.name, "object": "model"}]})

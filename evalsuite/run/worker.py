@@ -25,7 +25,8 @@ import transformers
 from evalsuite.hardware.measure import VariantMeasure, torch_group_sum
 from evalsuite.models.calibration import resolve_uses
 from evalsuite.models.families import family_of
-from evalsuite.models.pipeline import apply_accelerators, count_denoiser_calls, generate, load_pipeline
+from evalsuite.models.pipeline import apply_accelerators, generate, load_pipeline
+from evalsuite.models.steps import DenoiserSteps
 from evalsuite.run.work import WorkerJob, WorkItem
 from evalsuite.store.atomic import write_png_atomically
 from evalsuite.store.clips import clip_paths, write_clip_atomically
@@ -100,15 +101,6 @@ def _record_failure(store: Store, vid: str, exc: BaseException) -> None:
         os.write(2, _UNRECORDED)
 
 
-def _expert_steps(calls: dict[str, int], experts: list[dict[str, Any]]
-                  ) -> dict[str, tuple[int, int]] | None:
-    """(computed, skipped) per transformer, for a model with several (Wan 2.2), else None."""
-    if len(calls) < 2:
-        return None
-    skipped = {name: sum(e[name].skipped for e in experts if name in e) for name in calls}
-    return {name: (n - skipped[name], skipped[name]) for name, n in calls.items()}
-
-
 def run_worker(job: WorkerJob, conn: Any) -> None:
     """Entry point of the worker process."""
     # Freed first when anything fails: recording the failure must not need memory the
@@ -136,19 +128,14 @@ def run_worker(job: WorkerJob, conn: Any) -> None:
             for use, a in zip(uses, applied, strict=True):
                 if use.name in fits:
                     a.notes["calibration"] = dict(fits[use.name])
-            counters = [a.counter for a in applied if a.counter is not None]
-            experts = [a.experts for a in applied if a.experts]
-            counters += [c for e in experts for c in e.values()]
-            totals = [a.counter for a in applied if a.counter is not None]
-            calls = count_denoiser_calls(pipe, family)
+            steps = DenoiserSteps(pipe, family, applied)
 
             cold_s = None
             for i in range(job.warmup):
                 first = job.items[0] if job.items else WorkItem("", WARMUP_PROMPT, 0)
                 gen = generate(pipe, model, job.device, first.text, first.seed, family)
                 cold_s = gen.latency_s if i == 0 else cold_s
-            for c in counters:  # warm-up decisions are not part of the run's telemetry
-                c.total_skipped = 0
+            steps.forget_warmup()  # warm-up decisions are not part of the run's telemetry
             for a in applied:  # e.g. compilation so far is cold-start cost, not warm latency
                 a.warmed_up()
 
@@ -161,9 +148,7 @@ def run_worker(job: WorkerJob, conn: Any) -> None:
             for item in job.items:
                 if job.turns is not None:  # a speed trial: the other variant's worker times in between
                     job.turns.wait()
-                for c in counters:
-                    c.reset()
-                calls.update(dict.fromkeys(calls, 0))
+                steps.reset()
                 if job.device.startswith("cuda"):
                     torch.cuda.reset_peak_memory_stats(job.device)
                 # The noise-floor variant draws other seeds but stores under the original keys.
@@ -172,7 +157,7 @@ def run_worker(job: WorkerJob, conn: Any) -> None:
                                    family)
                 if job.group is not None and not job.group.leader:
                     continue  # every member holds the same image; the group's leader stores it
-                skipped = sum(c.skipped for c in totals)
+                counted = steps.counts()
                 rel = f"{job.image_dir}/{item.prompt_id}-{item.seed}.png"
                 clip = None
                 if gen.frames is not None:  # lossless copy, MP4, then the poster, each atomic
@@ -182,8 +167,8 @@ def run_worker(job: WorkerJob, conn: Any) -> None:
                     write_png_atomically(gen.image, Path(job.run_dir) / rel)
                 store.put_sample(SampleRow(
                     vid, item.prompt_id, item.seed, SampleStatus.FLAGGED if gen.flag else SampleStatus.OK,
-                    gen.latency_s, _peak_memory(job.device), sum(calls.values()) - skipped, skipped, rel,
-                    gen.flag, measure.joules, clip, _expert_steps(calls, experts),
+                    gen.latency_s, _peak_memory(job.device), counted.computed, counted.skipped, rel,
+                    gen.flag, measure.joules, clip, counted.experts,
                 ))
                 if job.turns is not None:
                     job.turns.finished()

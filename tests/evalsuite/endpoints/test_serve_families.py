@@ -51,7 +51,7 @@ def test_every_tiny_built_in_serves_an_image(tiny_id: str) -> None:
     runner = PipelineRunner(config)
     _, _, model = parse_generation({"prompt": "a red cube", "seed": 3, "size": "32x32",
                                     "num_inference_steps": 2}, config.model)
-    png, seconds = runner.run("a red cube", 3, model)
+    png, seconds, _ = runner.run("a red cube", 3, model)
     # HiDream's pipeline rescales every request to its own minimum area (128² for the tiny one).
     assert min(Image.open(io.BytesIO(png)).size) >= 32 and seconds > 0
 
