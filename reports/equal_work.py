@@ -16,14 +16,18 @@ log10 |value - ideal| (SSIM, LPIPS), or -value / 10 for a metric in decibels wit
 (PSNR: log10 of the MSE up to a constant). An *implementation* is one cache accelerator (an
 endpoint variant is its own). Each implementation's curve is the piecewise-linear
 interpolation, over its variants sorted by skip rate, of its CI bounds. For a variant of
-implementation A at skip rate s, the **band** is the envelope of every *other*
+implementation A at skip rate s, the **band** is the envelope of every *other* local
 implementation's curve over [s - w, s + w] (w = ``SKIP_WINDOW``: skip rates are quantised by
 the step count; no curve is extrapolated beyond that window), widened by a factor
 ``ERROR_FACTOR`` on the error: different algorithms pick different steps to skip, and on the
 tiny FLUX TeaCache and MagCache land within 1.5 dB of the first-block caches at the same
 work, while a residual applied twice costs about 10 dB. The variant is an **implementation
 outlier** when its whole CI lies outside the widened band. No band (no other implementation
-within the window) is said, with the reason, never read as a pass.
+within the window) is said, with the reason, never read as a pass. Two rules keep a bug
+from vouching for another: an endpoint variant is held to the local implementations and is
+never part of a band (a served engine's cache answers to the local reference), and a local
+implementation found an outlier on a metric is left out of every other band for that metric,
+which is then checked again without it.
 
 Pure functions; no I/O.
 """
@@ -41,20 +45,28 @@ SKIP_WINDOW = 0.05  # skip-rate half-width of the band: half a step in 10
 ERROR_FACTOR = 2.0  # an outlier adds more than twice (or less than half) the others' error
 OUTLIER = "implementation outlier"
 CANDIDATE_BUG = "a candidate bug"
-METHOD = ("fidelity metrics on a log-error scale; each other implementation's CI bounds "
+METHOD = ("fidelity metrics on a log-error scale; each other local implementation's CI bounds "
           f"interpolated linearly in measured skip rate, enveloped over +/-{SKIP_WINDOW}, widened "
           f"by a factor {ERROR_FACTOR:g} on the error; outlier when the variant's whole 95% CI lies "
-          "outside that band")
+          "outside that band; endpoints and outlying implementations never make a band")
 
 Pair = tuple[float, float]
 Curve = Sequence[tuple[float, float, float]]  # (skip rate, low, high) on the log-error scale
 
 
+ENDPOINT_PREFIX = "endpoint:"
+
+
 def implementation(v: VariantResult) -> str | None:
     """Which implementation a variant is: its cache accelerator, or the endpoint it calls."""
     if v.endpoint is not None:
-        return f"endpoint:{v.name}"
+        return f"{ENDPOINT_PREFIX}{v.name}"
     return v.cache.accelerator if v.cache is not None else None
+
+
+def is_local(impl: str) -> bool:
+    """Whether an implementation runs in this run's own workers (not behind an endpoint)."""
+    return not impl.startswith(ENDPOINT_PREFIX)
 
 
 def checkable(info: MetricInfo) -> bool:
@@ -146,14 +158,18 @@ def band_at(skip_rate: float, curves: Mapping[str, Curve], window: float = SKIP_
 
 def check_point(p: EqualWorkPoint, metric: str, info: MetricInfo, curves: Mapping[str, Curve],
                 window: float = SKIP_WINDOW, factor: float = ERROR_FACTOR) -> OutlierCheck:
-    """One variant on one fidelity metric against the band of the *other* implementations."""
+    """One variant on one fidelity metric against the band of the *other* local implementations.
+
+    Only local implementations make bands: a served engine's cache is held to the local
+    reference, never the reverse, and two servers with the same bug cannot vouch for each other.
+    """
     value, lo, hi = p.quality[metric]
     assert p.skip_rate is not None
-    others = {impl: c for impl, c in curves.items() if impl != p.implementation}
+    others = {impl: c for impl, c in curves.items() if impl != p.implementation and is_local(impl)}
     raw = band_at(p.skip_rate, others, window)
     if raw is None:
         return OutlierCheck(p.variant, metric, p.skip_rate, value, (lo, hi), None, False,
-                            note=f"no band: no other implementation within {window:g} of skip rate "
+                            note=f"no band: no other local implementation within {window:g} of skip rate "
                             f"{p.skip_rate:.2f}")
     margin = math.log10(factor)
     least, most = raw[0] - margin, raw[1] + margin  # the band's smallest and largest error
@@ -189,6 +205,12 @@ def equal_work(variants: Sequence[VariantResult], metrics: Mapping[str, MetricIn
                 curves.setdefault(p.implementation, []).append((p.skip_rate, e[0], e[1]))
         for c in curves.values():
             c.sort()
-        checks += [check_point(p, m, info, curves, window, factor) for p in points
-                   if p.skip_rate is not None and m in p.quality]
+        measured = [p for p in points if p.skip_rate is not None and m in p.quality]
+        first = [check_point(p, m, info, curves, window, factor) for p in measured]
+        suspects = {p.implementation for p, c in zip(measured, first, strict=True)
+                    if c.outlier and is_local(p.implementation)}
+        trusted = {impl: c for impl, c in curves.items() if impl not in suspects}
+        checks += [c if p.implementation in suspects or not suspects
+                   else check_point(p, m, info, trusted, window, factor)
+                   for p, c in zip(measured, first, strict=True)]
     return EqualWork(METHOD, window, factor, points, tuple(checks))

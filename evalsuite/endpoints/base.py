@@ -46,6 +46,9 @@ class ProtocolResult:
     queue_s: float | None = None  # time spent queued, as the API reports it
     inference_s: float | None = None  # time spent generating, as the API reports it
     reported_seed: int | None = None  # the seed the API says it used
+    # (computed, skipped) denoiser calls, as the API reports them (``evalsuite serve`` does):
+    # a served cache is then compared with local ones at equal work (reports.equal_work).
+    steps: tuple[int, int] | None = None
     notes: dict[str, Any] = field(default_factory=dict)
 
 
@@ -85,6 +88,22 @@ def require(data: Any, *path: str | int) -> Any:
             where = ".".join(str(p) for p in path[: i + 1])
             raise EndpointError(BAD_RESPONSE, f"response has no field {where}") from None
     return cur
+
+
+MAX_REPORTED_STEPS = 100_000  # far past any schedule: a larger count is not believed
+
+
+def reported_steps(value: Any) -> tuple[int, int] | None:
+    """(computed, skipped) from a reported ``{"steps_computed": N, "steps_skipped": M}``, or
+    None when absent or not two counts in 0..MAX_REPORTED_STEPS (a server's word, never trusted)."""
+    if not isinstance(value, dict):
+        return None
+    counts = (value.get("steps_computed"), value.get("steps_skipped"))
+    if not all(isinstance(n, int) and not isinstance(n, bool) and 0 <= n <= MAX_REPORTED_STEPS
+               for n in counts):
+        return None
+    computed, skipped = counts
+    return (computed, skipped) if computed + skipped > 0 else None
 
 
 def seconds(value: Any, scale: float = 1.0) -> float | None:

@@ -128,7 +128,8 @@ async def _generate(job: EndpointJob, protocol: Protocol, rec: Recorder, tick: C
                 except asyncio.CancelledError:  # delivered, not stored: a rerun asks again
                     rec.stop(got)
                     raise
-                row = rec.request(got.row, got.attempts, image=rel)
+                row = rec.request(got.row, got.attempts, image=rel,
+                                  steps=got.result.steps if got.result is not None else None)
                 ok += 1
                 first_ok = first_ok or (item, got.image, row.sha256)
             else:

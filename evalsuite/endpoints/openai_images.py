@@ -16,7 +16,7 @@ import base64
 import binascii
 from typing import Any
 
-from evalsuite.endpoints.base import ImageRequest, Protocol, ProtocolResult, require, seconds
+from evalsuite.endpoints.base import ImageRequest, Protocol, ProtocolResult, reported_steps, require, seconds
 from evalsuite.endpoints.errors import BAD_RESPONSE, EndpointError
 from evalsuite.endpoints.http import EndpointHTTP, fetch_image
 from evalsuite.endpoints.spec import EndpointSpec
@@ -73,4 +73,5 @@ class OpenAIImages(Protocol):
         seed = data.get("seed")
         return ProtocolResult(image, queue_s=seconds(timings.get("queue_s")),
                               inference_s=seconds(timings.get("inference_s")),
-                              reported_seed=seed if isinstance(seed, int) else None)
+                              reported_seed=seed if isinstance(seed, int) else None,
+                              steps=reported_steps(data.get("cache")))

@@ -38,7 +38,7 @@ class Recorder:
         self.stopped += 1
 
     def request(self, row: RequestRow, attempts: Sequence[Attempt], *, image: str | None = None,
-                untimed: str | None = None) -> RequestRow:
+                untimed: str | None = None, steps: tuple[int, int] | None = None) -> RequestRow:
         """Record a finished request; return the row as stored.
 
         Args:
@@ -47,6 +47,7 @@ class Recorder:
             image: The stored PNG (relative to the run folder) when one was delivered.
             untimed: A prefix ("warmup:", "probe:") for requests outside the statistics; they
                 write no sample.
+            steps: (computed, skipped) denoiser calls, when the server reported them.
         """
         row = replace(row, reason=self.redact.optional(row.reason))
         attempts = [replace(a, detail=self.redact.optional(a.detail)) for a in attempts]
@@ -55,8 +56,9 @@ class Recorder:
             attempts = [replace(a, call=untimed + a.call) for a in attempts]
         elif image is not None:
             status = SampleStatus(row.outcome)  # ok or flagged
+            computed, skipped = steps if steps is not None else (None, None)
             self.store.put_sample(SampleRow(row.variant_id, row.prompt_id, row.seed, status, row.latency_s,
-                                            None, None, None, image, row.reason))
+                                            None, computed, skipped, image, row.reason))
         else:
             self.store.put_sample(SampleRow(row.variant_id, row.prompt_id, row.seed, SampleStatus.FAILED,
                                             reason=f"{row.outcome}: {row.reason}"))

@@ -6,6 +6,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import NamedTuple
 
@@ -39,31 +40,61 @@ class WorseRun(NamedTuple):
                               capture_output=True, text=True, timeout=hang_guard())
 
 
-def worse_suite_text() -> str:
+SERVED = """
+[[variant]]
+name = "{name}"
+[variant.endpoint]
+protocol = "openai-images"
+url = "{url}"
+model = "tiny-flux"
+concurrency = 2
+"""
+
+
+def worse_suite_text(served_twin: str, served_broken: str) -> str:
     """gate-smoke with two defects: ``fbcache-0.1`` keeps its name but its threshold is raised
-    to 0.3, and a ``broken`` variant runs the broken First Block Cache (residual added twice)."""
+    to 0.3, and a ``broken`` variant runs the broken First Block Cache (residual added twice).
+    And two endpoint variants: ``served-fbcache-0.2``, a server running gate-smoke's own
+    ``fbcache-0.2`` (equal settings: held to the local caches' band), and ``served-broken``,
+    a server running the broken cache at 0.2 (a served engine's bug)."""
     text = GATE_SMOKE.read_text()
     raised = text.replace(
         "fbcache = { threshold = [0.1, 0.2, 0.4] }",
         'fbcache = { threshold = [0.2, 0.4] }\n\n[[variant]]\nname = "fbcache-0.1"\n'
         "fbcache = { threshold = 0.3 }")
     assert raised != text
+    served = (SERVED.format(name="served-fbcache-0.2", url=served_twin)
+              + SERVED.format(name="served-broken", url=served_broken))
     return raised.replace("[gate]", '[[variant]]\nname = "broken"\nbroken_fbcache = { threshold = 0.2 }'
-                          "\n\n[gate]")
+                          f"\n{served}\n[gate]")
 
 
 @pytest.fixture(scope="session")
 def worse_run(gate_reference: Path, tmp_path_factory: pytest.TempPathFactory) -> WorseRun:
     """A copy of the reference run again, through the real CLI, under :func:`worse_suite_text`:
-    only the two changed variants are generated, the rest resume from the copy. The broken
-    cache is installed for this CLI only, as a third-party plug-in (an entry point)."""
+    only the changed variants are generated, the rest resume from the copy. The broken
+    cache is installed for this CLI only, as a third-party plug-in (an entry point); the two
+    servers run in this process, on loopback, for the length of the run."""
+    from evalsuite.accelerators import ACCELERATORS
+    from evalsuite.run.serve import config_from_args
+    from evalsuite.suite.types import AcceleratorUse
+    from tests.serving_helpers import serving
+
     tmp = tmp_path_factory.mktemp("worse")
     env = _broken_cache.install(tmp)
     run = tmp / "run"
     shutil.copytree(gate_reference, run)
-    (tmp / "worse.toml").write_text(worse_suite_text())
-    worse = WorseRun(run, env, "")
-    proc = worse.cli("run", str(tmp / "worse.toml"), "--out", str(run))
+    twin = config_from_args(None, str(GATE_SMOKE), "fbcache-0.2", "cpu", 4, 0, None)
+    (fbcache,) = twin.accelerators  # the broken cache takes First Block Cache's parameters
+    broken = replace(twin, accelerators=(AcceleratorUse("broken_fbcache", fbcache.params),))
+    # The served broken cache is looked up in this process's registry for the server's
+    # lifetime only (the run's own workers find theirs through the plug-in above).
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setitem(ACCELERATORS._items, "broken_fbcache", _broken_cache.BrokenFirstBlockCache)
+        with serving(twin) as twin_url, serving(broken) as broken_url:
+            (tmp / "worse.toml").write_text(worse_suite_text(twin_url, broken_url))
+            worse = WorseRun(run, env, "")
+            proc = worse.cli("run", str(tmp / "worse.toml"), "--out", str(run))
     assert proc.returncode == 0, proc.stderr
     return worse._replace(output=proc.stdout + proc.stderr)
 

@@ -119,3 +119,24 @@ def test_an_endpoint_is_its_own_implementation_and_without_telemetry_its_skip_ra
     assert unknown.implementation == "endpoint:engine"
     # an engine that reports its steps is held to the local implementations' band
     assert {c.variant for c in ew.outliers} == {"engine-2"}
+
+
+def test_servers_are_held_to_the_local_band_and_never_vouch_for_each_other() -> None:
+    from dataclasses import replace
+
+    from reports.records import EndpointStats
+
+    stats = EndpointStats("openai-images", "http://engine")
+    # Two servers with the same bug, at the same work: each would sit in the other's band.
+    one = replace(variant("engine-a", None, 0.6, 43.0), is_baseline=False, endpoint=stats)
+    two = replace(variant("engine-b", None, 0.6, 43.0), is_baseline=False, endpoint=stats)
+    ew = equal_work([*REAL, one, two], METRICS)
+    assert ew is not None and {c.variant for c in ew.outliers} == {"engine-a", "engine-b"}
+    # and a sound server at the same work is not flagged, nor does a bad one move local bands
+    sound = replace(REAL[2], name="engine-c", id="engine-c", endpoint=stats, cache=None)
+    ew = equal_work([*REAL, one, sound], METRICS)
+    assert ew is not None and {c.variant for c in ew.outliers} == {"engine-a"}
+    # a local implementation found an outlier makes no band either: the same bug served is flagged
+    local_bug = variant("broken-0", "broken_fbcache", 0.6, 43.0)
+    ew = equal_work([*REAL, local_bug, one], METRICS)
+    assert ew is not None and {c.variant for c in ew.outliers} == {"broken-0", "engine-a"}

@@ -50,7 +50,8 @@ def test_a_rerun_of_the_same_suite_passes(gate_reference: Path, tmp_path: Path) 
 
 def test_a_run_made_worse_on_purpose_fails(worse_run: WorseRun, gate_reference: Path, tmp_path: Path) -> None:
     generated = [line for line in worse_run.output.splitlines() if ": generating" in line]
-    assert len(generated) == 2  # fbcache-0.1 (threshold raised) and broken; the rest resumed
+    # fbcache-0.1 (threshold raised), broken and the two served variants; the rest resumed
+    assert len(generated) == 4
     junit = tmp_path / "gate.xml"
     proc = worse_run.cli("gate", str(worse_run.path), "--reference", str(gate_reference), *LOOSE_SPEED,
                          "--json", "--junit", str(junit))
@@ -58,8 +59,9 @@ def test_a_run_made_worse_on_purpose_fails(worse_run: WorseRun, gate_reference: 
     out = json.loads(proc.stdout)
     assert out["passed"] is False
     failed = {(c["variant"], c["check"]) for c in out["checks"] if not c["passed"]}
-    assert {("fbcache-0.1", "psnr"), ("fbcache-0.1", "skip rate"), ("broken", "equal work")} <= failed
-    assert {v for v, _ in failed} == {"fbcache-0.1", "broken"}
+    assert {("fbcache-0.1", "psnr"), ("fbcache-0.1", "skip rate"), ("broken", "equal work"),
+            ("served-broken", "equal work")} <= failed
+    assert {v for v, _ in failed} == {"fbcache-0.1", "broken", "served-broken"}
     assert any(n.startswith("fbcache-0.1: matched by name") for n in out["notes"])
     assert "broken: not in the reference, not gated" in out["notes"]
     cases = ET.parse(junit).getroot().findall("testsuite/testcase")

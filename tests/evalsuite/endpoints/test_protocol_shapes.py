@@ -181,3 +181,14 @@ def test_request_settings_reach_the_server():
         sent = srv.received[0].json()
         assert (sent["seed"], sent["num_inference_steps"], sent["guidance_scale"], sent["size"]) == \
             (123, 9, 1.5, "48x64")
+
+
+def test_reported_cache_counts_are_believed_only_as_two_small_counts() -> None:
+    from evalsuite.endpoints.base import MAX_REPORTED_STEPS, reported_steps
+
+    assert reported_steps({"steps_computed": 8, "steps_skipped": 32}) == (8, 32)
+    for hostile in (None, [], "8/32", {"steps_computed": 8}, {"steps_computed": True, "steps_skipped": 1},
+                    {"steps_computed": -1, "steps_skipped": 3}, {"steps_computed": 1.5, "steps_skipped": 3},
+                    {"steps_computed": 10**40, "steps_skipped": 0}, {"steps_computed": 0, "steps_skipped": 0},
+                    {"steps_computed": MAX_REPORTED_STEPS + 1, "steps_skipped": 0}):
+        assert reported_steps(hostile) is None, hostile
