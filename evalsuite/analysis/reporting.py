@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -28,23 +27,20 @@ from evalsuite.suite.model_spec import own_model_table
 from evalsuite.suite.spec import Suite
 from evalsuite.suite.types import Variant
 from metrics import SCORERS
-from reports.evidence import run_summary
 from reports.export import sample_table, variant_table, write_table
-from reports.files import write_atomic
-from reports.gallery import gallery_rows, write_thumbnails
 from reports.jsonio import from_json
 from reports.metric_info import MetricInfo
+from reports.publish import RunInputs, RunTables, publish, summary_of
 from reports.records import (
     CacheUse,
     EndpointStats,
     GpuState,
     Pricing,
-    SampleRecord,
     Score,
     SetScore,
     VariantRun,
 )
-from reports.summary import NOISE_ROLE, index_scores, summary_to_json
+from reports.summary import NOISE_ROLE
 from reports.summary_records import Summary
 
 
@@ -72,20 +68,6 @@ def selected_keys(suite: Suite) -> set[tuple[str, int]]:
     except prompt_sets.PromptError as exc:
         raise UserError(f"{suite.source}: {exc}") from None
     return {(p.id, seed) for p in chosen for seed in suite.prompts.seeds}
-
-
-@dataclass(frozen=True)
-class RunTables:
-    """What the summary, gallery and export read from the store, for the suite's variants."""
-
-    variants: tuple[VariantRun, ...]  # suite order, the noise-floor variant last
-    samples: tuple[SampleRecord, ...]
-    scores: tuple[Score, ...]
-    set_scores: tuple[SetScore, ...]
-    metrics: dict[str, MetricInfo]
-    pricing: Pricing
-    expected: int  # prompts x seeds
-    drift_samples: tuple[SampleRecord, ...] = ()  # the baseline images timed again at the sweep's end
 
 
 def cache_of(v: Variant) -> CacheUse | None:
@@ -177,43 +159,29 @@ def collect(suite: Suite, run_dir: Path, store: Store) -> RunTables:
         drift_samples=tuple(retimed_rows(run_dir, suite.baseline_variant.id)))
 
 
+def gather(suite: Suite, run_dir: Path, store: Store, tables: RunTables | None = None) -> RunInputs:
+    """Everything the summary is built from: the store's tables and the run folder's evidence."""
+    t = tables or collect(suite, run_dir, store)
+    return RunInputs(suite.name, suite.baseline, suite.baseline_variant.id, t,
+                     run_evidence(suite, run_dir, t.variants))
+
+
 def summarize(suite: Suite, run_dir: Path, store: Store, tables: RunTables | None = None) -> Summary:
     """Build the summary (with the suite's own recommendation, if it sets budgets): everything
     it needs gathered first, then one call into ``reports``."""
-    t = tables or collect(suite, run_dir, store)
-    evidence = run_evidence(suite, run_dir, t.variants)
-    return run_summary(
-        suite=suite.name, baseline=suite.baseline, variants=t.variants, samples=t.samples,
-        scores=t.scores, set_scores=t.set_scores, metrics=t.metrics, pricing=t.pricing,
-        expected_per_variant=t.expected, drift_samples=t.drift_samples, evidence=evidence)
-
-
-def write_summary(run_dir: Path, summary: Summary) -> Path:
-    """Write summary.json atomically (strict JSON)."""
-    text = json.dumps(summary_to_json(summary), indent=2, allow_nan=False)
-    return write_atomic(run_dir / SUMMARY, text)
+    return summary_of(gather(suite, run_dir, store, tables))
 
 
 def write_reports(suite: Suite, run_dir: Path, store: Store) -> Summary:
     """Write summary.json and report/ (index.html, plotly.js, thumbnails); return the summary.
 
-    Everything the page needs is gathered from the store and the run folder first; then the
-    ``reports`` leaf builds and writes it. Every file is written atomically, and a report
-    folder left broken by a killed run (e.g. an empty plotly.min.js) is repaired.
+    Everything the page needs is gathered from the store and the run folder first; then one
+    call into the ``reports`` leaf builds and writes it (:func:`reports.publish.publish`).
     """
-    from reports.html import render_report  # jinja2 and plotly: only the page needs them, not export
-
-    tables = collect(suite, run_dir, store)
-    geneval = geneval_summary(tables.variants, tables.samples, tables.scores)
+    inputs = gather(suite, run_dir, store)
     card = _metric_card(run_dir)
-    summary = summarize(suite, run_dir, store, tables)
-    write_summary(run_dir, summary)
-    scores_by, _ = index_scores(tables.scores)
-    rows = gallery_rows(tables.samples, scores_by, tables.metrics, tables.variants,
-                        suite.baseline_variant.id)
-    write_thumbnails(run_dir, run_dir / REPORT, rows)
-    render_report(summary, run_dir / REPORT, gallery=rows, card=card, geneval=geneval)
-    return summary
+    geneval = geneval_summary(inputs.tables.variants, inputs.tables.samples, inputs.tables.scores)
+    return publish(inputs, run_dir, run_dir / SUMMARY, run_dir / REPORT, card=card, geneval=geneval)
 
 
 def _metric_card(run_dir: Path) -> dict[str, Any] | None:

@@ -239,17 +239,20 @@ def _score_row(scorer: BaseScorer, r: SampleRecord, run_dir: Path, meta: dict[st
     if (media := _media(r, video)) is None:
         return [(*key, math.nan, f"no {what} stored for this sample")]
     meta_row = meta.get(r.prompt_id, {})
+    reference = None
+    if scorer.kind == Kind.PAIRED:  # both media read first, then the scorer's types are built
+        ref_path = baseline_images.get((r.prompt_id, r.seed))
+        if ref_path is None:
+            return [(*key, math.nan, f"no baseline {what} for this prompt and seed")]
+        reference = load_clip(run_dir, ref_path) if video else _load(run_dir, ref_path)
     sample = (clip_sample(load_clip(run_dir, media), r.text, r.category or "", meta_row) if video
               else Sample(_load(run_dir, media), r.text, None, r.category or "", meta_row))
     if (why := scorer.skip_reason(sample)) is not None:
         return [(*key, math.nan, why)]
-    if scorer.kind == Kind.PAIRED:
-        ref_path = baseline_images.get((r.prompt_id, r.seed))
-        if ref_path is None:
-            return [(*key, math.nan, f"no baseline {what} for this prompt and seed")]
+    if reference is not None:
         try:
-            sample = (paired_clip_sample(sample, load_clip(run_dir, ref_path)) if video else
-                      paired_sample(sample.image, sample.prompt, _load(run_dir, ref_path), sample.category,
+            sample = (paired_clip_sample(sample, reference) if video else
+                      paired_sample(sample.image, sample.prompt, reference, sample.category,
                                     dict(sample.meta)))
         except ValueError as exc:
             return [(*key, math.nan, _one_line(exc))]
