@@ -75,7 +75,10 @@ def _list_families() -> None:
     for name in families.names():
         family = families.get(name)
         d = family.defaults
+        video = getattr(family, "video", None)  # a video family's clip length and frame rate
+        clip = f", {video.frames} frames at {video.fps} fps" if video is not None else ""
         print(f"{name:11} {family.title}: {', '.join(family.pipelines) or 'any other DiffusionPipeline'}")
-        print(f"    defaults: {d.steps} steps, {family.guidance_name} {d.guidance:g}, {d.width}x{d.height}"
+        size = f"{d.width}x{d.height}{clip}"
+        print(f"    defaults: {d.steps} steps, {family.guidance_name} {d.guidance:g}, {size}"
               f"; negative prompt: {'yes' if family.takes_negative_prompt else 'no'}"
               f"; tiny built-in: {family.tiny_id() or 'none'}")
