@@ -214,6 +214,13 @@ def transformers_of(family: ModelFamily | None, pipe: Any) -> dict[str, Any]:
     return family.named_transformers(pipe) if family is not None else {"transformer": pipe.transformer}
 
 
+def step_ranges(family: ModelFamily | None, pipe: Any, steps: int) -> dict[str, range]:
+    """Which of the call's ``steps`` each transformer denoises (Wan 2.2: the high-noise expert the
+    first ones, the low-noise expert the rest); every step for a model with one transformer."""
+    ranges = getattr(family, "step_ranges", None)
+    return ranges(pipe, steps) if ranges is not None else {"transformer": range(steps)}
+
+
 def unchecked(family: ModelFamily, technique: str) -> str | None:
     """None for a known family; for a pipeline no adapter serves, why a technique that picks
     its modules by the model's layout is refused."""

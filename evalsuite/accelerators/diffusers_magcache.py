@@ -20,7 +20,7 @@ that count is reached, so its config must know the step count; we read it from t
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from evalsuite.accelerators._hooks import count_first_hook, find_hooks, num_steps
@@ -31,8 +31,10 @@ from evalsuite.accelerators.base import (
     Applied,
     ModelFamily,
     Param,
-    StepCounter,
+    expert_counters,
     register,
+    step_ranges,
+    transformers_of,
     unhookable,
     unresolved,
 )
@@ -103,12 +105,7 @@ class DiffusersMagCache(Accelerator):
     def apply(self, pipe: Any, params: Mapping[str, Any]) -> Applied:
         import torch
         from diffusers import MagCacheConfig
-        from diffusers.hooks.mag_cache import (
-            FLUX_MAG_RATIOS,
-            MagCacheBlockHook,
-            MagCacheHeadHook,
-            nearest_interp,
-        )
+        from diffusers.hooks.mag_cache import FLUX_MAG_RATIOS, MagCacheBlockHook, MagCacheHeadHook
 
         calibrate = params["calibrate"]
         own = params["mag_ratios"]
@@ -125,27 +122,46 @@ class DiffusersMagCache(Accelerator):
             mag_ratios=None if calibrate else table, calibrate=calibrate,
         )
 
-        def sync_steps(_module: Any, _args: Any) -> None:
-            n = num_steps(pipe)
-            if n is not None and n != config.num_inference_steps:
-                config.num_inference_steps = n
-                if not calibrate:
-                    config.mag_ratios = nearest_interp(table, n)
-
-        pipe.transformer.register_forward_pre_hook(sync_steps)
-        pipe.transformer.enable_cache(config)
-        counter = StepCounter()
-        count_first_hook(pipe.transformer, MagCacheHeadHook, counter)
-        applied = MagCacheApplied(counter=counter, calibrate=calibrate,
-                                  notes={"mag_ratios": "calibrating" if calibrate else (
-                                      "suite" if params["mag_ratios"] else "FLUX (diffusers)")})
-        if calibrate:
-            _capture_ratios(find_hooks(pipe.transformer, MagCacheBlockHook), applied.ratios)
+        named = transformers_of(self.model_family, pipe)
+        counter, experts = expert_counters(named)
+        source = "calibrating" if calibrate else ("suite" if params["mag_ratios"] else "FLUX (diffusers)")
+        applied = MagCacheApplied(counter=counter, calibrate=calibrate, notes={"mag_ratios": source},
+                                  experts=experts if len(named) > 1 else {})
+        sinks: dict[str, list[float]] = {}
+        for name, transformer in named.items():
+            # Each expert (Wan 2.2) gets its own config: its share of the steps and its slice of
+            # the per-step table, and counts its own steps from 0 as MagCache does.
+            expert = replace(config) if len(named) > 1 else config
+            transformer.register_forward_pre_hook(self._sync(pipe, name, expert, table, calibrate))
+            transformer.enable_cache(expert)
+            count_first_hook(transformer, MagCacheHeadHook, experts[name])
+            if calibrate:
+                sinks[name] = []
+                _capture_ratios(find_hooks(transformer, MagCacheBlockHook), sinks[name],
+                                applied.ratios, sinks)
         return applied
 
+    def _sync(self, pipe: Any, name: str, config: Any, table: Any, calibrate: bool) -> Any:
+        """A pre-hook keeping ``config`` at the steps the call under way gives transformer ``name``."""
+        from diffusers.hooks.mag_cache import nearest_interp
 
-def _capture_ratios(block_hooks: list[tuple[str, Any]], sink: list[float]) -> None:
-    """Keep a copy of the tail hook's ratios as they are measured (it clears them per image)."""
+        def sync_steps(_module: Any, _args: Any) -> None:
+            n = num_steps(pipe)
+            if n is None:
+                return
+            steps = step_ranges(self.model_family, pipe, n).get(name, range(n))
+            if len(steps) != config.num_inference_steps:
+                config.num_inference_steps = len(steps)
+                if not calibrate:  # the clip's per-step table, this expert's slice of it
+                    config.mag_ratios = nearest_interp(table, n)[steps.start:steps.stop]
+
+        return sync_steps
+
+
+def _capture_ratios(block_hooks: list[tuple[str, Any]], sink: list[float], table: list[float],
+                    experts: dict[str, list[float]]) -> None:
+    """Keep a copy of the tail hook's ratios as they are measured (it clears them per image) in
+    ``sink``, and the clip's table (every expert's, in step order) in ``table``."""
     tails = [hook for _, hook in block_hooks if hook.is_tail]
     if len(tails) != 1:
         raise RuntimeError(f"expected one MagCache tail hook, found {len(tails)}")
@@ -155,5 +171,6 @@ def _capture_ratios(block_hooks: list[tuple[str, Any]], sink: list[float]) -> No
     def captured(state: Any, residual: Any) -> None:
         measure(state, residual)
         sink[:] = list(state.calibration_ratios)
+        table[:] = [r for ratios in experts.values() for r in ratios]
 
     tail._perform_calibration_step = captured

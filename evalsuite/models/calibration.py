@@ -28,7 +28,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from evalsuite.accelerators.base import to_calibrate
+from evalsuite.accelerators.base import to_calibrate, transformers_of
 from evalsuite.suite.types import AcceleratorUse
 from reports.calibration import fit_teacache
 
@@ -107,7 +107,8 @@ def _measure_magcache(pipe: Any, model: Any, family: Any, params: Mapping[str, A
                 generate(pipe, model, device, text, seed, family)
             per_image.append(list(applied.ratios))  # type: ignore[attr-defined]
     finally:
-        pipe.transformer.disable_cache()
+        for transformer in transformers_of(family, pipe).values():  # Wan 2.2: both experts
+            transformer.disable_cache()
     if {len(r) for r in per_image} != {model.steps}:
         raise ValueError(f"magcache: the calibration pass measured {sorted({len(r) for r in per_image})} "
                          f"ratios per image for {model.steps} steps")

@@ -19,6 +19,7 @@ from evalsuite.models.families import (  # noqa: F401  (importing registers them
     generic,
     hidream,
     hunyuan_video15,
+    ltx2,
     qwen_image,
     sana,
     sd35,

@@ -120,6 +120,11 @@ class Family:
         ``transformer_2``, its low-noise expert), so steps are counted per transformer."""
         return {"transformer": pipe.transformer}
 
+    def step_ranges(self, pipe: Any, steps: int) -> dict[str, range]:
+        """Which of a call's ``steps`` (during it: its scheduler holds them) each transformer
+        denoises; every one for a family with one transformer."""
+        return {name: range(steps) for name in self.named_transformers(pipe)}
+
     def check_frames(self, frames: int) -> str | None:
         """Why ``frames`` frames do not fit this family's model, or None (image families: never)."""
         return f"{self.title} makes images, not clips (frames is for video families)"

@@ -53,6 +53,15 @@ class _Wan(VideoFamily):
             named["transformer_2"] = pipe.transformer_2
         return named
 
+    def step_ranges(self, pipe: Any, steps: int) -> dict[str, range]:
+        """Wan 2.2: the high-noise expert denoises the steps whose timestep is at or above the
+        boundary (``WanPipeline``'s own rule), the low-noise expert the rest."""
+        if getattr(pipe, "transformer_2", None) is None or pipe.config.boundary_ratio is None:
+            return {"transformer": range(steps)}
+        boundary = pipe.config.boundary_ratio * pipe.scheduler.config.num_train_timesteps
+        high = sum(1 for t in pipe.scheduler.timesteps[:steps] if t >= boundary)
+        return {"transformer": range(high), "transformer_2": range(high, steps)}
+
     @staticmethod
     def modulated_input(block: Any, hidden: Any, temb: Any) -> Any:
         """Block 0's timestep-modulated input, as ``WanTransformerBlock.forward`` computes it
@@ -86,10 +95,10 @@ class Wan22(_Wan):
     defaults = Defaults(steps=40, guidance=4.0, height=720, width=1280)
     two_experts = True
     # Techniques that change ``pipe.transformer`` only: the low-noise expert would run without
-    # them, and the variant would be half accelerated. FBCache, TeaCache, torchao and context
-    # parallelism apply to each expert (``named_transformers``).
+    # them, and the variant would be half accelerated. FBCache, TeaCache, MagCache, torchao and
+    # context parallelism apply to each expert (``named_transformers``).
     refused = dict.fromkeys(
-        ("magcache", "taylorseer", "fastercache", "pab", "cache_dit", "para_attn", "compile",
-         "attention_backend", "fuse_qkv"),
+        ("taylorseer", "fastercache", "pab", "cache_dit", "para_attn", "compile", "attention_backend",
+         "fuse_qkv"),
         "applies to pipe.transformer only in evalsuite, and Wan 2.2's low-noise expert "
         "(transformer_2) would run without it")

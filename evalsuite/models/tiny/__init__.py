@@ -43,6 +43,7 @@ FAMILIES: dict[str, str] = {
     "tiny-wan": "wan",
     "tiny-wan22": "wan22",
     "tiny-hunyuan-video15": "hunyuan_video15",
+    "tiny-ltx2": "ltx2",
 }
 TINY_IDS: tuple[str, ...] = tuple(FAMILIES)
 # "tiny" predates the other families and stays the default model id.

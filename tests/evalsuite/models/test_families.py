@@ -15,8 +15,8 @@ from evalsuite.models.families.detect import pipeline_class
 from evalsuite.models.families.resolve import RESOLVER
 from evalsuite.suite.types import ModelSpec
 
-FAMILY_NAMES = ["chroma", "flux", "flux2", "hidream", "hunyuan_video15", "qwen_image", "sana", "sd35", "wan",
-                "wan22", "z_image"]
+FAMILY_NAMES = ["chroma", "flux", "flux2", "hidream", "hunyuan_video15", "ltx2", "qwen_image", "sana", "sd35",
+                "wan", "wan22", "z_image"]
 
 
 def _folder(tmp_path: Path, class_name: str) -> Path:

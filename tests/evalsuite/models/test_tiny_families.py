@@ -56,7 +56,7 @@ def generate(model_id: str, pipe: Any, seed: int) -> np.ndarray:
 def test_ids_and_alias() -> None:
     assert TINY_IDS == ("tiny-flux", "tiny-flux2", "tiny-qwen-image", "tiny-z-image", "tiny-sd35",
                         "tiny-sana", "tiny-chroma", "tiny-hidream", "tiny-wan", "tiny-wan22",
-                        "tiny-hunyuan-video15")
+                        "tiny-hunyuan-video15", "tiny-ltx2")
     assert is_tiny("tiny") and canonical_tiny("tiny") == "tiny-flux" and not is_tiny("tiny-nope")
     with pytest.raises(ValueError, match="tiny-nope"):
         canonical_tiny("tiny-nope")

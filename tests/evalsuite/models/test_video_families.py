@@ -42,7 +42,8 @@ def test_frames_the_family_refuses_and_frames_on_an_image_model() -> None:
 
 def test_wan_22_refuses_what_would_leave_its_second_expert_unaccelerated() -> None:
     assert families.support("fbcache", "wan22") is None and families.support("torchao", "wan22") is None
-    assert "transformer_2" in families.support("magcache", "wan22", {"mag_ratios": [1.0, 1.0]})
+    assert "transformer_2" in families.support("taylorseer", "wan22")
+    assert families.support("magcache", "wan22", {"mag_ratios": "calibrate"}) is None
     assert families.support("teacache", "wan22", {"coefficients": "calibrate"}) is None
     assert "calibrate" in families.support("teacache", "wan")  # no Wan polynomial ships
 
@@ -157,10 +158,46 @@ def test_the_real_video_suites_validate_offline(monkeypatch: pytest.MonkeyPatch)
     model = suite.model
     assert (model.family, model.frames, model.height, model.steps) == ("wan22", 81, 720, 40)
     uses = {(a.name, tuple(sorted(dict(a.params).items()))) for v in suite.variants for a in v.accelerators}
-    assert {name for name, _ in uses} == {"fbcache", "teacache", "torchao", "context_parallel"}
+    assert {name for name, _ in uses} == {"fbcache", "magcache", "teacache", "torchao", "context_parallel"}
     assert {dict(p)["ulysses"] for n, p in uses if n == "context_parallel"} == {2, 4}
     lightning = next(v for v in suite.variants if v.name == "lightning-4step")
     lora = dict(lightning.model)["lora"]
     assert lora.weight_name_2 and dict(lightning.generation) == {"steps": 4, "guidance": 1.0}
     _, [hunyuan] = load_suites("hunyuan-video15", RESOLVER)
     assert (hunyuan.suite.model.family, hunyuan.suite.model.frames) == ("hunyuan_video15", 121)
+
+
+def test_tiny_ltx2_makes_a_clip_sends_its_frame_rate_and_ignores_the_audio() -> None:
+    from evalsuite.models.pipeline import generate, load_pipeline
+
+    model = RESOLVER.resolve(ModelSpec(id="tiny-ltx2", steps=2, fps=12, device="cpu"), {"steps", "fps"})
+    assert (model.family, model.frames) == ("ltx2", 9)
+    assert families.get("ltx2").call_kwargs(model, "p", 0)["frame_rate"] == 12.0  # it shapes the clip
+    with pytest.raises(ValueError, match=r"LTX-2 makes 8k\+1 frames"):
+        RESOLVER.resolve(ModelSpec(id="tiny-ltx2", frames=13), {"frames"})
+    clip = generate(load_pipeline(model, "cpu"), model, "cpu", "a robot dancing", 0)
+    assert clip.frames.shape == (9, 32, 32, 3) and clip.flag is None
+
+
+def test_magcache_is_calibrated_and_applied_per_expert() -> None:
+    """Each expert measures its own steps' magnitude ratios (the clip's table is the two in step
+    order, the low-noise expert's first step a fresh 1.0) and caches with its own slice of it."""
+    from evalsuite.models.calibration import resolve_uses
+    from evalsuite.models.pipeline import apply_accelerators, count_denoiser_calls, generate, load_pipeline
+
+    model = RESOLVER.resolve(ModelSpec(id="tiny-wan22", steps=4, device="cpu"), {"steps"})
+    pipe, family = load_pipeline(model, "cpu"), families.get("wan22")
+    pipe.scheduler.set_timesteps(4)  # what the pipeline sets before its first step
+    assert {k: list(v) for k, v in family.step_ranges(pipe, 4).items()} == {"transformer": [0, 1],
+                                                                            "transformer_2": [2, 3]}
+    use = AcceleratorUse("magcache", (("threshold", 0.5), ("max_skip_steps", 3), ("retention_ratio", 0.0),
+                                      ("calibrate", False), ("mag_ratios", "calibrate")))
+    resolved = resolve_uses(pipe, model, family, [use], [("p", "a dog", 0)], "cpu")
+    table = resolved.records["magcache"]["mag_ratios"]
+    assert len(table) == 4 and table[0] == table[2] == 1.0  # each expert's first step
+    family, (applied,) = apply_accelerators(pipe, model, resolved.uses)
+    calls = count_denoiser_calls(pipe, family)
+    generate(pipe, model, "cpu", "a cat", 0, family)
+    assert calls == {"transformer": 4, "transformer_2": 4}  # 2 steps each, cond and uncond
+    assert {k: v.computed + v.skipped for k, v in applied.experts.items()} == calls
+    assert applied.experts["transformer_2"].skipped > 0
