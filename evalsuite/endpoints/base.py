@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class ImageRequest:
-    """The generation settings of one image, as the suite gives them to every variant."""
+    """The generation settings of one image (or clip), as the suite gives them to every variant."""
 
     prompt: str
     seed: int
@@ -36,13 +36,21 @@ class ImageRequest:
     # prompt (None: not sent); evalsuite.models.families says both.
     guidance_field: str = "guidance_scale"
     negative_prompt: str | None = None
+    # A clip's frame count and rate (a video family's model); None for an image.
+    frames: int | None = None
+    fps: int | None = None
+
+    @property
+    def is_clip(self) -> bool:
+        """Whether this asks for a clip rather than one image."""
+        return self.frames is not None
 
 
 @dataclass(frozen=True)
 class ProtocolResult:
     """What a protocol got back for one image."""
 
-    data: bytes  # the encoded image (PNG, JPEG, WebP, ...)
+    data: bytes  # the encoded image (PNG, JPEG, WebP, ...) or clip (MP4)
     queue_s: float | None = None  # time spent queued, as the API reports it
     inference_s: float | None = None  # time spent generating, as the API reports it
     reported_seed: int | None = None  # the seed the API says it used
@@ -53,10 +61,11 @@ class ProtocolResult:
 
 
 class Protocol(ABC):
-    """One API family (openai-images, fal-queue, replicate)."""
+    """One API family (openai-images, fal-queue, replicate, openai-videos)."""
 
     name: ClassVar[str]
     description: ClassVar[str]
+    modality: ClassVar[str] = "image"  # what it delivers: "image", or "video" (clips)
     auth_scheme: ClassVar[str] = "Bearer"  # Authorization: <scheme> <key>
 
     @abstractmethod
@@ -76,6 +85,19 @@ class Protocol(ABC):
         if size == (req.width, req.height):
             return None
         return f"size mismatch: requested {req.width}x{req.height}, delivered {size[0]}x{size[1]}"
+
+
+def engine_fields(spec: EndpointSpec, req: ImageRequest) -> dict[str, Any]:
+    """The generation fields the serving engines built on diffusers share (SGLang Diffusion,
+    vLLM-Omni, ``evalsuite serve``): prompt, ``size`` "WxH", seed, steps, guidance under the
+    family's name, the negative prompt where the family takes one, and the model when set."""
+    body: dict[str, Any] = {"prompt": req.prompt, "size": f"{req.width}x{req.height}", "seed": req.seed,
+                            "num_inference_steps": req.steps, req.guidance_field: req.guidance}
+    if req.negative_prompt is not None:
+        body["negative_prompt"] = req.negative_prompt
+    if spec.model:
+        body["model"] = spec.model
+    return body
 
 
 def require(data: Any, *path: str | int) -> Any:

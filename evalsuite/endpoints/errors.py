@@ -12,6 +12,7 @@ RATE_LIMITED = "429"
 SERVER_ERROR = "5xx"
 CLIENT_ERROR = "4xx"
 NOT_AN_IMAGE = "not_an_image"
+NOT_A_VIDEO = "not_a_video"  # a clip's bytes that do not decode to video frames
 OVERSIZE = "oversize"
 TRUNCATED = "truncated"
 WRONG_CONTENT_TYPE = "wrong_content_type"

@@ -1,7 +1,8 @@
 """The endpoint generator: a variant's missing images requested over HTTP, stored like local ones.
 
-It writes the same sample rows and PNGs into the same store as a local worker, so resume,
-scoring and reports do not care where an image came from. Per request it also records the
+It writes the same sample rows and PNGs (clips: the lossless copy, MP4 and poster) into the
+same store as a local worker, so resume, scoring and reports do not care where an image came
+from. Per request it also records the
 request and every HTTP attempt (:mod:`evalsuite.endpoints.records`), and per variant it
 writes telemetry: latency percentiles, queue/inference time, images per minute, failures
 by kind, cost, what the API accepted and whether it honoured the seed.
@@ -34,6 +35,7 @@ from evalsuite.endpoints.request import Delivery, Target, request_image
 from evalsuite.endpoints.spec import EndpointSpec, read_api_key
 from evalsuite.endpoints.stats import endpoint_stats
 from evalsuite.store.atomic import write_png_atomically
+from evalsuite.store.clips import clip_paths, write_clip_atomically
 from evalsuite.store.db import Store
 from evalsuite.store.paths import RESULTS, telemetry_path
 from evalsuite.store.schema import VariantStatus
@@ -72,11 +74,14 @@ class EndpointJob:
     warmup: int = 0  # untimed requests before the timed ones, as a local worker warms up
     guidance_field: str = "guidance_scale"  # the model family's name for guidance
     negative_prompt: str | None = None
+    frames: int | None = None  # a video family's clip length (None: images)
+    fps: int | None = None
 
     def request(self, item: EndpointItem) -> ImageRequest:
         """The generation settings of ``item``."""
         return ImageRequest(item.text, item.seed + self.seed_offset, self.steps, self.guidance,
-                            self.width, self.height, self.guidance_field, self.negative_prompt)
+                            self.width, self.height, self.guidance_field, self.negative_prompt,
+                            self.frames, self.fps)
 
 
 @dataclass
@@ -90,7 +95,7 @@ class EndpointOutcome:
     kinds: dict[str, int] = field(default_factory=dict)
 
 
-FirstOk = tuple[EndpointItem, Any, str]  # the first delivered item, its image, its bytes' sha256
+FirstOk = tuple[EndpointItem, Any, str]  # the first delivered item, its image (or frames), its bytes' sha256
 
 
 async def _one(job: EndpointJob, protocol: Protocol, client: httpx.AsyncClient, key: str | None,
@@ -124,14 +129,15 @@ async def _generate(job: EndpointJob, protocol: Protocol, rec: Recorder, tick: C
             rel = f"{job.image_dir}/{item.prompt_id}-{item.seed}.png"
             if got.image is not None:
                 try:
-                    await asyncio.to_thread(write_png_atomically, got.image, Path(job.run_dir) / rel)
+                    await asyncio.to_thread(_store, got, Path(job.run_dir), rel)
                 except asyncio.CancelledError:  # delivered, not stored: a rerun asks again
                     rec.stop(got)
                     raise
-                row = rec.request(got.row, got.attempts, image=rel,
+                clip = clip_paths(rel)[0] if got.frames is not None else None
+                row = rec.request(got.row, got.attempts, image=rel, clip=clip,
                                   steps=got.result.steps if got.result is not None else None)
                 ok += 1
-                first_ok = first_ok or (item, got.image, row.sha256)
+                first_ok = first_ok or (item, got.frames if got.frames is not None else got.image, row.sha256)
             else:
                 failed.append(rec.request(got.row, got.attempts))
                 if ok == 0 and len(failed) >= FAIL_FAST_AFTER:
@@ -141,6 +147,15 @@ async def _generate(job: EndpointJob, protocol: Protocol, rec: Recorder, tick: C
 
     await asyncio.gather(*(run(item) for item in job.items))
     return ok, failed, first_ok
+
+
+def _store(got: Delivery, run_dir: Path, rel: str) -> None:
+    """Write a delivered image as a PNG, or a clip as a local worker does (lossless copy, MP4 and
+    poster, each atomically: the sample row is committed only after all are in place)."""
+    if got.frames is not None:
+        write_clip_atomically(got.frames, got.fps or 1, got.image, run_dir, rel)
+    else:
+        write_png_atomically(got.image, run_dir / rel)
 
 
 # Requests outside the variant's statistics, recorded under these outcome/call prefixes.
@@ -170,7 +185,8 @@ async def _seed_probe(job: EndpointJob, protocol: Protocol, client: httpx.AsyncC
     row = rec.request(got.row, got.attempts, untimed="probe:")
     if got.image is None:
         return {"seed_honoured": None, "reason": f"the repeated request failed: {row.reason}"}
-    same_pixels = np.array_equal(np.asarray(image), np.asarray(got.image))
+    again = got.frames if got.frames is not None else got.image  # a clip: every frame compared
+    same_pixels = np.array_equal(np.asarray(image), np.asarray(again))
     return {"seed_honoured": bool(same_pixels), "same_bytes": first_sha == row.sha256,
             "same_pixels": bool(same_pixels), "probe": f"{item.prompt_id}-{item.seed}"}
 

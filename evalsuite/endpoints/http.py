@@ -23,7 +23,7 @@ import email.utils
 import json
 import random
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin, urlsplit
@@ -66,6 +66,14 @@ class Attempt:
     outcome: str  # "ok" or a failure kind
     detail: str | None = None  # raw: the recorder redacts it
     wait_s: float = 0.0  # backoff slept after this attempt before the next
+
+
+@dataclass(frozen=True)
+class _Body:
+    """What a request sends: a JSON body, form fields, or nothing."""
+
+    json: Any
+    form: Mapping[str, str] | None
 
 
 @dataclass(frozen=True)
@@ -147,14 +155,19 @@ class EndpointHTTP:
         return headers
 
     async def request(self, method: str, url: str, *, call: str, json_body: Any = None,
-                      expect: str | None = "json") -> Response:
-        """Send with retries; ``expect`` is "json", "image" or None (any content type)."""
+                      form: Mapping[str, str] | None = None, expect: str | None = "json") -> Response:
+        """Send with retries; ``expect`` is "json", "image", "video" or None (any content type).
+
+        ``form`` sends the fields as ``multipart/form-data`` instead of a JSON body (vLLM-Omni's
+        ``POST /v1/videos`` reads form fields only).
+        """
         import asyncio
 
+        body = _Body(json_body, form)
         for n in range(1, self.spec.max_retries + 2):
             started, t0 = time.time(), time.perf_counter()
             try:
-                resp = await asyncio.wait_for(self._send(method, url, json_body), self.spec.timeout_s)
+                resp = await asyncio.wait_for(self._send(method, url, body), self.spec.timeout_s)
                 _check(resp, expect)
             except asyncio.CancelledError:  # the request's deadline, or the run limit: say so
                 self.attempts.append(Attempt(call, n, started, time.perf_counter() - t0, None, TIMEOUT,
@@ -183,7 +196,7 @@ class EndpointHTTP:
             await self.sleep(wait)
         raise AssertionError("unreachable")  # the loop always returns or raises
 
-    async def _send(self, method: str, url: str, json_body: Any) -> Response:
+    async def _send(self, method: str, url: str, body: _Body) -> Response:
         import httpx  # here, not at the top: validating a suite never makes a request
 
         for _ in range(MAX_REDIRECTS + 1):
@@ -192,7 +205,10 @@ class EndpointHTTP:
             except EndpointSpecError as exc:
                 raise EndpointError(REDIRECT, f"refused {url!r}: {exc}") from None
             try:
-                request = self.client.build_request(method, url, json=json_body, headers=self._headers(url))
+                # (None, value): a multipart field without a file name, as curl -F sends it.
+                files = {k: (None, v) for k, v in body.form.items()} if body.form is not None else None
+                request = self.client.build_request(method, url, json=body.json, files=files,
+                                                    headers=self._headers(url))
             except httpx.InvalidURL as exc:  # e.g. a provider's result URL that does not parse
                 raise EndpointError(BAD_RESPONSE, f"invalid URL {url!r}: {exc}") from None
             try:
@@ -207,7 +223,7 @@ class EndpointHTTP:
                     # Followed by hand so the key is re-decided for each hop's host.
                     url = urljoin(url, location)
                     if resp.status_code == 303 or (resp.status_code in (301, 302) and method == "POST"):
-                        method, json_body = "GET", None
+                        method, body = "GET", _Body(None, None)
                     continue
                 body = await self._read_capped(resp)
             finally:
@@ -265,9 +281,10 @@ def _check(resp: Response, expect: str | None) -> None:
     if expect == "json" and not (ctype == "application/json" or ctype.endswith("+json")):
         raise EndpointError(WRONG_CONTENT_TYPE, f"expected JSON, got content type {ctype or 'none'!r}",
                             status)
-    if expect == "image" and not (ctype.startswith("image/") or ctype == "application/octet-stream"):
-        raise EndpointError(WRONG_CONTENT_TYPE, f"expected an image, got content type "
-                            f"{ctype or 'none'!r}", status)
+    if expect in ("image", "video") and not (ctype.startswith(f"{expect}/") or
+                                             ctype == "application/octet-stream"):
+        raise EndpointError(WRONG_CONTENT_TYPE, f"expected {'an image' if expect == 'image' else 'a video'}, "
+                            f"got content type {ctype or 'none'!r}", status)
 
 
 async def fetch_image(http: EndpointHTTP, url: str, call: str = "download") -> bytes:

@@ -16,7 +16,15 @@ import base64
 import binascii
 from typing import Any
 
-from evalsuite.endpoints.base import ImageRequest, Protocol, ProtocolResult, reported_steps, require, seconds
+from evalsuite.endpoints.base import (
+    ImageRequest,
+    Protocol,
+    ProtocolResult,
+    engine_fields,
+    reported_steps,
+    require,
+    seconds,
+)
 from evalsuite.endpoints.errors import BAD_RESPONSE, EndpointError
 from evalsuite.endpoints.http import EndpointHTTP, fetch_image
 from evalsuite.endpoints.spec import EndpointSpec
@@ -24,15 +32,7 @@ from evalsuite.endpoints.spec import EndpointSpec
 
 def build_body(spec: EndpointSpec, req: ImageRequest) -> dict[str, Any]:
     """The JSON request body."""
-    body: dict[str, Any] = {"prompt": req.prompt, "n": 1, "size": f"{req.width}x{req.height}",
-                            "response_format": "b64_json", "seed": req.seed,
-                            "num_inference_steps": req.steps, req.guidance_field: req.guidance}
-    if req.negative_prompt is not None:
-        body["negative_prompt"] = req.negative_prompt
-    if spec.model:
-        body["model"] = spec.model
-    body.update(spec.extra_dict())
-    return body
+    return {**engine_fields(spec, req), "n": 1, "response_format": "b64_json", **spec.extra_dict()}
 
 
 def parse_response(data: Any) -> tuple[bytes | None, str | None, dict[str, Any]]:

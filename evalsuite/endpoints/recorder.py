@@ -38,13 +38,15 @@ class Recorder:
         self.stopped += 1
 
     def request(self, row: RequestRow, attempts: Sequence[Attempt], *, image: str | None = None,
-                untimed: str | None = None, steps: tuple[int, int] | None = None) -> RequestRow:
+                clip: str | None = None, untimed: str | None = None,
+                steps: tuple[int, int] | None = None) -> RequestRow:
         """Record a finished request; return the row as stored.
 
         Args:
             row: How the request ended (its reason not yet redacted).
             attempts: Its HTTP attempts.
             image: The stored PNG (relative to the run folder) when one was delivered.
+            clip: A delivered clip's lossless copy (``image`` is then its poster).
             untimed: A prefix ("warmup:", "probe:") for requests outside the statistics; they
                 write no sample.
             steps: (computed, skipped) denoiser calls, when the server reported them.
@@ -58,7 +60,7 @@ class Recorder:
             status = SampleStatus(row.outcome)  # ok or flagged
             computed, skipped = steps if steps is not None else (None, None)
             self.store.put_sample(SampleRow(row.variant_id, row.prompt_id, row.seed, status, row.latency_s,
-                                            None, computed, skipped, image, row.reason))
+                                            None, computed, skipped, image, row.reason, clip=clip))
         else:
             self.store.put_sample(SampleRow(row.variant_id, row.prompt_id, row.seed, SampleStatus.FAILED,
                                             reason=f"{row.outcome}: {row.reason}"))

@@ -1,4 +1,4 @@
-"""One image request: the protocol's HTTP calls, the answer decoded, the outcome as a row.
+"""One image (or clip) request: the protocol's HTTP calls, the answer decoded, the outcome as a row.
 
 One request has one deadline, ``deadline_s``, over all its HTTP calls and the decoding.
 Whatever goes wrong with one answer fails that request and nothing else: an
@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from evalsuite.endpoints.base import ImageRequest, Protocol, ProtocolResult
+from evalsuite.endpoints.clips import clip_problem, decode_clip
 from evalsuite.endpoints.errors import BAD_RESPONSE, TIMEOUT, EndpointError
 from evalsuite.endpoints.http import Attempt, EndpointHTTP
 from evalsuite.endpoints.images import decode_image
@@ -43,12 +44,48 @@ class Target:
 
 @dataclass(frozen=True)
 class Delivery:
-    """How one request ended: its row, the decoded image when there is one, its attempts."""
+    """How one request ended: its row, the decoded image when there is one, its attempts.
+
+    For a clip, ``frames`` holds every decoded frame and ``image`` is its poster (the middle
+    frame, as for a local clip); ``fps`` is the rate it is stored at.
+    """
 
     row: RequestRow
     image: Image.Image | None
     result: ProtocolResult | None
     attempts: tuple[Attempt, ...]
+    frames: np.ndarray | None = None
+    fps: int | None = None
+
+
+@dataclass(frozen=True)
+class Decoded:
+    """A delivered answer decoded: the image (a clip's poster), the clip's frames, and any flag."""
+
+    image: Image.Image
+    flag: str | None
+    frames: np.ndarray | None = None
+
+
+def decode(protocol: Protocol, req: ImageRequest, data: bytes) -> Decoded:
+    """Decode an image or a clip and say why it must not be scored (None: it may be).
+
+    Flagged answers are stored and timed but never scored, like a local NaN image.
+    """
+    if req.is_clip:
+        from PIL import Image
+
+        from metrics.base import poster_frame
+
+        assert req.frames is not None
+        clip = decode_clip(data, req.frames, req.width, req.height)
+        poster = Image.fromarray(poster_frame(list(clip.frames)))
+        return Decoded(poster, clip_problem(clip, req.frames, req.fps, req.width, req.height), clip.frames)
+    image = decode_image(data)
+    flag = protocol.size_problem(req, image.size)
+    if flag is None and np.asarray(image).max() < 1:
+        flag = "all-black image (a provider's safety filter?)"
+    return Decoded(image, flag)
 
 
 async def request_image(protocol: Protocol, spec: EndpointSpec, client: httpx.AsyncClient, key: str | None,
@@ -73,14 +110,15 @@ async def request_image(protocol: Protocol, spec: EndpointSpec, client: httpx.As
     try:
         async with deadline:
             result = await protocol.generate(http, spec, target.request)
-            image = await asyncio.to_thread(decode_image, result.data)
+            got = await asyncio.to_thread(decode, protocol, req, result.data)
     except EndpointError as exc:
         return failed(exc.kind, str(exc))
     except TimeoutError as exc:
         if not deadline.expired():  # not ours: something inside let a bare TimeoutError out
             return failed(BAD_RESPONSE, f"{type(exc).__name__} while reading the answer: {exc}")
         last = f"; last: {http.attempts[-1].call} {http.attempts[-1].outcome}" if http.attempts else ""
-        return failed(TIMEOUT, f"no image within deadline_s ({spec.deadline_s:g} s) after "
+        what = "clip" if req.is_clip else "image"
+        return failed(TIMEOUT, f"no {what} within deadline_s ({spec.deadline_s:g} s) after "
                       f"{len(http.attempts)} attempts{last}")
     except asyncio.CancelledError:
         if on_stop is not None:
@@ -89,11 +127,8 @@ async def request_image(protocol: Protocol, spec: EndpointSpec, client: httpx.As
     except Exception as exc:  # noqa: BLE001 - one malformed answer fails its request, never the run
         return failed(BAD_RESPONSE, f"{type(exc).__name__} while reading the answer: {exc}")
     latency = time.perf_counter() - start
-    # Flagged images are stored and timed but never scored (like a local NaN image).
-    flag = protocol.size_problem(req, image.size)
-    if flag is None and np.asarray(image).max() < 1:
-        flag = "all-black image (a provider's safety filter?)"
-    row = RequestRow(target.variant_id, target.prompt_id, target.seed, "flagged" if flag else "ok", latency,
-                     result.queue_s, result.inference_s, len(http.attempts),
-                     hashlib.sha256(result.data).hexdigest(), flag, req.width, req.height, *image.size)
-    return Delivery(row, image, result, tuple(http.attempts))
+    row = RequestRow(target.variant_id, target.prompt_id, target.seed, "flagged" if got.flag else "ok",
+                     latency, result.queue_s, result.inference_s, len(http.attempts),
+                     hashlib.sha256(result.data).hexdigest(), got.flag, req.width, req.height,
+                     *got.image.size)
+    return Delivery(row, got.image, result, tuple(http.attempts), got.frames, req.fps)

@@ -45,7 +45,7 @@ def endpoint_job(job: WorkerJob) -> EndpointJob:
                        model.guidance, model.width, model.height,
                        tuple(EndpointItem(i.prompt_id, i.text, i.seed) for i in job.items),
                        job.image_dir, variant.seed_offset, job.store_path, job.warmup,
-                       guidance_field, negative)
+                       guidance_field, negative, model.frames, model.fps)
 
 
 def family_fields(model: ModelSpec) -> tuple[str, str | None]:

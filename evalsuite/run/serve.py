@@ -1,11 +1,13 @@
-"""``python -m evalsuite serve``: a pipeline behind an OpenAI-compatible image endpoint.
+"""``python -m evalsuite serve``: a pipeline behind an OpenAI-compatible image (or video) endpoint.
 
 A thin ASGI app (Starlette on uvicorn) around the same pipeline loading, accelerators and
 timed generation the worker uses, so a team can benchmark its own deployment and the
 tests get a real server. ``POST /v1/images/generations`` takes the ``openai-images``
 protocol's fields and answers ``b64_json`` PNGs, with ``seed``, ``timings`` (queue and
 inference seconds) and ``cache`` (the generation's denoiser calls: ``steps_computed`` and
-``steps_skipped``, counted as the sweep's worker counts them) as extension fields.
+``steps_skipped``, counted as the sweep's worker counts them) as extension fields. A video
+family (``--model tiny-wan``) is served on the async ``/v1/videos`` API instead
+(:mod:`evalsuite.run.serve_videos`).
 
 Generation runs on one worker thread, off the event loop (a pipeline is not safe to call
 from two threads at once). Requests beyond that queue up to ``max_queue`` admitted at a
@@ -79,6 +81,11 @@ class PipelineRunner:
             a.warmed_up()
         self.steps.forget_warmup()
 
+    @property
+    def makes_clips(self) -> bool:
+        """Whether the served family makes clips (served on ``/v1/videos``) rather than images."""
+        return self.family.output == "video"
+
     def run(self, prompt: str, seed: int, model: ModelSpec) -> tuple[bytes, float, dict[str, int]]:
         """(PNG bytes, inference seconds, the generation's denoiser calls) for one request.
 
@@ -92,6 +99,22 @@ class PipelineRunner:
         gen.image.save(buf, format="PNG")
         return buf.getvalue(), gen.latency_s, {"steps_computed": counted.computed,
                                                "steps_skipped": counted.skipped}
+
+    def run_clip(self, prompt: str, seed: int, model: ModelSpec) -> tuple[bytes, float, dict[str, Any]]:
+        """(H.264 MP4 bytes encoded as a run stores them, inference seconds, the denoiser calls
+        as :meth:`run` counts them, with each expert's where a model has several) for one clip."""
+        from evalsuite.store.clips import mp4_bytes
+
+        self.steps.reset()
+        gen = self._generate(self.pipe, model, self.config.device, prompt, seed, self.family)
+        counted = self.steps.counts()
+        if gen.frames is None:
+            raise RuntimeError(f"{self.family.title} made an image, not a clip")
+        cache: dict[str, Any] = {"steps_computed": counted.computed, "steps_skipped": counted.skipped}
+        if counted.experts:
+            cache["experts"] = {name: {"steps_computed": c, "steps_skipped": k}
+                                for name, (c, k) in counted.experts.items()}
+        return mp4_bytes(gen.frames, model.fps or 1), gen.latency_s, cache
 
 
 def _bad(message: str, status: int = 400, headers: dict[str, str] | None = None) -> JSONResponse:
@@ -165,9 +188,14 @@ def build_app(runner: PipelineRunner) -> Starlette:
             state["busy_s"] += inference_s
         return png, queue_s, inference_s, cache
 
+    def authorised(request: Request) -> bool:
+        return not config.api_key or request.headers.get("authorization") == f"Bearer {config.api_key}"
+
     async def generations(request: Request) -> JSONResponse:
-        if config.api_key and request.headers.get("authorization") != f"Bearer {config.api_key}":
+        if not authorised(request):
             return _bad("missing or wrong API key", 401)
+        if runner.makes_clips:
+            return _bad(f"{runner.family.title} makes clips: request them with POST /v1/videos", 404)
         try:
             prompt, seed, model = parse_generation(await request.json(), config.model)
         except ValueError as exc:  # includes a body that is not JSON
@@ -201,9 +229,14 @@ def build_app(runner: PipelineRunner) -> Starlette:
         yield
         executor.shutdown(wait=False, cancel_futures=True)
 
-    return Starlette(routes=[Route("/v1/images/generations", generations, methods=["POST"]),
-                             Route("/v1/models", models), Route("/health", health)],
-                     lifespan=lifespan, max_body_size=MAX_REQUEST_BYTES)
+    routes = [Route("/v1/images/generations", generations, methods=["POST"]), Route("/v1/models", models),
+              Route("/health", health)]
+    if runner.makes_clips:
+        from evalsuite.run.serve_videos import JobTable, video_routes
+
+        routes += video_routes(runner, executor, JobTable(config.max_queue), config.name, authorised, _bad,
+                               parse_generation)
+    return Starlette(routes=routes, lifespan=lifespan, max_body_size=MAX_REQUEST_BYTES)
 
 
 def config_from_args(model: str | None, suite_ref: str | None, variant: str | None, device: str | None,

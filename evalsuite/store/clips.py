@@ -15,6 +15,7 @@ the run resumes. PyAV is imported where a clip is written or read, so suites val
 
 from __future__ import annotations
 
+import io
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -55,13 +56,26 @@ def write_npz_atomically(frames: np.ndarray, fps: int, path: Path) -> None:
 
 def write_mp4_atomically(frames: np.ndarray, fps: int, path: Path) -> None:
     """An H.264 MP4 of ``frames`` at ``fps`` (odd sides are padded by one pixel for yuv420p)."""
+    tmp = _tmp(path)
+    encode_mp4(frames, fps, str(tmp))
+    _commit(tmp, path)
+
+
+def mp4_bytes(frames: np.ndarray, fps: int) -> bytes:
+    """The MP4 :func:`write_mp4_atomically` writes, in memory (``evalsuite serve`` sends it)."""
+    buf = io.BytesIO()
+    encode_mp4(frames, fps, buf)
+    return buf.getvalue()
+
+
+def encode_mp4(frames: np.ndarray, fps: int, target: str | io.BytesIO) -> None:
+    """Encode ``frames`` as H.264 at ``fps`` into ``target`` (a path or a seekable buffer)."""
     import av
     import numpy as np
 
     height, width = frames.shape[1:3]
     even = np.pad(frames, ((0, 0), (0, height % 2), (0, width % 2), (0, 0)), mode="edge")
-    tmp = _tmp(path)
-    with av.open(str(tmp), mode="w", format="mp4") as container:
+    with av.open(target, mode="w", format="mp4") as container:
         stream = container.add_stream("libx264", rate=fps, options=dict(MP4_OPTIONS))
         stream.width, stream.height, stream.pix_fmt = even.shape[2], even.shape[1], "yuv420p"
         for index, pixels in enumerate(even):
@@ -69,7 +83,6 @@ def write_mp4_atomically(frames: np.ndarray, fps: int, path: Path) -> None:
             frame.pts = index  # in 1/fps units: the stream's time base
             container.mux(stream.encode(frame))
         container.mux(stream.encode())  # flush the encoder
-    _commit(tmp, path)
 
 
 def write_clip_atomically(frames: np.ndarray, fps: int, poster: Any, run_dir: Path, rel_png: str) -> None:

@@ -44,3 +44,17 @@ def check_modality(source: str, model: ModelSpec, metric_names: Iterable[str],
             if name in prompts.PROMPT_SETS and prompts.set_modality(prompts.PROMPT_SETS.get(name)) == "video":
                 raise spec_error(source, "prompts.sets", f"{name} is a video prompt set and {model.id} makes "
                                  "images (set [model] id to a video model, e.g. tiny-wan)")
+
+
+def check_endpoint_modality(source: str, variant: str, model: ModelSpec, protocol: str) -> None:
+    """Raise UserError when ``variant``'s endpoint protocol delivers images for a model that makes
+    clips, or the reverse."""
+    from evalsuite.endpoints import PROTOCOLS
+
+    made = "video" if makes_clips(model) else "image"
+    delivers = str(getattr(PROTOCOLS[protocol], "modality", "image"))
+    if delivers != made:
+        fits = ", ".join(n for n, cls in PROTOCOLS.items() if getattr(cls, "modality", "image") == made)
+        what = "clips" if made == "video" else "images"
+        raise spec_error(source, f"variant.{variant}.endpoint.protocol",
+                         f"{protocol} delivers {delivers}s and {model.id} makes {what} (use {fits})")

@@ -29,7 +29,13 @@ from evalsuite.suite.build import (
 from evalsuite.suite.calibrate_spec import CalibrateSpec, calibrate_dict, parse_calibrate
 from evalsuite.suite.calibration_ref import calibrated_params
 from evalsuite.suite.gate_spec import gate_dict, parse_gate
-from evalsuite.suite.modality import IMAGE_METRICS, VIDEO_METRICS, check_modality, makes_clips
+from evalsuite.suite.modality import (
+    IMAGE_METRICS,
+    VIDEO_METRICS,
+    check_endpoint_modality,
+    check_modality,
+    makes_clips,
+)
 from evalsuite.suite.model_spec import (
     VARIANT_MODEL_KEYS,
     own_model_of,
@@ -338,6 +344,8 @@ def parse_suite(raw: Mapping[str, Any], source: str, base_dir: Path, resolver: M
         if not isinstance(rv, dict):
             raise spec_error(source, f"variant[{index}]", "expected a table")
         endpoint = _endpoint_of(source, index, rv)
+        if endpoint is not None:
+            check_endpoint_modality(source, str(rv.get("name", index)), model, endpoint.protocol)
         expanded, sweep = _expand_variant(source, index, rv)
         own = own_model_of(source, str(rv["name"]), rv)
         if resolver is not None:

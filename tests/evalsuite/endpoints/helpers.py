@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import functools
 import io
 import random
 from typing import Any
@@ -17,6 +18,8 @@ from tests.conftest import hang_guard
 
 KEY = "sk-test-0123456789abcdef"  # a fake key: tests check it never leaks
 REQ = ImageRequest("a red cube", seed=7, steps=4, guidance=3.5, width=32, height=16)
+CLIP_REQ = ImageRequest("a red cube rolling", seed=7, steps=4, guidance=5.0, width=32, height=16,
+                        negative_prompt="blurry", frames=9, fps=8)
 
 
 def png_bytes(width: int = 32, height: int = 16, value: int = 128) -> bytes:
@@ -24,6 +27,26 @@ def png_bytes(width: int = 32, height: int = 16, value: int = 128) -> bytes:
     buf = io.BytesIO()
     Image.new("RGB", (width, height), (value, 64, 200)).save(buf, format="PNG")
     return buf.getvalue()
+
+
+def mp4_clip(frames: int = 9, width: int = 32, height: int = 16, fps: int = 8) -> bytes:
+    """A small, valid H.264 MP4: a bright square moving across a gradient (cached per shape)."""
+    return _mp4_clip(frames, width, height, fps)
+
+
+@functools.cache
+def _mp4_clip(frames: int, width: int, height: int, fps: int) -> bytes:
+    import numpy as np
+
+    from evalsuite.store.clips import mp4_bytes
+
+    ramp = np.linspace(40, 200, width, dtype=np.uint8)
+    clip = np.empty((frames, height, width, 3), np.uint8)
+    clip[:] = ramp[None, None, :, None]
+    for i in range(frames):
+        x = (i * 3) % max(1, width - 8)
+        clip[i, 4:12, x:x + 8] = 250
+    return mp4_bytes(clip, fps)
 
 
 def b64_answer(data: bytes | None = None) -> dict[str, Any]:

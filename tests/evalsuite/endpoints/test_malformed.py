@@ -23,7 +23,7 @@ from evalsuite.endpoints.request import Target, request_image
 from tests.conftest import hang_guard
 from tests.evalsuite.endpoints.e2e import run_suite, suite_text
 from tests.evalsuite.endpoints.faultserver import FaultServer, Reply, json_reply
-from tests.evalsuite.endpoints.helpers import b64_answer, png_bytes, spec_for
+from tests.evalsuite.endpoints.helpers import CLIP_REQ, b64_answer, mp4_clip, png_bytes, spec_for
 
 DEEP = b"[" * 200_000  # json.loads: RecursionError
 NAIVE_AND_AWARE = {"created_at": "2026-01-01T00:00:00.000Z", "started_at": "2026-01-01T00:00:02"}
@@ -114,7 +114,7 @@ def _fuzzed(rng: random.Random, valid: Reply) -> Reply:
     if kind == 2:
         odd = [DEEP, b'{"a":' * 50_000, b"1e999", b"NaN", b'"\\ud800"', b"\xff\xfe"]
         return Reply(status, rng.choice(odd))
-    if valid.content_type != "application/json":  # an image: bytes flipped, or cut short
+    if valid.content_type != "application/json":  # an image or clip: bytes flipped, or cut short
         body = bytearray(valid.body)
         for _ in range(rng.randrange(1, 8)):
             body[rng.randrange(len(body))] = rng.randrange(256)
@@ -135,6 +135,11 @@ def _stages(protocol: str, url: str) -> dict[tuple[str, str], Reply]:
         return {("POST", "/v1/models/o/m/predictions"): json_reply(pred, 201),
                 ("GET", "/poll"): json_reply(done),
                 ("GET", "/files/img.png"): Reply(body=png_bytes(), content_type="image/png")}
+    if protocol == "openai-videos":
+        job = {"id": "video_1", "object": "video", "status": "queued", "created_at": 1}
+        done = {**job, "status": "completed", "inference_time_s": 1.0}
+        return {("POST", "/v1/videos"): json_reply(job), ("GET", "/v1/videos/video_1"): json_reply(done),
+                ("GET", "/v1/videos/video_1/content"): Reply(body=mp4_clip(), content_type="video/mp4")}
     return {("POST", "/v1/m"): json_reply({"request_id": "r", "status_url": f"{url}/status",
                                          "response_url": f"{url}/result"}),
             ("GET", "/status"): json_reply({"status": "COMPLETED", "metrics": {"inference_time": 1.0}}),
@@ -143,14 +148,14 @@ def _stages(protocol: str, url: str) -> dict[tuple[str, str], Reply]:
             ("GET", "/files/img.png"): Reply(body=png_bytes(), content_type="image/png")}
 
 
-@pytest.mark.parametrize("protocol", ["openai-images", "replicate", "fal-queue"])
+@pytest.mark.parametrize("protocol", ["openai-images", "replicate", "fal-queue", "openai-videos"])
 def test_fuzzed_answers_never_raise_past_the_request(protocol):
     rng = random.Random(f"fuzz-{protocol}")
     with FaultServer() as srv:
         spec = spec_for(srv.url + "/v1", protocol, model="o/m" if protocol == "replicate" else "m",
                         max_retries=0)
         stages = _stages(protocol, srv.url)
-        target = Target("v", "p0", 0, REQ)
+        target = Target("v", "p0", 0, CLIP_REQ if protocol == "openai-videos" else REQ)
 
         async def go() -> list[str]:
             outcomes = []
