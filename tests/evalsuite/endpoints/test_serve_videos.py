@@ -81,6 +81,7 @@ def test_a_run_gets_clips_from_the_served_model_over_both_encodings(tmp_path, se
     # The same seed and settings sent as JSON and as form fields: the same clip, frame for frame.
     assert by_name["form"]["metrics"]["psnr_video"]["mean"] == PSNR_CAP_DB
     assert by_name["form"]["endpoint"]["seed_probe"]["seed_honoured"] is True
+    assert by_name["form"]["steps"]["computed"] == 4  # the server's count: 2 steps x 2 guidance streams
     assert len(list((tmp_path / "run" / "images").rglob("*.mp4"))) == 2
 
 
