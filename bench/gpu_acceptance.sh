@@ -11,7 +11,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python}
-if ! "$PY" -c "import evalsuite, diffusers, torchao, pynvml" 2>/dev/null; then
+# Whether they are installed, without importing them (importing torch + diffusers costs seconds).
+if ! "$PY" -c "import importlib.util as u, sys; sys.exit(any(u.find_spec(m) is None for m in ('evalsuite', 'diffusers', 'torchao', 'pynvml')))" 2>/dev/null; then
   if [ -z "${WHEELS:-}" ]; then
     echo "error: evalsuite's dependencies are not installed; set WHEELS to a folder of wheels" >&2
     exit 2
