@@ -82,7 +82,7 @@ def cmd_recommend(args: argparse.Namespace) -> int:
     # No budget flags (argparse then sets no `ordered`): the suite's own budgets.
     budgets = _budgets(getattr(args, "ordered", None) or []) or list(suite.report.budgets)
     if not budgets:
-        raise UserError(f"recommend: {no_budget(args.run_dir)}")
+        raise UserError(f"recommend: {no_budget(args.run_dir, suite)}")
     try:
         rec = recommend(summary, budgets, args.objective or suite.report.objective, args.bound)
     except BudgetError as exc:
@@ -96,10 +96,17 @@ def cmd_recommend(args: argparse.Namespace) -> int:
     return EXIT_OK if rec.variant else EXIT_FAILED_VARIANTS
 
 
-def no_budget(run_dir: Path) -> str:
-    """Why a run folder gets no recommendation without budget flags."""
+def no_budget(run_dir: Path, suite: Suite) -> str:
+    """Why a run folder gets no recommendation without budget flags, with an example budget on
+    one of the run's own metrics (a fidelity metric with an ideal value where it has one: SSIM
+    for images, ssim_video for clips)."""
+    from metrics import SCORERS
+
+    names = [m.name for m in suite.metrics]
+    ideal = [n for n in names if SCORERS.get(n).ideal is not None]
+    example = (ideal or names or ["ssim"])[0]
     return (f"{run_dir}'s suite has no [[report.budget]]; give one, e.g. "
-            f"`evalsuite recommend {run_dir} --metric ssim --max-drop 0.01`")
+            f"`evalsuite recommend {run_dir} --metric {example} --max-drop 0.01`")
 
 
 def verdict_lines(suite: Suite, run_dir: Path) -> list[str]:
@@ -108,4 +115,4 @@ def verdict_lines(suite: Suite, run_dir: Path) -> list[str]:
     from reports.summary import load_summary
 
     rec = load_summary(run_dir / SUMMARY).recommendation if suite.report.budgets else None
-    return recommendation_lines(rec) if rec else [f"recommended: none ({no_budget(run_dir)})"]
+    return recommendation_lines(rec) if rec else [f"recommended: none ({no_budget(run_dir, suite)})"]

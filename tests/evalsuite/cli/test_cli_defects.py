@@ -92,3 +92,16 @@ def test_a_run_without_budgets_ends_with_recommends_reason(smoke_run: Path, tmp_
     reason = rec.stderr.removeprefix("error: recommend: ").strip()
     suite_without = load_suite(str(run_dir / "suite.toml"))
     assert verdict_lines(suite_without, run_dir) == [f"recommended: none ({reason})"]
+
+
+def test_the_no_budget_hint_names_one_of_the_runs_metrics() -> None:
+    # A video run was told to try `--metric ssim`, a metric it never scored.
+    from dataclasses import replace
+
+    from evalsuite.cli.recommend import no_budget
+    from evalsuite.suite.spec import load_suite
+
+    suite = load_suite("smoke")
+    assert "--metric ssim --max-drop 0.01" in no_budget(Path("run"), suite)
+    only_psnr = replace(suite, metrics=tuple(m for m in suite.metrics if m.name == "psnr"))
+    assert "--metric psnr --max-drop 0.01" in no_budget(Path("run"), only_psnr)
