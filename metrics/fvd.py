@@ -31,6 +31,7 @@ from metrics._torch import check_batch_size
 from metrics._video import check_frames_option, clip_digest, clip_uint8
 from metrics._weights import TORCH_CACHE_ENV, loading
 from metrics.base import BaseScorer, Clip, Kind, Modality, register
+from registry import UserNotice
 
 if TYPE_CHECKING:
     import numpy as np
@@ -44,7 +45,7 @@ MIN_CLIPS = 256  # the smallest published FVD protocol (VideoGPT); StyleGAN-V's 
 FRAMES = 16  # FVD₁₆
 
 
-class FewClipsWarning(UserWarning):
+class FewClipsWarning(UserNotice):
     """An FVD from fewer clips than :data:`MIN_CLIPS`: biased upward, not comparable."""
 
 

@@ -32,7 +32,12 @@ def _installed_entry_points() -> EntryPoints:
     return entry_points()
 
 
-class DeprecatedName(FutureWarning):
+class UserNotice(UserWarning):
+    """A warning meant for the person running a command (a plug-in's own words, e.g. "FVD from
+    fewer clips than it needs"): the CLI prints it as one line, ``warning: MESSAGE``."""
+
+
+class DeprecatedName(FutureWarning, UserNotice):
     """An old spelling of a plug-in key was used; the message names the new one."""
 
 

@@ -55,10 +55,10 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _show_warning(message, category, filename, lineno, file=None, line=None):  # type: ignore[no-untyped-def]
-    """Deprecations of plug-in names are for users: one line, no source location."""
-    from registry import DeprecatedName
+    """Notices for users (deprecated plug-in names, a metric's caveat): one line, no source location."""
+    from registry import UserNotice
 
-    if issubclass(category, DeprecatedName):
+    if issubclass(category, UserNotice):
         print(f"warning: {message}", file=sys.stderr)
     else:
         _default_show_warning(message, category, filename, lineno, file, line)

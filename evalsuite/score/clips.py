@@ -27,10 +27,19 @@ def load_clip(run_dir: Path, rel: str) -> Clip:
     return tuple(Image.fromarray(frame) for frame in read_clip(run_dir / rel).frames)
 
 
+def load_clip_sample(run_dir: Path, rel: str, prompt: str, category: str = "",
+                     meta: Mapping[str, Any] | None = None) -> Sample:
+    """A stored clip as a scorer receives it: its frames, poster and frame rate (VBench's
+    dynamic degree samples frames per second of video)."""
+    stored = read_clip(run_dir / rel)
+    frames = tuple(Image.fromarray(frame) for frame in stored.frames)
+    return clip_sample(frames, prompt, category, meta, stored.fps)
+
+
 def clip_sample(frames: Clip, prompt: str, category: str = "",
-                meta: Mapping[str, Any] | None = None) -> Sample:
+                meta: Mapping[str, Any] | None = None, fps: float | None = None) -> Sample:
     """A clip as a scorer receives it: ``image`` is its poster frame."""
-    return Sample(poster_frame(frames), prompt, None, category, meta or {}, frames=frames)
+    return Sample(poster_frame(frames), prompt, None, category, meta or {}, frames=frames, fps=fps)
 
 
 def paired_clip_sample(sample: Sample, reference: Clip) -> Sample:
@@ -44,4 +53,4 @@ def paired_clip_sample(sample: Sample, reference: Clip) -> Sample:
     size = reference[0].size
     frames = tuple(f if f.size == size else f.resize(size, Image.Resampling.BICUBIC) for f in sample.frames)
     return Sample(poster_frame(frames), sample.prompt, poster_frame(reference), sample.category,
-                  sample.meta, frames=frames, reference_frames=reference)
+                  sample.meta, frames=frames, reference_frames=reference, fps=sample.fps)

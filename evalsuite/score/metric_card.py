@@ -22,7 +22,7 @@ from typing import Any
 
 from PIL import Image
 
-from evalsuite.score.clips import clip_sample, load_clip, paired_clip_sample
+from evalsuite.score.clips import clip_sample, load_clip_sample, paired_clip_sample
 from evalsuite.score.scoring import build_scorer, free_memory, identity_key, score_batch
 from evalsuite.store.db import Store
 from evalsuite.store.records import SampleRecord, Score, SetScore
@@ -62,14 +62,14 @@ def _score_all(scorer: BaseScorer, samples: Sequence[Sample]) -> list[float | No
 def _original(run_dir: Path, r: SampleRecord, meta: dict[str, Any], video: bool) -> Sample:
     """A baseline sample as the scoring phase hands it to a scorer (a clip: every frame)."""
     if video:
-        return clip_sample(load_clip(run_dir, str(r.clip)), r.text, r.category or "", meta)
+        return load_clip_sample(run_dir, str(r.clip), r.text, r.category or "", meta)
     return Sample(_load(run_dir, str(r.image)), r.text, None, r.category or "", meta)
 
 
 def degraded_sample(d: Degradation, s: Sample, paired: bool) -> Sample:
     """``s`` damaged by ``d`` (its clip, if it has one), paired with the original where asked."""
     if s.frames:
-        out = clip_sample(d.apply(s.frames), s.prompt, s.category, s.meta)
+        out = clip_sample(d.apply(s.frames), s.prompt, s.category, s.meta, s.fps)
         return paired_clip_sample(out, s.frames) if paired else out
     return Sample(d.apply(s.image), s.prompt, s.image if paired else None, s.category, s.meta)
 

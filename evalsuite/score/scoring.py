@@ -19,7 +19,7 @@ from typing import Any, Protocol
 from PIL import Image
 
 from evalsuite.errors import UserError
-from evalsuite.score.clips import CLIP_RESIZE, clip_sample, load_clip, paired_clip_sample
+from evalsuite.score.clips import CLIP_RESIZE, load_clip, load_clip_sample, paired_clip_sample
 from evalsuite.store.records import SampleRecord, Score, SetScore
 from evalsuite.store.schema import DONE_SAMPLE_STATUSES, SampleStatus
 from evalsuite.suite.overrides import effective_model, same_model
@@ -245,7 +245,7 @@ def _score_row(scorer: BaseScorer, r: SampleRecord, run_dir: Path, meta: dict[st
         if ref_path is None:
             return [(*key, math.nan, f"no baseline {what} for this prompt and seed")]
         reference = load_clip(run_dir, ref_path) if video else _load(run_dir, ref_path)
-    sample = (clip_sample(load_clip(run_dir, media), r.text, r.category or "", meta_row) if video
+    sample = (load_clip_sample(run_dir, media, r.text, r.category or "", meta_row) if video
               else Sample(_load(run_dir, media), r.text, None, r.category or "", meta_row))
     if (why := scorer.skip_reason(sample)) is not None:
         return [(*key, math.nan, why)]

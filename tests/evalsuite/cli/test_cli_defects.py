@@ -105,3 +105,17 @@ def test_the_no_budget_hint_names_one_of_the_runs_metrics() -> None:
     assert "--metric ssim --max-drop 0.01" in no_budget(Path("run"), suite)
     only_psnr = replace(suite, metrics=tuple(m for m in suite.metrics if m.name == "psnr"))
     assert "--metric psnr --max-drop 0.01" in no_budget(Path("run"), only_psnr)
+
+
+def test_a_metrics_notice_is_one_line_without_a_source_location() -> None:
+    # FVD's few-clips caveat printed Python's "file:line: FewClipsWarning:" prefix and source line.
+    import contextlib
+    import io
+
+    from evalsuite.cli.main import _show_warning
+    from metrics.fvd import FewClipsWarning
+
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err):
+        _show_warning(FewClipsWarning("fvd from 8 clips: biased"), FewClipsWarning, "/x/fvd.py", 154)
+    assert err.getvalue() == "warning: fvd from 8 clips: biased\n"

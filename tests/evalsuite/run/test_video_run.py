@@ -99,3 +99,14 @@ def test_kill_9_mid_clip_loses_only_that_clip(video_run: Path, video_suite: Path
         assert read_clip(run / r["clip"]).frames.shape[0] == 9
         assert mp4_frame_count(run / r["clip"].replace(".npz", ".mp4")) == 9
     assert not list((run / "images").rglob(".*.tmp*"))
+
+
+def test_scorers_get_each_clip_with_its_frame_rate(video_run: Path) -> None:
+    # VBench's dynamic degree samples frames per second of video: it needs the clip's fps.
+    from evalsuite.score.clips import load_clip, load_clip_sample, paired_clip_sample
+
+    r = _rows(video_run)[0]
+    sample = load_clip_sample(video_run, r["clip"], "a prompt")
+    assert sample.fps == 16 and len(sample.frames) == 9
+    paired = paired_clip_sample(sample, load_clip(video_run, r["clip"]))
+    assert paired.fps == 16 and len(paired.reference_frames) == 9
