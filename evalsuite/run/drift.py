@@ -81,11 +81,11 @@ def retime_baseline(suite: Suite, run_dir: Path, device: str, progress: Progress
     items = tuple(WorkItem(r.prompt_id, r.text, r.seed) for r in rows)
     if len(items) < 2:
         where = "" if keys is None else " on this device in this launch"
-        return f"fewer than two baseline images were timed{where}"
+        return f"fewer than two baseline {suite.model.outputs} were timed{where}"
     with Store(run_dir / DRIFT_STORE) as store:
         store.put_prompts((r.prompt_id, r.text, r.set_name or "", 0, r.category or "", {}) for r in rows)
         store.put_variant(base.id, base.name, base.describe())
-        progress(f"drift check: timing {len(items)} baseline images again")
+        progress(f"drift check: timing {len(items)} baseline {suite.model.outputs} again")
         job = WorkerJob.build(str(run_dir), base, suite.model, device, items, suite.run.warmup)
         return generator_for(base).run(job.aside(DRIFT_STORE, DRIFT_IMAGES), store, suite.run.timeout_s,
                                        progress)

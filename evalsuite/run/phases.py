@@ -90,8 +90,7 @@ def generate_share(suite: Suite, run_dir: Path, plan: Plan, world: World, device
                 continue
             group = _group(plan, vp, world)
             role = "" if group is None else f" (context parallel: group rank {group.rank} of {vp.k})"
-            what = "clips" if suite.model.frames is not None else "images"
-            progress(f"{tag}: generating {len(items)} {what}{role}")
+            progress(f"{tag}: generating {len(items)} {suite.model.outputs}{role}")
             job = WorkerJob.build(str(run_dir), v, suite.model, device, items, suite.run.warmup,
                                   store_path=rel, group=group)
             if variant_wants_calibration(v.accelerators):

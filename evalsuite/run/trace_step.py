@@ -38,7 +38,7 @@ def trace_baseline(suite: Suite, run_dir: Path, selected: Sequence[Prompt], devi
     (run_dir / TRACE_STORE).parent.mkdir(exist_ok=True)
     with Store(run_dir / TRACE_STORE) as store:
         store.put_variant(base.id, base.name, base.describe())
-        progress(f"traces: tracing {len(pending)} {base.name} images (untimed)")
+        progress(f"traces: tracing {len(pending)} {base.name} {suite.model.outputs} (untimed)")
         job = WorkerJob.build(str(run_dir), base, suite.model, device, (), 0, store_path=TRACE_STORE)
         job = replace(job, telemetry=False, trace_items=tuple(WorkItem(*k) for k in pending), trace_fn=fn)
         return generator_for(base).run(job, store, suite.run.timeout_s, progress)

@@ -49,6 +49,11 @@ class ModelSpec:
     frames: int | None = None
     fps: int | None = None
 
+    @property
+    def outputs(self) -> str:
+        """What one generation makes, plural, for the lines a run prints: "clips" or "images"."""
+        return "clips" if self.frames is not None else "images"
+
 
 # What a variant may change about the model itself (``model = "..."`` in a ``[[variant]]``
 # writes ``id``); a variant that does generates with another model, so paired metrics against
