@@ -72,15 +72,18 @@ def _finite_plot_value(values: list[float], higher_is_better: bool) -> float:
 
 
 def pareto_figure(summary: Summary, metric: str, axis: str) -> go.Figure:
-    """Quality (mean, 95% CI bars) against latency p50 (p90 whiskers) or cost per image.
+    """Quality (mean, 95% CI bars) against latency p50 (p90 whiskers), cost per image (or clip),
+    energy, or (clips) the cost of one second of video.
 
     Pareto members are stars joined by the dotted front line; dominated variants are dots.
     """
     info = summary.metrics[metric]
+    unit = "clip" if any(v.clip_s for v in summary.variants) else "image"
     pts = []
     for v in summary.variants:
         x = {"latency": v.latency_s.p50 if v.latency_s else None, "cost": v.cost_per_image_usd,
-             "energy": v.energy.j_per_image if v.energy else None}[axis]
+             "energy": v.energy.j_per_image if v.energy else None,
+             "cost_per_second": v.cost_per_video_second_usd}[axis]
         q = quality_of(v, metric, info)
         if v.status != "ok" or x is None or math.isnan(q):
             continue
@@ -121,8 +124,8 @@ def pareto_figure(summary: Summary, metric: str, axis: str) -> go.Figure:
             x=[p["x"] for p in sel], y=[p["y"] for p in sel], name=name, **names,
             marker={"size": 13 if members else 9, "symbol": symbol}, error_y=_ci_errors(sel),
             error_x=error_x))
-    xlabel = {"latency": "latency p50 (s), whisker to p90", "cost": "cost per image (USD)",
-              "energy": "energy per image (J)"}[axis]
+    xlabel = {"latency": f"latency per {unit} p50 (s), whisker to p90", "cost": f"cost per {unit} (USD)",
+              "energy": f"energy per {unit} (J)", "cost_per_second": "cost per second of video (USD)"}[axis]
     arrow = "higher is better" if info.higher_is_better else "lower is better"
     fig.update_layout(title=f"{esc(metric)} vs {xlabel.split(',')[0]}", xaxis_title=xlabel,
                       yaxis_title=f"{esc(metric)} ({arrow}), 95% CI", **LAYOUT)

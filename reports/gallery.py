@@ -1,7 +1,9 @@
-"""The gallery: per (prompt, seed), every variant's image side by side with its scores.
+"""The gallery: per (prompt, seed), every variant's image (or clip) side by side with its scores.
 
 Rows are built by a pure function; thumbnails are the one piece of I/O, written beside the
 report so that it never inlines full-size PNGs and still works offline from the run folder.
+A clip's cell plays its MP4 (the one beside its lossless copy, same stem) with the thumbnail
+of its poster frame as the poster; the page loads a clip only when it plays.
 """
 
 from __future__ import annotations
@@ -27,6 +29,12 @@ def thumb_path(image: str) -> str:
     rel = Path(image)
     parts = rel.parts[1:] if rel.parts and rel.parts[0] == "images" else rel.parts
     return str(Path("thumbs", *parts).with_suffix(".jpg"))
+
+
+def video_path(clip: str | None) -> str | None:
+    """The browsable MP4 of a clip whose lossless copy is ``clip`` (the store keeps both under
+    one stem, docs/VIDEO.md), or None for an image."""
+    return None if clip is None else str(Path(clip).with_suffix(".mp4"))
 
 
 def image_loss(info: MetricInfo, value: float | None, base: float | None) -> float | None:
@@ -59,8 +67,8 @@ def gallery_rows(samples: Sequence[SampleRecord],
         baseline_id: id of the baseline.
 
     Returns:
-        Rows with prompt_id, seed, text, category, cells (variant, role, image, thumb,
-        status, reason, scores, losses) and worst: metric -> {"loss", "variant"}, the
+        Rows with prompt_id, seed, text, category, cells (variant, role, image, thumb, video:
+        a clip's MP4, status, reason, scores, losses) and worst: metric -> {"loss", "variant"}, the
         largest loss among the accelerated variants (the gallery sorts on it).
     """
     per_image = {m: i for m, i in metrics.items() if i.kind != "set"}
@@ -87,6 +95,7 @@ def gallery_rows(samples: Sequence[SampleRecord],
             image = s.image if s else None
             cells.append({"variant": v.name, "role": v.role, "is_baseline": v.id == baseline_id,
                           "image": image, "thumb": thumb_path(image) if image else None,
+                          "video": video_path(s.clip) if s and image else None,
                           "status": s.status if s else "missing",
                           "reason": s.reason if s else None, "scores": scores, "losses": losses})
         rows.append({"prompt_id": key[0], "seed": key[1], "text": meta[key].text,
@@ -104,13 +113,16 @@ def write_thumbnails(run_dir: Path, report_dir: Path, rows: Sequence[dict[str, A
     """Write missing or stale JPEG thumbnails of every gallery image; return how many.
 
     A cell whose image file is gone gets ``thumb = None``, so the page shows a gap
-    instead of a broken image.
+    instead of a broken image; a clip whose MP4 is gone gets ``video = None`` (its poster
+    still shows).
     """
     written = 0
     for row in rows:
         for cell in row["cells"]:
             if not cell["image"]:
                 continue
+            if cell.get("video") and not (run_dir / cell["video"]).is_file():
+                cell["video"] = None
             src, dst = run_dir / cell["image"], report_dir / cell["thumb"]
             if not src.is_file():
                 cell["thumb"] = None

@@ -70,6 +70,8 @@ def build_charts(summary: Summary) -> list[dict[str, Any]]:
     for metric in summary.metrics:
         add("pareto", metric, pareto_figure(summary, metric, "latency"))
         add("pareto", metric, pareto_figure(summary, metric, "cost"))
+        if any(v.cost_per_video_second_usd is not None for v in summary.variants):  # clips
+            add("pareto", metric, pareto_figure(summary, metric, "cost_per_second"))
         if any(v.energy and v.energy.j_per_image is not None for v in summary.variants):
             add("pareto", metric, pareto_figure(summary, metric, "energy"))
         add("speedup", metric, speedup_figure(summary, metric))

@@ -142,6 +142,8 @@ class VariantRun:
     # Per-model numbers its worker fitted for a technique set to "calibrate", with the fit's
     # quality: accelerator -> record (evalsuite.models.calibration); {}: none.
     calibration: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    # A clip's length in seconds (its frames at its fps) for a video model; None for images.
+    clip_s: float | None = None
 
 
 @dataclass(frozen=True)

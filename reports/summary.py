@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import math
 from collections import Counter, defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -86,7 +86,8 @@ def _result(v: VariantRun, rows: Sequence[SampleRecord], pricing: Pricing, expec
         latency_s=lat, cold_s=v.cold_s, compile_s=v.compile_s, load_s=v.load_s,
         worker_start_s=v.worker_start_s, peak_memory_mb=round(peak / 2**20, 1) if peak else None,
         gpus_per_image=v.gpus_per_image, cost_per_image_usd=cost,
-        cost_per_1000_images_usd=cost * 1000 if cost is not None else None,
+        cost_per_1000_images_usd=cost * 1000 if cost is not None else None, clip_s=v.clip_s,
+        cost_per_video_second_usd=cost / v.clip_s if cost is not None and v.clip_s else None,
         images_per_usd=1.0 / cost if cost else None,
         steps=Steps(computed, skipped, skipped / (computed + skipped) if computed + skipped else None),
         checks=checks, inert=inert, experts=experts, generation=v.generation, group=v.group, sweep=v.sweep,
@@ -175,15 +176,17 @@ def quality_of(variant: VariantResult, metric: str, info: MetricInfo) -> float:
 
 def _mark_pareto(variants: Sequence[VariantResult], metrics: Mapping[str, MetricInfo]) -> list[VariantResult]:
     usable = [v for v in variants if v.status == "ok" and v.latency_s]
-    fronts = {}
-    for m, info in metrics.items():
-        by_latency = pareto_front([Point(v.name, v.latency_s.p50, quality_of(v, m, info))  # type: ignore[union-attr]
-                                   for v in usable], info.higher_is_better)
-        by_cost = pareto_front([Point(v.name, v.cost_per_image_usd or math.inf, quality_of(v, m, info))
-                                for v in usable], info.higher_is_better)
-        fronts[m] = (set(by_latency), set(by_cost))
-    return [replace(v, pareto={m: ParetoMembership(v.name in lat, v.name in cost)
-                               for m, (lat, cost) in fronts.items()}) for v in variants]
+    axes: dict[str, Callable[[VariantResult], float | None]] = {
+        "latency": lambda v: v.latency_s.p50,  # type: ignore[union-attr]
+        "cost": lambda v: v.cost_per_image_usd,
+        # Clips of different lengths (a variant's own frames or fps) cost per second of video
+        # what their price per clip does not show.
+        "cost_per_second": lambda v: v.cost_per_video_second_usd}
+    fronts = {m: {axis: set(pareto_front([Point(v.name, x(v) or math.inf, quality_of(v, m, info))
+                                         for v in usable], info.higher_is_better))
+                  for axis, x in axes.items()} for m, info in metrics.items()}
+    return [replace(v, pareto={m: ParetoMembership(**{axis: v.name in names for axis, names in front.items()})
+                               for m, front in fronts.items()}) for v in variants]
 
 
 def summary_to_json(summary: Summary) -> dict[str, Any]:

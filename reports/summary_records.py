@@ -89,6 +89,7 @@ class ParetoMembership:
     latency: bool
     cost: bool
     energy: bool = False
+    cost_per_second: bool = False  # against the cost of one second of video (clips only)
 
 
 @dataclass(frozen=True)
@@ -154,6 +155,9 @@ class VariantResult:
     worker_start_s: float | None = None
     peak_memory_mb: float | None = None
     cost_per_1000_images_usd: float | None = None
+    # Clips: the clip's length (s) and the cost of one second of video (cost per clip / length).
+    clip_s: float | None = None
+    cost_per_video_second_usd: float | None = None
     checks: tuple[str, ...] = ()
     inert: bool = False
     speedup_p50: float | None = None

@@ -91,3 +91,53 @@ def smoke_cli(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, subproces
 def smoke_run(smoke_cli: tuple[Path, subprocess.CompletedProcess]) -> Path:
     """The default suite's run folder (see ``smoke_cli``)."""
     return smoke_cli[0]
+
+
+VIDEO_SUITE = """
+name = "video-mini"
+baseline = "baseline"
+
+[model]
+id = "tiny-wan22"
+steps = 3
+device = "cpu"
+
+[prompts]
+sets = ["video_smoke"]
+limit = 2
+seeds = [0]
+
+[run]
+warmup = 0
+drift_images = 0
+trace_images = 0
+
+[metrics]
+use = ["psnr_video"]
+
+[[variant]]
+name = "baseline"
+
+[[variant]]
+name = "fbcache"
+fbcache = { threshold = 0.2 }
+"""
+
+
+@pytest.fixture(scope="session")
+def video_suite(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A two-clip tiny Wan 2.2 suite at 3 steps: its high-noise expert runs one step per clip
+    (nothing a cache may skip), its low-noise expert two (FBCache at 0.2 skips the second)."""
+    path = tmp_path_factory.mktemp("video") / "video-mini.toml"
+    path.write_text(VIDEO_SUITE)
+    return path
+
+
+@pytest.fixture(scope="session")
+def video_run(video_suite: Path) -> Path:
+    """:func:`video_suite` run once in process (the run folder): the clips, rows and scores
+    the storage, accounting, scoring and kill tests and the report tests read."""
+    out = video_suite.parent / "run"
+    proc = run_cli_here("run", str(video_suite), "--out", str(out))
+    assert proc.returncode == 0, proc.stderr
+    return out

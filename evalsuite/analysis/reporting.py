@@ -24,6 +24,7 @@ from evalsuite.store.drift_db import retimed_rows
 from evalsuite.store.paths import MANIFEST, METRIC_CARD, REPORT, SUMMARY, telemetry_path
 from evalsuite.store.records import VariantRecord
 from evalsuite.suite.model_spec import own_model_table
+from evalsuite.suite.overrides import effective_model
 from evalsuite.suite.spec import Suite
 from evalsuite.suite.types import Variant
 from metrics import SCORERS
@@ -101,6 +102,7 @@ def variant_run(suite: Suite, v: Variant, row: VariantRecord | None, run_dir: Pa
     """
     row = row or VariantRecord(v.id, v.name)
     telemetry = _telemetry(telemetry_path(run_dir, v.name, v.id))
+    model = effective_model(suite.model, v)
     energy = telemetry.get("energy") or {}
     state = telemetry.get("gpu_state")
     return VariantRun(
@@ -119,7 +121,8 @@ def variant_run(suite: Suite, v: Variant, row: VariantRecord | None, run_dir: Pa
         gpu_state=from_json(GpuState, state) if state else None,
         endpoint=_endpoint_stats(telemetry) if v.endpoint else None,
         calibration={name: record["calibration"] for name, record in telemetry.get("accelerators", {}).items()
-                     if isinstance(record, dict) and isinstance(record.get("calibration"), dict)})
+                     if isinstance(record, dict) and isinstance(record.get("calibration"), dict)},
+        clip_s=model.frames / model.fps if model.frames and model.fps else None)
 
 
 def _endpoint_stats(telemetry: dict[str, Any]) -> EndpointStats | None:

@@ -136,3 +136,18 @@ def render_synthetic(run_dir: Path, recommendation: Recommendation | None = None
     rows = gallery_rows(kw["samples"], index_scores(kw["scores"])[0], kw["metrics"], kw["variants"], "v-base")
     write_thumbnails(run_dir, run_dir / "report", rows)
     return render_report(summary, run_dir / "report", gallery=rows), summary, rows
+
+
+def as_clips(kw: dict[str, Any], run_dir: Path, mp4: bytes, clip_s: float = 9 / 8) -> dict[str, Any]:
+    """``synthetic_kwargs`` turned into a video run's: every sample a clip (its lossless copy's
+    path recorded, ``mp4`` written beside its poster) and every variant's clip ``clip_s`` long.
+    (A ``render_synthetic`` transform: the posters are written after it, as for images.)"""
+    samples = []
+    for s in kw["samples"]:
+        stem = str(s.image).removesuffix(".png")
+        path = run_dir / f"{stem}.mp4"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(mp4)
+        samples.append(replace(s, clip=f"{stem}.npz"))
+    variants = [replace(v, clip_s=clip_s) for v in kw["variants"]]
+    return {**kw, "samples": samples, "variants": variants}

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 from reports.records import Recommendation
@@ -166,3 +167,57 @@ def test_many_metrics_one_table_a_metric_chooser_and_hover_labels(browser: Brows
     assert page["plotted"]
     # Nine variants crowd a chart: names go to hover, no text labels are drawn.
     assert page["modes"] and all(m == "markers" for m in page["modes"]) and page["texts"] == 0
+
+
+# A video report: the clips play, lazily, with their posters (issue 20, 5).
+CLIPS = """(async () => {
+  const sleep = ms => new Promise(r => setTimeout(r, ms));
+  const rows = Array.from(document.querySelectorAll("#gallery tbody tr"));
+  const videos = Array.from(document.querySelectorAll("#gallery video"));
+  const loads = src => new Promise(r => { const i = new Image();
+      i.onload = () => r(i.naturalWidth > 0); i.onerror = () => r(false); i.src = src; });
+  const clips = row => Array.from(row.querySelectorAll("video"));
+  const playing = row => clips(row).every(v => !v.paused && v.readyState >= 2 && v.videoWidth > 0);
+  // Until they play (the DevTools call's hang guard bounds the wait), never for a set time.
+  const show = async row => { row.scrollIntoView(); while (!playing(row)) await sleep(50); };
+  const first = rows[0], last = rows[rows.length - 1];
+  const out = {videos: videos.length, rows: rows.length,
+    attrs: videos.every(v => v.muted && v.loop && v.getAttribute("preload") === "none" && v.poster),
+    posters: (await Promise.all(videos.map(v => loads(v.poster)))).every(ok => ok),
+    loadedAtOpen: videos.filter(v => v.readyState > 0).length};
+  await show(first);
+  out.lastBeforeScroll = clips(last).map(v => v.readyState);
+  await show(last);
+  await sleep(0);
+  out.firstPausedAfter = rows.length > 2 ? clips(first).every(v => v.paused) : true;
+  out.width = clips(last)[0].videoWidth;
+  return out;
+})()"""
+
+
+def test_a_video_report_plays_its_clips_beside_the_baselines(browser: Browser, video_run: Path) -> None:
+    page = browser.evaluate(browser.open((video_run / "report" / "index.html").resolve().as_uri()), CLIPS)
+    assert browser.errors() == []
+    summary = json.loads((video_run / "summary.json").read_text())
+    assert page["videos"] == len(summary["variants"]) * page["rows"] and page["attrs"] and page["posters"]
+    assert page["loadedAtOpen"] == 0 and page["width"] == 32  # nothing loads before it plays
+
+
+def test_twenty_variants_of_clips_load_only_the_rows_in_view(browser: Browser, tmp_path: Path) -> None:
+    from evalsuite.store.clips import mp4_bytes
+    from tests.reports._synthetic import as_clips
+
+    frames = np.zeros((9, 32, 32, 3), np.uint8)
+    frames[:, :, :, 1] = np.arange(9, dtype=np.uint8)[:, None, None] * 25
+    mp4 = mp4_bytes(frames, 8)
+    thresholds = tuple(0.01 * (i + 1) for i in range(19))
+    html, summary, _ = render_synthetic(tmp_path, n_prompts=10, seeds=(0,), thresholds=thresholds,
+                                        noise=False, drops=tuple(0.01 * i for i in range(19)),
+                                        transform=lambda kw: as_clips(kw, tmp_path, mp4))
+    assert len(summary.variants) == 20 and all(v.clip_s == 9 / 8 for v in summary.variants)
+    page = browser.evaluate(browser.open(html.resolve().as_uri()), CLIPS)
+    assert browser.errors() == []
+    assert page["videos"] == 200 and page["attrs"] and page["posters"] and page["loadedAtOpen"] == 0
+    assert page["lastBeforeScroll"] == [0] * 20  # a row out of view has loaded nothing
+    assert page["firstPausedAfter"] and page["width"] == 32
+    assert html.stat().st_size < 1_000_000
