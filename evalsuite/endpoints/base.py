@@ -57,6 +57,8 @@ class ProtocolResult:
     # (computed, skipped) denoiser calls, as the API reports them (``evalsuite serve`` does):
     # a served cache is then compared with local ones at equal work (reports.equal_work).
     steps: tuple[int, int] | None = None
+    # The same per transformer of a model with several (Wan 2.2's experts), where reported.
+    expert_steps: dict[str, tuple[int, int]] | None = None
     notes: dict[str, Any] = field(default_factory=dict)
 
 
@@ -126,6 +128,20 @@ def reported_steps(value: Any) -> tuple[int, int] | None:
         return None
     computed, skipped = counts
     return (computed, skipped) if computed + skipped > 0 else None
+
+
+def reported_expert_steps(value: Any) -> dict[str, tuple[int, int]] | None:
+    """{transformer: (computed, skipped)} from a reported ``{"experts": {name: {"steps_computed":
+    N, "steps_skipped": M}}}`` (``evalsuite serve``, Wan 2.2), or None unless every entry is one
+    :func:`reported_steps` believes, under a plain name."""
+    experts = value.get("experts") if isinstance(value, dict) else None
+    if not isinstance(experts, dict) or not 2 <= len(experts) <= 8:
+        return None
+    out = {name: reported_steps(counts) for name, counts in experts.items()
+           if isinstance(name, str) and name.isidentifier()}
+    if len(out) != len(experts) or any(c is None for c in out.values()):
+        return None
+    return {name: c for name, c in out.items() if c is not None}
 
 
 def seconds(value: Any, scale: float = 1.0) -> float | None:

@@ -134,8 +134,10 @@ async def _generate(job: EndpointJob, protocol: Protocol, rec: Recorder, tick: C
                     rec.stop(got)
                     raise
                 clip = clip_paths(rel)[0] if got.frames is not None else None
+                result = got.result
                 row = rec.request(got.row, got.attempts, image=rel, clip=clip,
-                                  steps=got.result.steps if got.result is not None else None)
+                                  steps=result.steps if result else None,
+                                  expert_steps=result.expert_steps if result else None)
                 ok += 1
                 first_ok = first_ok or (item, got.frames if got.frames is not None else got.image, row.sha256)
             else:

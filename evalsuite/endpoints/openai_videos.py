@@ -36,6 +36,7 @@ from evalsuite.endpoints.base import (
     Protocol,
     ProtocolResult,
     engine_fields,
+    reported_expert_steps,
     reported_steps,
     require,
     seconds,
@@ -113,8 +114,9 @@ class OpenAIVideos(Protocol):
                                 + (f": {error}" if error else ""))
         content = await http.request("GET", f"{spec.url}/videos/{vid}/content", call="content",
                                      expect="video")
+        cache = state.get("cache") if isinstance(state, dict) else None
         return ProtocolResult(content.body, queue_s=None, inference_s=inference_s, notes={"video_id": vid},
-                              steps=reported_steps(state.get("cache") if isinstance(state, dict) else None))
+                              steps=reported_steps(cache), expert_steps=reported_expert_steps(cache))
 
 
 class OpenAIVideosForm(OpenAIVideos):

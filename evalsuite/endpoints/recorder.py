@@ -39,7 +39,8 @@ class Recorder:
 
     def request(self, row: RequestRow, attempts: Sequence[Attempt], *, image: str | None = None,
                 clip: str | None = None, untimed: str | None = None,
-                steps: tuple[int, int] | None = None) -> RequestRow:
+                steps: tuple[int, int] | None = None,
+                expert_steps: dict[str, tuple[int, int]] | None = None) -> RequestRow:
         """Record a finished request; return the row as stored.
 
         Args:
@@ -50,6 +51,7 @@ class Recorder:
             untimed: A prefix ("warmup:", "probe:") for requests outside the statistics; they
                 write no sample.
             steps: (computed, skipped) denoiser calls, when the server reported them.
+            expert_steps: the same per transformer (Wan 2.2's experts), when reported.
         """
         row = replace(row, reason=self.redact.optional(row.reason))
         attempts = [replace(a, detail=self.redact.optional(a.detail)) for a in attempts]
@@ -60,7 +62,8 @@ class Recorder:
             status = SampleStatus(row.outcome)  # ok or flagged
             computed, skipped = steps if steps is not None else (None, None)
             self.store.put_sample(SampleRow(row.variant_id, row.prompt_id, row.seed, status, row.latency_s,
-                                            None, computed, skipped, image, row.reason, clip=clip))
+                                            None, computed, skipped, image, row.reason, clip=clip,
+                                            expert_steps=expert_steps))
         else:
             self.store.put_sample(SampleRow(row.variant_id, row.prompt_id, row.seed, SampleStatus.FAILED,
                                             reason=f"{row.outcome}: {row.reason}"))

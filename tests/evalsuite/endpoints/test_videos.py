@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import json
 import sqlite3
 
 import httpx
@@ -198,7 +199,11 @@ def test_clips_are_stored_like_local_ones_and_the_key_never_is(tmp_path, srv, mo
     monkeypatch.setenv("EP_KEY", KEY)
     srv.script("POST", "/v1/videos", json_reply(CREATED))
     failed = {**CREATED, "status": "failed", "error": {"message": f"rejected Bearer {KEY}"}}
-    srv.script("GET", f"/v1/videos/{VID}", json_reply(DONE), json_reply(failed), json_reply(DONE))
+    # The denoiser calls as serve reports a Wan 2.2 clip's, per expert too.
+    counted = {**DONE, "cache": {"steps_computed": 6, "steps_skipped": 2, "experts": {
+        "transformer": {"steps_computed": 2, "steps_skipped": 0},
+        "transformer_2": {"steps_computed": 4, "steps_skipped": 2}}}}
+    srv.script("GET", f"/v1/videos/{VID}", json_reply(counted), json_reply(failed), json_reply(DONE))
     srv.script("GET", f"/v1/videos/{VID}/content", dataclasses.replace(MP4, body=mp4_clip()))
     job = dataclasses.replace(endpoint_job(tmp_path, srv.url + "/v1", n=2, protocol="openai-videos",
                                            api_key_env="EP_KEY"), frames=9, fps=8)
@@ -206,6 +211,8 @@ def test_clips_are_stored_like_local_ones_and_the_key_never_is(tmp_path, srv, mo
     _, samples = stored(tmp_path)
     assert not out.failed and [s["status"] for s in samples] == ["ok", "failed"]
     assert "[redacted]" in samples[1]["reason"] and KEY not in samples[1]["reason"]
+    assert (samples[0]["steps_computed"], samples[0]["steps_skipped"]) == (6, 2)
+    assert json.loads(samples[0]["expert_steps"]) == {"transformer": [2, 0], "transformer_2": [4, 2]}
     clip = read_clip(tmp_path / samples[0]["clip"])
     assert clip.frames.shape == (9, 16, 32, 3) and clip.fps == 8
     assert mp4_frame_count(tmp_path / samples[0]["clip"].replace(".npz", ".mp4")) == 9
@@ -216,3 +223,14 @@ def test_clips_are_stored_like_local_ones_and_the_key_never_is(tmp_path, srv, mo
     assert KEY.encode() not in (tmp_path / "results.sqlite").read_bytes()
     tele = (tmp_path / "telemetry").glob("*.json")
     assert '"seed_honoured": true' in next(tele).read_text()
+
+
+@pytest.mark.parametrize("cache", [None, [], {"experts": "x"}, {"experts": {"transformer": {}}},
+                                   {"experts": {"a": {"steps_computed": 1, "steps_skipped": 0},
+                                                "b c": {"steps_computed": 1, "steps_skipped": 0}}},
+                                   {"experts": {"a": {"steps_computed": 1, "steps_skipped": 0},
+                                                "b": {"steps_computed": -1, "steps_skipped": 0}}}])
+def test_per_expert_counts_are_believed_only_whole(cache):
+    from evalsuite.endpoints.base import reported_expert_steps
+
+    assert reported_expert_steps(cache) is None
