@@ -181,6 +181,8 @@ def video_routes(runner: Any, executor: Executor, table: JobTable, served: str,
             prompt, seed, model = parse_video(body, runner.config.model, parse_generation)
         except ValueError as exc:  # includes a body that is not JSON
             return bad(str(exc).splitlines()[0])
+        except RecursionError:  # JSON nested deeper than the parser recurses
+            return bad("body: JSON nested too deeply")
         if table.active() >= table.max_active:
             mean = busy["busy_s"] / busy["served"] if busy["served"] else 1.0
             wait = max(1, math.ceil(mean * table.active()))

@@ -130,7 +130,9 @@ def test_overflow_gets_429_and_every_admitted_job_completes(runner):
                 while (job := (await client.get(f"/videos/{vid}")).json())["status"] in RUNNING:
                     await asyncio.sleep(0.02)
                 done.append((job, (await client.get(f"/videos/{vid}/content")).content))
-            return {"created": created, "early": early, "done": done,
+            nested = await client.post("/videos", content=b"[" * 200_000,
+                                       headers={"content-type": "application/json"})
+            return {"created": created, "early": early, "done": done, "nested": nested,
                     "unknown": await client.get("/videos/video_nope"),
                     "images": await client.post("/images/generations", json={"prompt": "x"})}
 
@@ -146,6 +148,7 @@ def test_overflow_gets_429_and_every_admitted_job_completes(runner):
         assert job["status"] == "completed" and job["inference_time_s"] > 0 and job["num_frames"] == 5
         assert decode_clip(mp4, 5, 32, 32).frames.shape == (5, 32, 32, 3)
     assert out["unknown"].status_code == 404 and out["images"].status_code == 404
+    assert out["nested"].status_code == 400 and "nested too deeply" in out["nested"].text
 
 
 def test_the_job_table_forgets_the_oldest_finished_jobs_first():
