@@ -96,23 +96,8 @@ def test_every_png_decodes_and_matches_a_row(smoke_run: Path) -> None:
     assert len(pngs) == len(rows)
 
 
-def test_rerun_resumes_and_changed_settings_get_a_new_identity(tmp_path: Path) -> None:
-    suite, run = write_suite(tmp_path, extra=NO_END_STEPS), tmp_path / "run"
-    assert run_cli_here("run", str(suite), "--out", str(run)).returncode == 0
-    first = sample_rows(run)
-    assert len(first) == 3 * 2 * 2
-    again = run_cli_here("run", str(suite), "--out", str(run))
-    assert again.returncode == 0 and "complete, skipped" in again.stderr
-    assert sample_rows(run) == first
-    suite.write_text(suite.read_text().replace("0.2]", "0.3]"))
-    assert run_cli_here("run", str(suite), "--out", str(run)).returncode == 0
-    rows = sample_rows(run)
-    assert len(rows) == len(first) + 4  # only the changed variant was generated
-    summary = json.loads((run / "summary.json").read_text())
-    assert [v["name"] for v in summary["variants"]] == ["baseline", "fbc-0.05", "fbc-0.3"]
-
-
-def test_kill_9_then_rerun_completes_without_duplicates(tmp_path: Path) -> None:
+def test_kill_9_then_rerun_completes_without_duplicates_and_changed_settings_get_a_new_identity(
+        tmp_path: Path) -> None:
     suite, run = write_suite(tmp_path, limit=4, extra=NO_END_STEPS), tmp_path / "run"
     # The workers hold after 5 stored images, so the kill lands mid-run however fast the
     # machine is; the gate file is never created.
@@ -138,6 +123,16 @@ def test_kill_9_then_rerun_completes_without_duplicates(tmp_path: Path) -> None:
         with Image.open(run / r[4]) as im:
             im.load()
     assert not list((run / "images").rglob(".*.tmp*"))
+    # A rerun of the finished run generates nothing; a changed setting is a new variant identity,
+    # and only that variant is generated (one run serves both checks: no images made twice).
+    again = run_cli_here("run", str(suite), "--out", str(run))
+    assert again.returncode == 0 and "complete, skipped" in again.stderr
+    assert sample_rows(run) == rows
+    suite.write_text(suite.read_text().replace("0.2]", "0.3]"))
+    assert run_cli_here("run", str(suite), "--out", str(run)).returncode == 0
+    assert len(sample_rows(run)) == len(rows) + 4 * 2
+    summary = json.loads((run / "summary.json").read_text())
+    assert [v["name"] for v in summary["variants"]] == ["baseline", "fbc-0.05", "fbc-0.3"]
 
 
 def test_failed_variants_are_recorded_and_the_sweep_goes_on(tmp_path: Path) -> None:
