@@ -69,9 +69,13 @@ def vbench_prompts(info: Any, where: str) -> list[Prompt]:
 
 
 class TaggedJsonSet:
-    """A set read from one upstream JSON file whose prompts carry several categories."""
+    """A set read from one upstream JSON file whose prompts carry several categories: VBench's
+    video prompts (Apache-2.0), which take no options."""
 
     name: ClassVar[str]
+    license: ClassVar[str] = "Apache-2.0"
+    options: ClassVar[Mapping[str, tuple[str, ...]]] = {}
+    modality: ClassVar[str] = "video"
     info: ClassVar[str]  # the file's path in the upstream repository
     local_names: ClassVar[tuple[str, ...]]  # where to look for it in a folder given as ``paths``
     parse: ClassVar[Callable[[Any, str], list[Prompt]]]
@@ -94,10 +98,7 @@ class VBenchSet(TaggedJsonSet):
     name: ClassVar[str] = "vbench"
     description: ClassVar[str] = "946 video prompts for VBench's 16 dimensions (VBench, 2024)"
     source: ClassVar[str] = f"github {REPO}@{REVISION} {INFO}"
-    license: ClassVar[str] = "Apache-2.0"
     categories: ClassVar[tuple[str, ...]] = DIMENSIONS
-    options: ClassVar[Mapping[str, tuple[str, ...]]] = {}
-    modality: ClassVar[str] = "video"
     info: ClassVar[str] = INFO
     local_names: ClassVar[tuple[str, ...]] = ("VBench_full_info.json", INFO)
     parse = staticmethod(vbench_prompts)

@@ -10,7 +10,6 @@ file's keys cut the long Complex_Plot stories short (the key, where it differs, 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from prompts.base import Prompt, PromptError, register
@@ -47,10 +46,7 @@ class VBench2Set(TaggedJsonSet):
     name: ClassVar[str] = "vbench2"
     description: ClassVar[str] = "1013 video prompts for VBench-2.0's 18 dimensions (VBench-2.0, 2025)"
     source: ClassVar[str] = f"github {REPO}@{REVISION} {INFO}"
-    license: ClassVar[str] = "Apache-2.0"
     categories: ClassVar[tuple[str, ...]] = DIMENSIONS
-    options: ClassVar[Mapping[str, tuple[str, ...]]] = {}
-    modality: ClassVar[str] = "video"
     info: ClassVar[str] = INFO
     # The file, or a folder holding it: the shared copies' vbench2/, a checkout's VBench-2.0/prompts/.
     local_names: ClassVar[tuple[str, ...]] = ("VBench2_full_text_info.json",

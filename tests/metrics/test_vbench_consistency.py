@@ -61,7 +61,7 @@ def test_consistency_is_vbenchs_loop() -> None:
 
 def test_dino_forward_is_timms_on_square_frames_and_interpolates_like_dino(dino_file: Path) -> None:
     vit = build_dino(TINY)
-    vit.load_state_dict(torch.load(dino_file))
+    vit.load_state_dict(torch.load(dino_file, weights_only=True))
     x = torch.randn(2, 3, 224, 224)
     with torch.no_grad():
         assert torch.allclose(dino_features(vit, x), vit.forward_features(x)[:, 0], atol=1e-5)
@@ -78,7 +78,7 @@ def test_subject_consistency_is_vbenchs_procedure(dino_file: Path) -> None:
     cls = SCORERS.get("subject_consistency")
     assert cls.modality == Modality.VIDEO and cls.kind == Kind.PER_IMAGE and cls.higher_is_better
     vit = build_dino(TINY)
-    vit.load_state_dict(torch.load(dino_file))
+    vit.load_state_dict(torch.load(dino_file, weights_only=True))
     transform = Compose([Resize(size=224, antialias=False), Lambda(lambda x: x.float().div(255.0)),
                          Normalize((0.485, 0.456, 0.406), (0.229, 0.224, 0.225))])  # dino_transform
     # The second clip is 24 x 16: a 224 x 336 input, a 14 x 21 patch grid (interpolated).

@@ -92,7 +92,7 @@ def frames_tensor(clip) -> torch.Tensor:
 
 def test_dynamic_degree_runs_vbenchs_procedure_on_random_raft(raft_files: dict[str, Path]) -> None:
     model = optical_flow.raft_small(weights=None)
-    model.load_state_dict(torch.load(raft_files["raft_small"]))
+    model.load_state_dict(torch.load(raft_files["raft_small"], weights_only=True))
     model.eval()
     clip = moving_square(0, size=36)  # not a multiple of 8: exercises the padding
     frames = frames_tensor(clip)[::3]  # fps 24 -> every 3rd frame: 0, 3, 6
@@ -122,7 +122,7 @@ def test_motion_smoothness_pieces() -> None:
 
 def test_motion_smoothness_interpolates_even_frames_and_scores_odd_ones(raft_files: dict[str, Path]) -> None:
     model = optical_flow.raft_small(weights=None)
-    model.load_state_dict(torch.load(raft_files["raft_small"]))
+    model.load_state_dict(torch.load(raft_files["raft_small"], weights_only=True))
     model.eval()
     clip = moving_square(1, frames=6, size=20)  # 6 frames: 3 even, 2 interpolations, 3 odd
     frames = frames_tensor(clip)
