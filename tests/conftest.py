@@ -4,7 +4,10 @@ How the suite stays fast and deterministic (issue 18 §3, issue 17 item 10):
 
 - A fresh interpreter costs a torch + diffusers import in the runner and another in its
   forkserver. Run the CLI with :func:`run_cli_here` unless the process itself is the point
-  (imports, shutdown, a kill, torchrun, what a library prints on its own): then :func:`run_cli`.
+  (imports, shutdown, a kill, torchrun, what a library prints on its own): then :func:`run_cli`,
+  and where the subprocess needs nothing from the test while it runs, as a job started ahead
+  on the machine's other core (tests/ahead.py: the shared smoke, gate-smoke and families-smoke
+  runs, the kill launches, the torchrun launches, the scripts).
 - Share end-to-end runs through session or module fixtures, and copy a run folder to change
   it (a rerun resumes); no two tests generate the same images.
 - Every wait is bounded by :func:`hang_guard`, never by a number of seconds or ticks.
@@ -21,9 +24,12 @@ import io
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from tests.ahead import Ahead, environment, jobs_in_order, runs_ahead_of
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -47,9 +53,11 @@ def hang_guard() -> float:
     return HANG_GUARD_S
 
 
-def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
-    """Run ``python -m evalsuite ARGS`` in a subprocess and capture its output."""
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+def run_cli(*args: str, cwd: Path | None = None,
+            env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    """Run ``python -m evalsuite ARGS`` in a subprocess and capture its output; in ``env``
+    (by default this process's environment), as a job started ahead must (tests/ahead.py)."""
+    env = {**(os.environ if env is None else env), "PYTHONUNBUFFERED": "1"}
     return subprocess.run([sys.executable, "-m", "evalsuite", *args], cwd=cwd or REPO,
                           capture_output=True, text=True, timeout=hang_guard(), env=env)
 
@@ -75,14 +83,20 @@ def run_cli_here(*args: str) -> subprocess.CompletedProcess:
     return subprocess.CompletedProcess(["evalsuite", *args], code, out.getvalue(), err.getvalue())
 
 
+@runs_ahead_of("smoke_cli")
+def smoke(tmp: Path, env: dict[str, str]) -> tuple[Path, subprocess.CompletedProcess]:
+    """``python -m evalsuite run --out RUN``: the default suite as a user starts it, in a
+    fresh process (a job started ahead, see tests/ahead.py)."""
+    out = tmp / "run"
+    proc = run_cli("run", "--out", str(out), env=env)
+    return out, proc
+
+
 @pytest.fixture(scope="session")
-def smoke_cli(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, subprocess.CompletedProcess]:
-    """The default suite run once into a fresh folder through the CLI's ``main``: the folder
-    and what ``evalsuite run`` printed. In process (see :func:`run_cli_here`): a fresh
-    interpreter's ``run`` end to end is the torchrun launches' (tests/evalsuite/run/test_distributed.py)
-    and the gated kill tests'."""
-    out = tmp_path_factory.mktemp("smoke") / "run"
-    proc = run_cli_here("run", "--out", str(out))
+def smoke_cli(ahead: Ahead) -> tuple[Path, subprocess.CompletedProcess]:
+    """The default suite run once into a fresh folder: the folder and what ``evalsuite run``
+    printed (see :func:`smoke`)."""
+    out, proc = ahead(smoke)
     assert proc.returncode == 0, proc.stderr
     return out, proc
 
@@ -141,3 +155,14 @@ def video_run(video_suite: Path) -> Path:
     proc = run_cli_here("run", str(video_suite), "--out", str(out))
     assert proc.returncode == 0, proc.stderr
     return out
+
+
+@pytest.fixture(scope="session", autouse=True)
+def ahead(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Ahead]:
+    """Takes the result of a job started ahead of its test (see tests/ahead.py); the jobs of
+    every selected test start in the background as the session's first test starts."""
+    runner = Ahead(jobs_in_order(request.session.items), tmp_path_factory.mktemp, environment(),
+                   hang_guard())
+    runner.start()
+    yield runner
+    runner.close()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import time
 import uuid
+from collections.abc import Mapping
 from pathlib import Path
 
 from tests.conftest import hang_guard
@@ -24,9 +25,10 @@ def new_marker() -> str:
     return uuid.uuid4().hex
 
 
-def marked_env(marker: str, **extra: str) -> dict[str, str]:
-    """This process's environment plus the marker (and ``extra``), for a subprocess."""
-    return {**os.environ, MARK_ENV: marker, **extra}
+def marked_env(marker: str, within: Mapping[str, str] | None = None, **extra: str) -> dict[str, str]:
+    """``within`` (by default this process's environment) plus the marker and ``extra``, for
+    a subprocess."""
+    return {**(os.environ if within is None else within), MARK_ENV: marker, **extra}
 
 
 def marked_pids(marker: str, cmd: str = "", **env: str) -> list[int]:

@@ -12,17 +12,28 @@ from typing import NamedTuple
 
 import pytest
 
-from tests.conftest import REPO, hang_guard, run_cli_here
+from tests.ahead import Ahead, runs_ahead_of
+from tests.conftest import REPO, hang_guard, run_cli
 from tests.evalsuite.analysis import _broken_cache
 
 GATE_SMOKE = REPO / "evalsuite" / "suites" / "gate-smoke.toml"
 
 
+def run_gate_smoke(out: Path, env: dict[str, str]) -> subprocess.CompletedProcess:
+    """``python -m evalsuite run gate-smoke --out OUT`` in a fresh process."""
+    return run_cli("run", "gate-smoke", "--out", str(out), env=env)
+
+
+@runs_ahead_of("gate_reference")
+def gate_smoke_reference(tmp: Path, env: dict[str, str]) -> tuple[Path, subprocess.CompletedProcess]:
+    """The reference run of gate-smoke (a job started ahead, see tests/ahead.py)."""
+    return tmp / "reference", run_gate_smoke(tmp / "reference", env)
+
+
 @pytest.fixture(scope="session")
-def gate_reference(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def gate_reference(ahead: Ahead) -> Path:
     """The built-in ``gate-smoke`` suite run once, as a user pins a reference (docs/GATE.md)."""
-    out = tmp_path_factory.mktemp("gate") / "reference"
-    proc = run_cli_here("run", "gate-smoke", "--out", str(out))
+    out, proc = ahead(gate_smoke_reference)
     assert proc.returncode == 0, proc.stderr
     return out
 

@@ -2,24 +2,31 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from tests.ahead import Ahead, runs_ahead
 from tests.conftest import REPO, hang_guard
 
 
-@pytest.mark.slow
-def test_tiny_acceptance_prints_and_writes_one_table(tmp_path: Path) -> None:
-    env = {**os.environ, "OUT": str(tmp_path), "PYTHON": sys.executable, "PYTHONUNBUFFERED": "1"}
+def acceptance(tmp: Path, env: dict[str, str]) -> tuple[subprocess.CompletedProcess, Path]:
+    """The script at toy sizes, writing its table into ``tmp`` (a job started ahead)."""
+    env = {**env, "OUT": str(tmp), "PYTHON": sys.executable, "PYTHONUNBUFFERED": "1"}
     proc = subprocess.run(["bash", str(REPO / "bench" / "gpu_acceptance.sh"), "--tiny", "--images", "2",
                            "--steps", "2"], cwd=REPO, env=env, capture_output=True, text=True,
                           timeout=hang_guard())
+    return proc, tmp / "gpu_acceptance.md"
+
+
+@pytest.mark.slow
+@runs_ahead(acceptance)
+def test_tiny_acceptance_prints_and_writes_one_table(ahead: Ahead) -> None:
+    proc, written = ahead(acceptance)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    table = (tmp_path / "gpu_acceptance.md").read_text()
+    table = written.read_text()
     assert table.strip() in proc.stdout
     rows = [line for line in table.splitlines() if line.startswith("| ") and "---" not in line][1:]
     parts = {}

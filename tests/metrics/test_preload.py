@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
 from metrics import SCORERS
+from tests.ahead import Ahead, runs_ahead
 from tests.conftest import REPO, hang_guard
 
 # Scores two tiny images after the preload and prints the heavy modules scoring still had
@@ -28,10 +30,22 @@ print(json.dumps(sorted(m for m in set(sys.modules) - before if m.split(".")[0] 
 """
 
 
-@pytest.mark.parametrize("name", ["sharpness", "ssim"])  # psnr: the same module as ssim
-def test_scoring_after_preload_imports_nothing_heavy(name: str) -> None:
-    out = subprocess.run([sys.executable, "-c", PROBE, name], cwd=REPO, capture_output=True,
-                         text=True, timeout=hang_guard(), check=True)
+PROBED = ("sharpness", "ssim")  # psnr: the same module as ssim
+
+
+def probe_preloads(tmp: Path, env: dict[str, str]) -> dict[str, subprocess.CompletedProcess]:
+    """:data:`PROBE` for each scorer of :data:`PROBED`, each in a fresh interpreter (a job
+    started ahead)."""
+    return {name: subprocess.run([sys.executable, "-c", PROBE, name], cwd=REPO, env=env,
+                                 capture_output=True, text=True, timeout=hang_guard())
+            for name in PROBED}
+
+
+@pytest.mark.parametrize("name", PROBED)
+@runs_ahead(probe_preloads)
+def test_scoring_after_preload_imports_nothing_heavy(name: str, ahead: Ahead) -> None:
+    out = ahead(probe_preloads)[name]
+    assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout.splitlines()[-1]) == []
 
 

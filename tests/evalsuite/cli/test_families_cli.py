@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import run_cli_here
+from tests.ahead import Ahead, runs_ahead_of
+from tests.conftest import run_cli, run_cli_here
 
 SUITE = """
 name = "fam"
@@ -33,12 +34,18 @@ name = "baseline"
 """
 
 
+@runs_ahead_of("families_smoke")
+def run_families_smoke(tmp: Path, env: dict[str, str]) -> tuple[Path, subprocess.CompletedProcess]:
+    """``python -m evalsuite run families-smoke`` in a fresh process (a job started ahead,
+    see tests/ahead.py)."""
+    out = tmp / "run"
+    return out, run_cli("run", "families-smoke", "--out", str(out), env=env)
+
+
 @pytest.fixture(scope="session")
-def families_smoke(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, subprocess.CompletedProcess]:
-    """The built-in families-smoke suite run once, as a user would: its folder and output (the
-    CLI's main in this process: the smoke run is the suite's fresh-interpreter CLI run)."""
-    out = tmp_path_factory.mktemp("families") / "run"
-    return out, run_cli_here("run", "families-smoke", "--out", str(out))
+def families_smoke(ahead: Ahead) -> tuple[Path, subprocess.CompletedProcess]:
+    """The built-in families-smoke suite run once, as a user would: its folder and output."""
+    return ahead(run_families_smoke)
 
 
 def test_families_smoke_runs_every_family_and_says_what_it_left_out(families_smoke) -> None:

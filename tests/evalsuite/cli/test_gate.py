@@ -9,14 +9,16 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
 
 from evalsuite.suite.spec import load_suite
+from tests.ahead import Ahead, runs_ahead
 from tests.conftest import run_cli_here
-from tests.evalsuite.conftest import WorseRun
+from tests.evalsuite.conftest import WorseRun, run_gate_smoke
 
 # Speedups are timed on a shared machine: the rerun's must only stay within 10x of the
 # reference's (the check itself is tested on fixed numbers in tests/reports/test_gate.py).
@@ -29,9 +31,15 @@ def test_gate_smoke_suite_is_pinned_on_tiny_models_on_cpu() -> None:
     assert suite.gate is not None and suite.gate.max_drop
 
 
-def test_a_rerun_of_the_same_suite_passes(gate_reference: Path, tmp_path: Path) -> None:
-    rerun = tmp_path / "rerun"
-    assert run_cli_here("run", "gate-smoke", "--out", str(rerun)).returncode == 0
+def gate_smoke_rerun(tmp: Path, env: dict[str, str]) -> tuple[Path, subprocess.CompletedProcess]:
+    """gate-smoke run again into a fresh folder (a job started ahead, see tests/ahead.py)."""
+    return tmp / "rerun", run_gate_smoke(tmp / "rerun", env)
+
+
+@runs_ahead(gate_smoke_rerun)
+def test_a_rerun_of_the_same_suite_passes(gate_reference: Path, tmp_path: Path, ahead: Ahead) -> None:
+    rerun, run = ahead(gate_smoke_rerun)
+    assert run.returncode == 0, run.stderr
     junit = tmp_path / "gate.xml"
     proc = run_cli_here("gate", str(rerun), "--reference", str(gate_reference), *LOOSE_SPEED,
                         "--junit", str(junit))

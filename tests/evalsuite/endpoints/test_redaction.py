@@ -11,10 +11,15 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
-from tests.evalsuite.endpoints.e2e import run_suite, suite_text
+from tests.ahead import Ahead, runs_ahead
+from tests.conftest import REPO, hang_guard
+from tests.evalsuite.endpoints.e2e import suite_text
 from tests.evalsuite.endpoints.faultserver import FaultServer, Reply, json_reply
 from tests.evalsuite.endpoints.helpers import b64_answer, png_bytes
 
@@ -74,9 +79,10 @@ def _openai_script(srv: FaultServer, url: str) -> None:
                Reply(400, ("x" * 190 + CANARY).encode()))  # the 200-byte snippet cuts the key
 
 
-@pytest.mark.slow
-def test_no_piece_of_the_key_reaches_disk_or_output(tmp_path, monkeypatch):
-    monkeypatch.setenv("HOSTILE_KEY", CANARY)
+def run_with_the_key(tmp: Path, env: dict[str, str]) -> tuple[Path, subprocess.CompletedProcess, int]:
+    """A run with the canary key against the hostile server, in a fresh process (all it
+    prints, logs included): the run folder, the process, and how many requests carried the
+    key (a job started ahead)."""
     with FaultServer() as srv:
         _replicate_script(srv, srv.url)
         _openai_script(srv, srv.url)
@@ -85,10 +91,21 @@ def test_no_piece_of_the_key_reaches_disk_or_output(tmp_path, monkeypatch):
                            {"name": "oai", "protocol": "openai-images", "url": srv.url + "/o"},
                            {"name": "fal", "protocol": "fal-queue", "url": srv.url + "/f", "model": "m"}],
                           limit=8, seeds=(0, 1))
-        out, proc = run_suite(tmp_path, text, fresh_process=True)  # all it prints, logs included
+        (tmp / "suite.toml").write_text(text)
+        env = {**env, "HOSTILE_KEY": CANARY, "PYTHONUNBUFFERED": "1"}
+        proc = subprocess.run([sys.executable, "-m", "evalsuite", "run", str(tmp / "suite.toml"), "--out",
+                               str(tmp / "run")], cwd=REPO, capture_output=True, text=True,
+                              timeout=hang_guard(), env=env)
         sent = [r for r in srv.received if r.headers.get("authorization", "").endswith(CANARY)]
+    return tmp / "run", proc, len(sent)
+
+
+@pytest.mark.slow
+@runs_ahead(run_with_the_key)
+def test_no_piece_of_the_key_reaches_disk_or_output(ahead: Ahead) -> None:
+    out, proc, sent = ahead(run_with_the_key)
     assert proc.returncode == 3, proc.stderr  # the fal variant failed, the others finished
-    assert len(sent) >= 9 + 9 + 5  # the key did go to the server, the answers did come back
+    assert sent >= 9 + 9 + 5  # the key did go to the server, the answers did come back
     assert (out / "summary.json").is_file() and (out / "report" / "index.html").is_file()
     assert leaks(proc.stdout + proc.stderr) == [], proc.stderr
     for path in sorted(out.rglob("*")):

@@ -28,6 +28,7 @@ from PIL import Image
 import prompts
 from evalsuite.run.plan import make_plan, suite_items
 from evalsuite.suite.spec import load_suite
+from tests.ahead import Ahead, runs_ahead_of
 from tests.conftest import REPO, hang_guard, run_cli_here
 from tests.evalsuite.run._gated_worker import gate_env
 from tests.processes import marked_env, marked_pids, new_marker, wait_until_gone
@@ -54,7 +55,6 @@ CP_VARIANT = '[[variant]]\nname = "cp2"\ncontext_parallel = { ulysses = 2 }\n'
 # Every rank gets this process's OpenMP setting (one thread, from conftest), as does the
 # single-process reference run in this process: the same threads give the same PNG bytes.
 ENV_ONLY = {"PYTHONUNBUFFERED": "1", "OMP_NUM_THREADS": os.environ["OMP_NUM_THREADS"]}
-ENV = {**os.environ, **ENV_ONLY}
 
 
 def torchrun_cmd(suite: Path, out: Path, module: str = "evalsuite") -> list[str]:
@@ -62,9 +62,9 @@ def torchrun_cmd(suite: Path, out: Path, module: str = "evalsuite") -> list[str]
             "-m", module, "run", str(suite), "--out", str(out)]
 
 
-def torchrun(suite: Path, out: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+def torchrun(suite: Path, out: Path, env: dict[str, str]) -> subprocess.CompletedProcess:
     return subprocess.run(torchrun_cmd(suite, out), cwd=REPO, capture_output=True, text=True,
-                          timeout=hang_guard(), env=env or ENV)
+                          timeout=hang_guard(), env=env)
 
 
 def rows(run: Path) -> dict[tuple[str, str, int], tuple[str, str]]:
@@ -96,7 +96,8 @@ class DistRun(NamedTuple):
     rerun_stderr: str
 
 
-def _launch_and_kill(suite: Path, run: Path, tmp: Path) -> frozenset[tuple[str, str, int]]:
+def _launch_and_kill(suite: Path, run: Path, tmp: Path,
+                     base: dict[str, str]) -> frozenset[tuple[str, str, int]]:
     """Launch ``suite`` under torchrun and SIGKILL rank 1's runner mid-run; return the samples
     the launch's shards hold when everything of it is gone."""
     # Rank 1's workers hold after one stored image (the gate is never opened), so rank 1 is
@@ -104,7 +105,7 @@ def _launch_and_kill(suite: Path, run: Path, tmp: Path) -> frozenset[tuple[str, 
     # rerun then times both of rank 0's baseline images, as its drift check needs
     # (evalsuite/run/drift.py), whichever rank was faster.
     marker = new_marker()
-    env = marked_env(marker, **ENV_ONLY, **gate_env(tmp / "never-opened", hold_after=1, rank=1,
+    env = marked_env(marker, base, **ENV_ONLY, **gate_env(tmp / "never-opened", hold_after=1, rank=1,
                                                     per_rank={0: 0}))
     launch = subprocess.Popen(torchrun_cmd(suite, run, module="tests.evalsuite.run._gated_worker"),
                               cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -124,19 +125,27 @@ def _launch_and_kill(suite: Path, run: Path, tmp: Path) -> frozenset[tuple[str, 
     return frozenset(stored)
 
 
+@runs_ahead_of("dist_run")
+def killed_and_rerun(tmp: Path, env: dict[str, str]) -> tuple[Path, frozenset[tuple[str, str, int]], str]:
+    """The 2-rank launch with a context-parallel variant, killed mid-run and rerun to the
+    end (a job started ahead): its run folder, what the killed launch stored, and what the
+    rerun printed on stderr."""
+    (tmp / "two.toml").write_text(SUITE.format(steps=4, limit=2) + CP_VARIANT)
+    partial = _launch_and_kill(tmp / "two.toml", tmp / "two", tmp, env)
+    proc = torchrun(tmp / "two.toml", tmp / "two", {**env, **ENV_ONLY})
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return tmp / "two", partial, proc.stderr
+
+
 @pytest.fixture(scope="module")
-def dist_run(tmp_path_factory: pytest.TempPathFactory) -> DistRun:
-    """A 2-rank launch with a context-parallel variant, killed mid-run and rerun to the end;
-    and a 1-process run without that variant."""
+def dist_run(tmp_path_factory: pytest.TempPathFactory, ahead: Ahead) -> DistRun:
+    """:func:`killed_and_rerun`, and a 1-process run without the context-parallel variant."""
     tmp = tmp_path_factory.mktemp("dist")
     (tmp / "one.toml").write_text(SUITE.format(steps=4, limit=2))
-    (tmp / "two.toml").write_text(SUITE.format(steps=4, limit=2) + CP_VARIANT)
-    partial = _launch_and_kill(tmp / "two.toml", tmp / "two", tmp)
-    proc = torchrun(tmp / "two.toml", tmp / "two")
-    assert proc.returncode == 0, proc.stderr[-3000:]
     single = run_cli_here("run", str(tmp / "one.toml"), "--out", str(tmp / "one"))
     assert single.returncode == 0, single.stderr[-3000:]
-    return DistRun(tmp / "two", tmp / "one", partial, proc.stderr)
+    two, partial, stderr = ahead(killed_and_rerun)
+    return DistRun(two, tmp / "one", partial, stderr)
 
 
 def test_merged_store_equals_single_process_run(dist_run: DistRun) -> None:

@@ -10,9 +10,11 @@ import json
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import pytest
 
+from tests.ahead import Ahead, runs_ahead_of
 from tests.conftest import REPO, hang_guard
 
 SCRIPT = textwrap.dedent("""
@@ -57,12 +59,18 @@ SCRIPT = textwrap.dedent("""
 """)
 
 
+@runs_ahead_of("supervised")
+def supervise(tmp: Path, env: dict[str, str]) -> subprocess.CompletedProcess:
+    """Both scenarios in one fresh interpreter (one torch import); a job started ahead."""
+    return subprocess.run([sys.executable, "-c", SCRIPT, str(tmp)], cwd=REPO, env=env,
+                          capture_output=True, text=True, timeout=hang_guard())
+
+
 @pytest.fixture(scope="module")
-def supervised(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict, str]:
-    """Both scenarios in one fresh interpreter (one torch import): what each supervisor
-    returned, and everything the process printed on stderr up to its exit."""
-    proc = subprocess.run([sys.executable, "-c", SCRIPT, str(tmp_path_factory.mktemp("supervise"))],
-                          cwd=REPO, capture_output=True, text=True, timeout=hang_guard())
+def supervised(ahead: Ahead) -> tuple[dict, str]:
+    """What each supervisor returned, and everything the process printed on stderr up to
+    its exit."""
+    proc = ahead(supervise)
     assert proc.returncode == 0, proc.stderr
     return json.loads(proc.stdout.splitlines()[-1]), proc.stderr
 

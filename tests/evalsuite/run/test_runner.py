@@ -17,6 +17,7 @@ import prompts
 from evalsuite.run.plan import suite_items
 from evalsuite.run.runner import RunFolder, generate_items, prepare_run
 from evalsuite.suite.spec import load_suite
+from tests.ahead import Ahead, runs_ahead
 from tests.conftest import REPO, hang_guard, run_cli_here
 from tests.evalsuite.run._gated_worker import gate_env
 from tests.processes import marked_env, new_marker, wait_until_gone
@@ -96,13 +97,14 @@ def test_every_png_decodes_and_matches_a_row(smoke_run: Path) -> None:
     assert len(pngs) == len(rows)
 
 
-def test_kill_9_then_rerun_completes_without_duplicates_and_changed_settings_get_a_new_identity(
-        tmp_path: Path) -> None:
-    suite, run = write_suite(tmp_path, limit=4, extra=NO_END_STEPS), tmp_path / "run"
+def killed_mid_run(tmp: Path, env: dict[str, str]) -> tuple[Path, Path]:
+    """A run of a 4-prompt suite (``NO_END_STEPS``) killed after its fifth stored image: the
+    suite and the run folder, once nothing of the run is left (a job started ahead)."""
+    suite, run = write_suite(tmp, limit=4, extra=NO_END_STEPS), tmp / "run"
     # The workers hold after 5 stored images, so the kill lands mid-run however fast the
     # machine is; the gate file is never created.
     marker = new_marker()
-    env = marked_env(marker, **gate_env(tmp_path / "never-opened", hold_after=5))
+    env = marked_env(marker, env, **gate_env(tmp / "never-opened", hold_after=5))
     proc = subprocess.Popen([sys.executable, "-m", "tests.evalsuite.run._gated_worker", "run", str(suite),
                              "--out", str(run)], cwd=REPO, env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -113,6 +115,13 @@ def test_kill_9_then_rerun_completes_without_duplicates_and_changed_settings_get
     os.kill(proc.pid, signal.SIGKILL)  # the runner only: its worker must notice and stop
     proc.wait()
     wait_until_gone(marker)  # the rerun must not race a worker still writing
+    return suite, run
+
+
+@runs_ahead(killed_mid_run)
+def test_kill_9_then_rerun_completes_without_duplicates_and_changed_settings_get_a_new_identity(
+        ahead: Ahead) -> None:
+    suite, run = ahead(killed_mid_run)
     assert len(sample_rows(run)) == 5
     done = run_cli_here("run", str(suite), "--out", str(run))
     assert done.returncode == 0, done.stderr

@@ -16,6 +16,7 @@ from evalsuite.run.plan import suite_items
 from evalsuite.run.speed_trial import TRIAL_RECORD, TRIAL_STORE, schedule, speed_trial
 from evalsuite.suite.spec import load_suite, with_variants
 from evalsuite.tune.variants import probe_settings
+from tests.ahead import Ahead, runs_ahead
 from tests.conftest import REPO, hang_guard
 
 
@@ -87,11 +88,17 @@ SCRIPT = textwrap.dedent("""
 """)
 
 
-def test_a_worker_that_fails_stops_its_partner_and_leaks_nothing(tmp_path: Path) -> None:
-    script = tmp_path / "alternate.py"
+def alternate_with_a_failing_partner(tmp: Path, env: dict[str, str]) -> subprocess.CompletedProcess:
+    """:data:`SCRIPT` in a fresh interpreter (a job started ahead)."""
+    script = tmp / "alternate.py"
     script.write_text(SCRIPT)
-    proc = subprocess.run([sys.executable, str(script), str(tmp_path)], cwd=REPO, capture_output=True,
-                          text=True, timeout=hang_guard())
+    return subprocess.run([sys.executable, str(script), str(tmp)], cwd=REPO, env=env,
+                          capture_output=True, text=True, timeout=hang_guard())
+
+
+@runs_ahead(alternate_with_a_failing_partner)
+def test_a_worker_that_fails_stops_its_partner_and_leaks_nothing(ahead: Ahead) -> None:
+    proc = ahead(alternate_with_a_failing_partner)
     assert proc.returncode == 0, proc.stderr
     out = json.loads(proc.stdout.splitlines()[-1])
     good, bad = out["reasons"]

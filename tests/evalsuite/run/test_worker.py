@@ -14,6 +14,7 @@ from evalsuite.run.worker import _record_failure, failure_reason
 from evalsuite.store.atomic import write_png_atomically
 from evalsuite.store.db import Store
 from evalsuite.store.schema import VariantStatus
+from tests.ahead import Ahead, runs_ahead
 from tests.conftest import REPO, hang_guard
 
 # A worker whose model load fills the address space under RLIMIT_AS, in small pieces, and
@@ -78,12 +79,19 @@ def test_record_failure_marks_the_variant_and_drops_the_traceback(tmp_path: Path
     assert row.status == VariantStatus.FAILED and row.error == "RuntimeError: boom"
 
 
-@pytest.mark.skipif(sys.platform != "linux", reason="RLIMIT_AS and /proc are Linux's")
-def test_memory_cap_with_no_headroom_records_the_reason_in_one_line(tmp_path: Path) -> None:
-    proc = subprocess.run([sys.executable, "-c", MEMORY_CAP, str(tmp_path)], cwd=REPO,
+def greedy_worker(tmp: Path, env: dict[str, str]) -> tuple[subprocess.CompletedProcess, Path]:
+    """:data:`MEMORY_CAP` in a fresh interpreter, storing into ``tmp`` (a job started ahead)."""
+    proc = subprocess.run([sys.executable, "-c", MEMORY_CAP, str(tmp)], cwd=REPO, env=env,
                           capture_output=True, text=True, timeout=hang_guard())
+    return proc, tmp
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="RLIMIT_AS and /proc are Linux's")
+@runs_ahead(greedy_worker)
+def test_memory_cap_with_no_headroom_records_the_reason_in_one_line(ahead: Ahead) -> None:
+    proc, run = ahead(greedy_worker)
     assert proc.returncode == 1
     assert len(proc.stderr.strip().splitlines()) <= 1, proc.stderr
-    with Store(tmp_path / "results.sqlite") as store:
+    with Store(run / "results.sqlite") as store:
         row = store.variant("v" * 16)
     assert row.status == VariantStatus.FAILED and row.error == "MemoryError: out of memory"

@@ -30,6 +30,7 @@ from evalsuite.suite.spec import BUILTIN_DIR, load_suite
 from evalsuite.tune.grid import GridResult, run_grid
 from evalsuite.tune.tuner import prompt_split, run_tune
 from reports.speedup import no_credible_gain, speedup_entry
+from tests.ahead import Ahead, runs_ahead
 from tests.conftest import REPO, run_cli_here
 from tests.evalsuite.run._gated_worker import gate_env
 from tests.processes import marked_env, new_marker, wait_until_gone
@@ -114,14 +115,14 @@ def _rows(db: Path) -> dict[tuple[str, str, int], float]:
             "SELECT variant_id, prompt_id, seed, created FROM samples WHERE status='ok'")}
 
 
-def test_kill_9_then_rerun_resumes_regenerates_nothing_and_agrees(grid, tmp_path: Path) -> None:
-    folder, _ = grid
-    path = write_suite(folder, BUDGETS[1])
-    out = tmp_path / "run"
+def killed_mid_tune(tmp: Path, env: dict[str, str]) -> tuple[Path, Path]:
+    """A tune at the middle budget killed once its baseline and one probe have stored images:
+    the suite and the run folder, once nothing of it is left (a job started ahead)."""
+    path, out = write_suite(tmp, BUDGETS[1]), tmp / "run"
     # The probes' workers hold after their first stored image (the gate is never opened), so
     # the kill always lands after the baseline and one probe have stored images, mid-tune.
     marker = new_marker()
-    env = marked_env(marker, **gate_env(tmp_path / "never-opened", hold_after=1, spare=("baseline",)))
+    env = marked_env(marker, env, **gate_env(tmp / "never-opened", hold_after=1, spare=("baseline",)))
     proc = subprocess.Popen([sys.executable, "-m", "tests.evalsuite.run._gated_worker", "tune", str(path),
                              "--out", str(out)], cwd=REPO, env=env, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL, start_new_session=True)
@@ -135,6 +136,14 @@ def test_kill_9_then_rerun_resumes_regenerates_nothing_and_agrees(grid, tmp_path
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
     wait_until_gone(marker)
+    return path, out
+
+
+@runs_ahead(killed_mid_tune)
+def test_kill_9_then_rerun_resumes_regenerates_nothing_and_agrees(grid, ahead: Ahead) -> None:
+    folder, _ = grid
+    path, out = ahead(killed_mid_tune)
+    db = out / "results.sqlite"
     before = _rows(db)
     assert before, "nothing was stored before the kill"
     resumed_at = time.time()
