@@ -7,6 +7,8 @@ import base64
 import io
 import subprocess
 import sys
+from pathlib import Path
+from typing import NamedTuple
 
 import httpx
 import pytest
@@ -16,7 +18,8 @@ from evalsuite.errors import UserError
 from evalsuite.models import families
 from evalsuite.run.serve import PipelineRunner, config_from_args, parse_generation
 from evalsuite.suite.types import ModelSpec
-from tests.conftest import hang_guard
+from tests.ahead import Ahead, runs_ahead
+from tests.conftest import REPO, hang_guard
 
 QWEN = ModelSpec(id="x", family="qwen_image")
 
@@ -56,24 +59,44 @@ def test_every_tiny_built_in_serves_an_image(tiny_id: str) -> None:
     assert min(Image.open(io.BytesIO(png)).size) >= 32 and seconds > 0
 
 
-def test_serve_tiny_qwen_image_from_the_command_line() -> None:
-    """As a user starts it; the request sends Qwen-Image's own fields."""
+class Served(NamedTuple):
+    announced: str  # the server's first line
+    failure: str  # its stderr, when it ended before announcing
+    status: int | None
+    body: str
+    size: tuple[int, int] | None  # the image's
+
+
+def serve_qwen_and_ask(tmp: Path, env: dict[str, str]) -> Served:
+    """``evalsuite serve --model tiny-qwen-image`` as a user starts it, asked for one image
+    with Qwen-Image's own fields, then stopped (a job started ahead, see tests/ahead.py)."""
     proc = subprocess.Popen([sys.executable, "-m", "evalsuite", "serve", "--model", "tiny-qwen-image",
-                             "--port", "0", "--device", "cpu", "--warmup", "0"],
+                             "--port", "0", "--device", "cpu", "--warmup", "0"], cwd=REPO, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         line = proc.stdout.readline()  # announced once the model is loaded
-        assert "serving tiny-qwen-image on " in line, proc.stderr.read() if proc.poll() is not None else line
+        if "serving tiny-qwen-image on " not in line:
+            return Served(line, proc.stderr.read() if proc.poll() is not None else "", None, "", None)
         url = line.split(" on ", 1)[1].split()[0]
         resp = httpx.post(f"{url}/images/generations", timeout=hang_guard(), json={
             "prompt": "a red cube", "seed": 1, "size": "32x32", "num_inference_steps": 2,
             "true_cfg_scale": 3.0, "negative_prompt": "blurry"})
-        assert resp.status_code == 200, resp.text
-        image = Image.open(io.BytesIO(base64.b64decode(resp.json()["data"][0]["b64_json"])))
-        assert image.size == (32, 32)
+        size = None
+        if resp.status_code == 200:
+            size = Image.open(io.BytesIO(base64.b64decode(resp.json()["data"][0]["b64_json"]))).size
+        return Served(line, "", resp.status_code, resp.text[:2000], size)
     finally:
         proc.terminate()
         proc.wait(hang_guard())
+
+
+@runs_ahead(serve_qwen_and_ask)
+def test_serve_tiny_qwen_image_from_the_command_line(ahead: Ahead) -> None:
+    """As a user starts it; the request sends Qwen-Image's own fields."""
+    served = ahead(serve_qwen_and_ask)
+    assert "serving tiny-qwen-image on " in served.announced, served.failure or served.announced
+    assert served.status == 200, served.body
+    assert served.size == (32, 32)
 
 
 def test_an_endpoint_variant_gets_the_fields_the_local_model_would() -> None:
