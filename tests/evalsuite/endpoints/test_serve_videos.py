@@ -34,7 +34,7 @@ warmup = 0
 drift_images = 0
 trace_images = 0
 [metrics]
-use = ["psnr_video"]
+use = ["psnr_video", "psnr_video_worst"]
 [[variant]]
 name = "json"
 endpoint = {{ protocol = "openai-videos", url = "{url}", poll_interval_s = 0.02 }}
@@ -42,6 +42,9 @@ endpoint = {{ protocol = "openai-videos", url = "{url}", poll_interval_s = 0.02 
 name = "form"
 endpoint = {{ protocol = "{form}", url = "{url}", poll_interval_s = 0.02 }}
 """
+
+
+NEAR_IDENTICAL_DB = 70.0  # a 32x32 frame with 20 values one level apart: 70 dB
 
 
 @pytest.fixture(scope="module")
@@ -78,8 +81,14 @@ def test_a_run_gets_clips_from_the_served_model_over_both_encodings(tmp_path, se
     summary = json.loads((tmp_path / "run" / "summary.json").read_text())
     by_name = {v["name"]: v for v in summary["variants"]}
     assert all(v["status"] == "ok" and v["samples"]["ok"] == 1 for v in by_name.values())
-    # The same seed and settings sent as JSON and as form fields: the same clip, frame for frame.
-    assert by_name["form"]["metrics"]["psnr_video"]["mean"] == PSNR_CAP_DB
+    # The same seed and settings sent as JSON and as form fields: the same clip. Identical
+    # (every frame at PSNR's cap) on a quiet machine; once, in the whole suite on a loaded
+    # machine, the mean came back at 93 dB. The worst frame tells rounding (a few pixel values
+    # one level apart: 70 dB and up) from another clip or a frame out of place (< 45 dB), which
+    # a field the form lost (steps, size, seed, guidance) would make.
+    form = by_name["form"]["metrics"]
+    assert form["psnr_video_worst"]["mean"] >= NEAR_IDENTICAL_DB, form
+    assert form["psnr_video"]["mean"] <= PSNR_CAP_DB
     assert by_name["form"]["endpoint"]["seed_probe"]["seed_honoured"] is True
     assert by_name["form"]["steps"]["computed"] == 4  # the server's count: 2 steps x 2 guidance streams
     assert len(list((tmp_path / "run" / "images").rglob("*.mp4"))) == 2
