@@ -13,15 +13,18 @@ their tests will run, and the test (or fixture) takes the result with the ``ahea
 started. The checks stay in the tests; only the waiting moved.
 
 What a job may do, because it runs beside other tests in this process:
-- start subprocesses and wait on them, with every path absolute and ``cwd`` given (a test
-  may ``chdir`` meanwhile), in its own folder only;
+- start subprocesses (and a loopback server thread of its own, as the redaction run does)
+  and wait on them, with every path absolute and ``cwd`` given (a test may ``chdir``
+  meanwhile), in its own folder only;
 - read the environment it is given (a snapshot taken at the session's start, before any
   test's ``monkeypatch``), never ``os.environ``;
 - never print, import torch for work of its own, or run evalsuite in this process (the
   forkserver and the CLI's redirected streams belong to the test running meanwhile).
 
 Nothing depends on which finishes first: a job shares no file, port or process with the
-tests running meanwhile, and every wait is bounded by the tests' hang guard only.
+tests running meanwhile, and every wait is bounded by the tests' hang guard only. The one
+thing shared is the user cache of tiny models, which any number of processes may fill at
+once (each model is built beside its folder and renamed into place).
 """
 
 from __future__ import annotations
