@@ -29,9 +29,8 @@ once (each model is built beside its folder and renamed into place).
 
 from __future__ import annotations
 
-import os
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -56,11 +55,12 @@ class _Slot:
 class Ahead:
     """Runs jobs in a background thread, in order; hands each result to its test."""
 
-    def __init__(self, jobs: Iterable[Job], folder: Callable[[str], Path], env: dict[str, str],
+    def __init__(self, jobs: Iterable[Job], folder: Callable[[str], Path], env: Mapping[str, str],
                  guard_s: float) -> None:
         # Every queued job's folder is made here, in the main thread: pytest's numbered
         # temporary folders are not made to be created from two threads at once.
         self._slots = {job: _Slot(job, folder(job.__name__)) for job in jobs}
+        # A snapshot: what a test's monkeypatch sets later is not the jobs' business.
         self._folder, self._env, self._guard_s = folder, dict(env), guard_s
         self._lock = threading.Lock()
         self._closing = False
@@ -146,8 +146,3 @@ def jobs_in_order(items: Iterable[pytest.Item]) -> list[Job]:
             if name in _FIXTURE_JOBS:
                 seen.setdefault(_FIXTURE_JOBS[name], None)
     return list(seen)
-
-
-def environment() -> dict[str, str]:
-    """The environment jobs get: this process's, as it was before any test changed it."""
-    return dict(os.environ)

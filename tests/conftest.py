@@ -29,7 +29,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.ahead import Ahead, environment, jobs_in_order, runs_ahead_of
+from tests.ahead import Ahead, jobs_in_order, runs_ahead_of
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -161,8 +161,7 @@ def video_run(video_suite: Path) -> Path:
 def ahead(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Ahead]:
     """Takes the result of a job started ahead of its test (see tests/ahead.py); the jobs of
     every selected test start in the background as the session's first test starts."""
-    runner = Ahead(jobs_in_order(request.session.items), tmp_path_factory.mktemp, environment(),
-                   hang_guard())
+    runner = Ahead(jobs_in_order(request.session.items), tmp_path_factory.mktemp, os.environ, hang_guard())
     runner.start()
     yield runner
     runner.close()

@@ -12,13 +12,12 @@ from __future__ import annotations
 import asyncio
 import base64
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from tests.ahead import Ahead, runs_ahead
-from tests.conftest import REPO, hang_guard
+from tests.conftest import run_cli
 from tests.evalsuite.endpoints.e2e import suite_text
 from tests.evalsuite.endpoints.faultserver import FaultServer, Reply, json_reply
 from tests.evalsuite.endpoints.helpers import b64_answer, png_bytes
@@ -92,10 +91,8 @@ def run_with_the_key(tmp: Path, env: dict[str, str]) -> tuple[Path, subprocess.C
                            {"name": "fal", "protocol": "fal-queue", "url": srv.url + "/f", "model": "m"}],
                           limit=8, seeds=(0, 1))
         (tmp / "suite.toml").write_text(text)
-        env = {**env, "HOSTILE_KEY": CANARY, "PYTHONUNBUFFERED": "1"}
-        proc = subprocess.run([sys.executable, "-m", "evalsuite", "run", str(tmp / "suite.toml"), "--out",
-                               str(tmp / "run")], cwd=REPO, capture_output=True, text=True,
-                              timeout=hang_guard(), env=env)
+        proc = run_cli("run", str(tmp / "suite.toml"), "--out", str(tmp / "run"),
+                       env={**env, "HOSTILE_KEY": CANARY})
         sent = [r for r in srv.received if r.headers.get("authorization", "").endswith(CANARY)]
     return tmp / "run", proc, len(sent)
 

@@ -82,7 +82,7 @@ def test_a_run_gets_clips_from_the_served_model_over_both_encodings(tmp_path, se
     by_name = {v["name"]: v for v in summary["variants"]}
     assert all(v["status"] == "ok" and v["samples"]["ok"] == 1 for v in by_name.values())
     # The same seed and settings sent as JSON and as form fields: the same clip, every frame
-    # identical (PSNR at its cap) in all but 2 of about 12 runs. In those two, on a loaded
+    # identical (PSNR at its cap) in all but 2 of 11 loaded runs. In those two, on a loaded
     # machine and after the tests before it in this process, one frame of the nine came back
     # at 38 dB and the other eight identical (mean 93.1 dB); it was not reproduced alone: 30
     # served generations under load, byte-identical; 150 concurrent decodes, identical. A field
