@@ -9,8 +9,9 @@ what the test checks. A test names its jobs with ``@runs_ahead(job, ...)``, and 
 shared by many tests with ``@runs_ahead_of("fixture_name")`` on the job; at the session's
 start one background thread runs every selected test's jobs, one at a time, in the order
 their tests will run, and the test (or fixture) takes the result with the ``ahead`` fixture
-(``ahead(job)``), waiting for it if it is not done yet, or running it itself if it has not
-started. The checks stay in the tests; only the waiting moved.
+(``ahead(job)``), running it itself if it has not started, or else, while it is not done,
+running the queued jobs that come next rather than idling. The checks stay in the tests;
+only the waiting moved.
 
 What a job may do, because it runs beside other tests in this process:
 - start subprocesses (and a loopback server thread of its own, as the redaction run does)
@@ -83,6 +84,9 @@ class Ahead:
         slot, run_here = self._claim(job)
         if run_here:  # not queued (an unmarked test), or its turn has not come yet
             self._execute(slot)
+        # The thread is running it: rather than idle, this test runs the jobs that come next.
+        while not slot.done.is_set() and (other := self._next_pending()) is not None:
+            self._execute(other)
         assert slot.done.wait(self._guard_s), f"{job.__name__} did not finish"
         if slot.error is not None:
             raise slot.error
@@ -95,14 +99,20 @@ class Ahead:
             run_here, slot.started = not slot.started, True
             return slot, run_here
 
+    def _next_pending(self) -> _Slot | None:
+        """The first queued job nobody has started, now marked started; None when none is left
+        (or the session is closing)."""
+        with self._lock:
+            if self._closing:
+                return None
+            for slot in self._slots.values():
+                if not slot.started:
+                    slot.started = True
+                    return slot
+            return None
+
     def _run_all(self) -> None:
-        for slot in self._slots.values():
-            with self._lock:
-                if self._closing:
-                    return
-                if slot.started:
-                    continue
-                slot.started = True
+        while (slot := self._next_pending()) is not None:
             self._execute(slot)
 
     def _execute(self, slot: _Slot) -> None:

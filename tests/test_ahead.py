@@ -70,6 +70,28 @@ def test_a_job_whose_turn_has_not_come_runs_in_the_test_that_takes_it(tmp_path: 
     assert [("not_queued", threading.current_thread().name)] == RAN
 
 
+def test_a_test_waiting_on_a_running_job_runs_the_next_ones_meanwhile(tmp_path: Path) -> None:
+    RAN.clear()
+    started, release = threading.Event(), threading.Event()
+
+    def blocker(tmp: Path, env: dict[str, str]) -> str:
+        _ran("blocker")
+        started.set()
+        assert release.wait(hang_guard())
+        return "released"
+
+    def releaser(tmp: Path, env: dict[str, str]) -> None:
+        _ran("releaser")
+        release.set()
+
+    ahead = Ahead([blocker, releaser], _folders(tmp_path), {}, hang_guard())
+    ahead.start()
+    assert started.wait(hang_guard())  # the thread runs the blocker, which waits for the releaser
+    assert ahead(blocker) == "released"  # only the waiting test can have run the releaser
+    ahead.close()
+    assert [("blocker", "tests-ahead"), ("releaser", threading.current_thread().name)] == RAN
+
+
 class _Item:
     def __init__(self, *jobs: object, fixtures: tuple[str, ...] = ()) -> None:
         self._marks = [runs_ahead(*jobs).mark] if jobs else []  # type: ignore[arg-type]
