@@ -35,15 +35,20 @@ def _folders(root: Path) -> Callable[[str], Path]:
     return make
 
 
-def test_jobs_run_once_in_the_background_and_hand_over_results_and_errors(tmp_path: Path) -> None:
-    RAN.clear()
-    started, release = threading.Event(), threading.Event()
-
+def _blocker(started: threading.Event, release: threading.Event) -> Callable[[Path, dict[str, str]], str]:
+    """A job that says it has started, then waits for ``release``; it returns env's WHO."""
     def blocker(tmp: Path, env: dict[str, str]) -> str:
         _ran("blocker")
         started.set()
-        release.wait(hang_guard())
-        return env["WHO"]
+        assert release.wait(hang_guard())
+        return env.get("WHO", "released")
+    return blocker
+
+
+def test_jobs_run_once_in_the_background_and_hand_over_results_and_errors(tmp_path: Path) -> None:
+    RAN.clear()
+    started, release = threading.Event(), threading.Event()
+    blocker = _blocker(started, release)
 
     env = {"WHO": "snapshot"}
     ahead = Ahead([blocker, failing], _folders(tmp_path), env, hang_guard())
@@ -73,12 +78,7 @@ def test_a_job_whose_turn_has_not_come_runs_in_the_test_that_takes_it(tmp_path: 
 def test_a_test_waiting_on_a_running_job_runs_the_next_ones_meanwhile(tmp_path: Path) -> None:
     RAN.clear()
     started, release = threading.Event(), threading.Event()
-
-    def blocker(tmp: Path, env: dict[str, str]) -> str:
-        _ran("blocker")
-        started.set()
-        assert release.wait(hang_guard())
-        return "released"
+    blocker = _blocker(started, release)
 
     def releaser(tmp: Path, env: dict[str, str]) -> None:
         _ran("releaser")
